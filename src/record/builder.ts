@@ -1,0 +1,377 @@
+/**
+ * Builds RecordBatch v2 bytes from records (layout in layout.ts).
+ *
+ * The hot path, buildBatch, makes two passes over the input and no per-record allocation:
+ *
+ *   1. size: byte lengths of every key, value and header (Buffer.byteLength for strings)
+ *      into reusable Int32Array scratch, record sizes, the batch's timestamps;
+ *   2. write: one Buffer.allocUnsafe for the whole batch (uncompressed), varints written
+ *      inline, then the header and the CRC.
+ *
+ * Compressed batches are written into a reused scratch buffer, compressed in one call, and
+ * copied behind the header. For a worker that splits the work, encodeRecords (records
+ * section only, owned buffer), compress/compressAsync and assembleBatch are the same steps
+ * one at a time.
+ *
+ * Not reentrant across the two passes, which is fine in JS: every entry point is
+ * synchronous up to the point the scratch is done with (each worker thread has its own
+ * module instance).
+ */
+import { compress, compressAsync } from './compression.js';
+import { InvalidRecordError } from './errors.js';
+import { writeBatchHeader } from './header.js';
+import {
+  ATTRIBUTE_CONTROL,
+  ATTRIBUTE_TIMESTAMP_TYPE,
+  ATTRIBUTE_TRANSACTIONAL,
+  Compression,
+  NO_PARTITION_LEADER_EPOCH,
+  NO_PRODUCER_EPOCH,
+  NO_PRODUCER_ID,
+  NO_SEQUENCE,
+  RECORD_BATCH_OVERHEAD,
+  TimestampType,
+  toCompression,
+  type CompressionName,
+} from './layout.js';
+import { sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from './varint.js';
+
+export type RecordBytes = Buffer | Uint8Array | string;
+
+export interface RecordHeader {
+  key: string;
+  value: RecordBytes | null;
+}
+
+export interface RecordInput {
+  key?: RecordBytes | null;
+  value: RecordBytes | null;
+  /** As an array (order kept, duplicate keys allowed) or as an object. */
+  headers?: RecordHeader[] | Record<string, RecordBytes | null>;
+  /** Milliseconds since the epoch; default `now`. */
+  timestamp?: number;
+}
+
+export interface EncodeOptions {
+  /** Timestamp of records that have none, and the stamp of LogAppendTime. Default Date.now(). */
+  now?: number;
+  /** LogAppendTime stamps every record with `now`, as a broker would. Default CreateTime. */
+  timestampType?: TimestampType | 'CreateTime' | 'LogAppendTime';
+}
+
+export interface BatchOptions extends EncodeOptions {
+  baseOffset?: number;
+  compression?: Compression | CompressionName;
+  producerId?: number;
+  producerEpoch?: number;
+  baseSequence?: number;
+  transactional?: boolean;
+  control?: boolean;
+  partitionLeaderEpoch?: number;
+}
+
+/** A records section and what the header needs to know about it. */
+export interface RecordsSection {
+  /** The encoded records, uncompressed. */
+  data: Buffer;
+  count: number;
+  baseTimestamp: number;
+  maxTimestamp: number;
+}
+
+/** What assembleBatch puts in the header around an already encoded (maybe compressed) section. */
+export interface BatchInfo extends Omit<BatchOptions, 'now' | 'compression'> {
+  count: number;
+  baseTimestamp: number;
+  maxTimestamp: number;
+  /** The codec `records` is already compressed with. */
+  compression?: Compression | CompressionName;
+}
+
+// ---------------------------------------------------------------------------------------
+// scratch, reused by every call
+
+let keyLengths = new Int32Array(1024);
+let valueLengths = new Int32Array(1024);
+let recordSizes = new Int32Array(1024); // bytes after the length varint
+let headerLengths = new Int32Array(1024); // key, value, key, value, ... for all records in order
+let scratch = Buffer.allocUnsafeSlow(64 * 1024);
+// results of the sizing pass
+let sizedBaseTimestamp = 0;
+let sizedMaxTimestamp = 0;
+
+const MAX_BATCH_SIZE = 0x7fffffff - RECORD_BATCH_OVERHEAD;
+
+function ensureRecordScratch(n: number): void {
+  if (n <= keyLengths.length) return;
+  const cap = Math.max(n, keyLengths.length * 2);
+  keyLengths = new Int32Array(cap);
+  valueLengths = new Int32Array(cap);
+  recordSizes = new Int32Array(cap);
+}
+
+function ensureScratch(size: number): Buffer {
+  if (size > scratch.length) scratch = Buffer.allocUnsafeSlow(Math.max(size, scratch.length * 2));
+  return scratch;
+}
+
+// ---------------------------------------------------------------------------------------
+// the two passes
+
+function byteLength(v: RecordBytes | null | undefined, what: string): number {
+  if (v === null || v === undefined) return -1;
+  if (typeof v === 'string') return Buffer.byteLength(v, 'utf8');
+  if (v instanceof Uint8Array) return v.length;
+  throw new InvalidRecordError(`record ${what} must be a Buffer, Uint8Array, string or null, got ${typeof v}`);
+}
+
+function writeBytes(buf: Buffer, pos: number, v: RecordBytes, length: number): number {
+  if (typeof v === 'string') buf.write(v, pos, length, 'utf8');
+  else buf.set(v, pos);
+  return pos + length;
+}
+
+/** Sizes one header list into headerLengths from index `h`; returns its encoded size. */
+function sizeHeaders(headers: RecordHeader[] | Record<string, RecordBytes | null>, h: number): number {
+  let size = 0;
+  if (Array.isArray(headers)) {
+    const n = headers.length;
+    if (headerLengths.length < h + 2 * n) growHeaderLengths(h + 2 * n);
+    size += sizeOfVarint(n);
+    for (let j = 0; j < n; j++) {
+      const header = headers[j]!;
+      if (typeof header.key !== 'string') throw new InvalidRecordError('a record header key must be a string');
+      const kl = Buffer.byteLength(header.key, 'utf8');
+      const vl = byteLength(header.value, 'header value');
+      headerLengths[h++] = kl;
+      headerLengths[h++] = vl;
+      size += sizeOfVarint(kl) + kl + sizeOfVarint(vl) + (vl > 0 ? vl : 0);
+    }
+  } else {
+    const keys = Object.keys(headers);
+    const n = keys.length;
+    if (headerLengths.length < h + 2 * n) growHeaderLengths(h + 2 * n);
+    size += sizeOfVarint(n);
+    for (let j = 0; j < n; j++) {
+      const key = keys[j]!;
+      const kl = Buffer.byteLength(key, 'utf8');
+      const vl = byteLength(headers[key], 'header value');
+      headerLengths[h++] = kl;
+      headerLengths[h++] = vl;
+      size += sizeOfVarint(kl) + kl + sizeOfVarint(vl) + (vl > 0 ? vl : 0);
+    }
+  }
+  return size;
+}
+
+function growHeaderLengths(n: number): void {
+  const next = new Int32Array(Math.max(n, headerLengths.length * 2));
+  next.set(headerLengths);
+  headerLengths = next;
+}
+
+/** Writes one header list using headerLengths from index `h`. */
+function writeHeaders(
+  buf: Buffer,
+  pos: number,
+  headers: RecordHeader[] | Record<string, RecordBytes | null>,
+  h: number,
+): number {
+  if (Array.isArray(headers)) {
+    const n = headers.length;
+    pos = writeVarint(buf, pos, n);
+    for (let j = 0; j < n; j++) {
+      const header = headers[j]!;
+      const kl = headerLengths[h++]!;
+      const vl = headerLengths[h++]!;
+      pos = writeVarint(buf, pos, kl);
+      pos = writeBytes(buf, pos, header.key, kl);
+      pos = writeVarint(buf, pos, vl);
+      if (vl > 0) pos = writeBytes(buf, pos, header.value!, vl);
+    }
+  } else {
+    const keys = Object.keys(headers);
+    const n = keys.length;
+    pos = writeVarint(buf, pos, n);
+    for (let j = 0; j < n; j++) {
+      const key = keys[j]!;
+      const kl = headerLengths[h++]!;
+      const vl = headerLengths[h++]!;
+      pos = writeVarint(buf, pos, kl);
+      pos = writeBytes(buf, pos, key, kl);
+      pos = writeVarint(buf, pos, vl);
+      if (vl > 0) pos = writeBytes(buf, pos, headers[key]!, vl);
+    }
+  }
+  return pos;
+}
+
+function headerCount(headers: RecordHeader[] | Record<string, RecordBytes | null>): number {
+  return Array.isArray(headers) ? headers.length : Object.keys(headers).length;
+}
+
+/**
+ * Pass 1: fills the scratch arrays and sizedBaseTimestamp / sizedMaxTimestamp; returns the
+ * size of the records section. With `stamp` (LogAppendTime) every record gets that time.
+ */
+function sizeRecords(records: readonly RecordInput[], now: number, stamp: boolean): number {
+  const n = records.length;
+  if (n === 0) throw new InvalidRecordError('a record batch needs at least one record');
+  ensureRecordScratch(n);
+  const first = records[0]!.timestamp;
+  const base = stamp || first === undefined ? now : first;
+  if (!Number.isSafeInteger(base)) throw new InvalidRecordError(`record timestamp must be an integer, got ${base}`);
+  let max = base;
+  let total = 0;
+  let h = 0;
+  for (let i = 0; i < n; i++) {
+    const r = records[i]!;
+    const t = r.timestamp;
+    const ts = stamp || t === undefined ? now : t;
+    const delta = ts - base;
+    if ((delta | 0) !== delta && !Number.isSafeInteger(ts)) {
+      throw new InvalidRecordError(`record timestamp must be an integer, got ${ts}`);
+    }
+    if (ts > max) max = ts;
+    const kl = byteLength(r.key, 'key');
+    const vl = byteLength(r.value, 'value');
+    keyLengths[i] = kl;
+    valueLengths[i] = vl;
+    let size =
+      1 + // attributes
+      sizeOfVarlong(delta) +
+      sizeOfVarint(i) +
+      sizeOfVarint(kl) +
+      (kl > 0 ? kl : 0) +
+      sizeOfVarint(vl) +
+      (vl > 0 ? vl : 0);
+    const headers = r.headers;
+    if (headers === undefined || headers === null) size += 1;
+    else {
+      size += sizeHeaders(headers, h);
+      h += 2 * headerCount(headers);
+    }
+    recordSizes[i] = size;
+    total += sizeOfVarint(size) + size;
+  }
+  if (total > MAX_BATCH_SIZE) throw new InvalidRecordError(`records of ${total} bytes do not fit in one batch`);
+  sizedBaseTimestamp = base;
+  sizedMaxTimestamp = max;
+  return total;
+}
+
+/** Pass 2: writes the records sized by the last sizeRecords call; returns the end position. */
+function writeRecords(records: readonly RecordInput[], buf: Buffer, pos: number, now: number, stamp: boolean): number {
+  const n = records.length;
+  const base = sizedBaseTimestamp;
+  let h = 0;
+  for (let i = 0; i < n; i++) {
+    const r = records[i]!;
+    const t = r.timestamp;
+    const ts = stamp || t === undefined ? now : t;
+    pos = writeVarint(buf, pos, recordSizes[i]!);
+    buf[pos++] = 0; // attributes
+    pos = writeVarlong(buf, pos, ts - base);
+    pos = writeVarint(buf, pos, i);
+    const kl = keyLengths[i]!;
+    pos = writeVarint(buf, pos, kl);
+    if (kl > 0) pos = writeBytes(buf, pos, r.key!, kl);
+    const vl = valueLengths[i]!;
+    pos = writeVarint(buf, pos, vl);
+    if (vl > 0) pos = writeBytes(buf, pos, r.value!, vl);
+    const headers = r.headers;
+    if (headers === undefined || headers === null) buf[pos++] = 0;
+    else {
+      pos = writeHeaders(buf, pos, headers, h);
+      h += 2 * headerCount(headers);
+    }
+  }
+  return pos;
+}
+
+function isLogAppendTime(t: EncodeOptions['timestampType']): boolean {
+  return t === TimestampType.LogAppendTime || t === 'LogAppendTime';
+}
+
+function attributesOf(codec: Compression, o: Omit<BatchOptions, 'compression'>): number {
+  let a: number = codec;
+  if (isLogAppendTime(o.timestampType)) a |= ATTRIBUTE_TIMESTAMP_TYPE;
+  if (o.transactional) a |= ATTRIBUTE_TRANSACTIONAL;
+  if (o.control) a |= ATTRIBUTE_CONTROL;
+  return a;
+}
+
+function writeHeaderFor(buf: Buffer, size: number, codec: Compression, count: number, base: number, max: number, o: BatchInfo | BatchOptions): void {
+  writeBatchHeader(buf, 0, size, {
+    baseOffset: o.baseOffset ?? 0,
+    partitionLeaderEpoch: o.partitionLeaderEpoch ?? NO_PARTITION_LEADER_EPOCH,
+    attributes: attributesOf(codec, o),
+    lastOffsetDelta: count - 1,
+    baseTimestamp: base,
+    maxTimestamp: max,
+    producerId: o.producerId ?? NO_PRODUCER_ID,
+    producerEpoch: o.producerEpoch ?? NO_PRODUCER_EPOCH,
+    baseSequence: o.baseSequence ?? NO_SEQUENCE,
+    recordsCount: count,
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// public
+
+/**
+ * Encodes `records` as one RecordBatch v2 (baseOffset 0 unless given: the broker patches
+ * it on append). Compresses with options.compression; zstd throws
+ * UnsupportedCompressionError. Empty `records` throws InvalidRecordError.
+ */
+export function buildBatch(records: readonly RecordInput[], options: BatchOptions = {}): Buffer {
+  const codec = toCompression(options.compression);
+  const now = options.now ?? Date.now();
+  const stamp = isLogAppendTime(options.timestampType);
+  const size = sizeRecords(records, now, stamp);
+  const n = records.length;
+  if (codec === Compression.None) {
+    const batch = Buffer.allocUnsafe(RECORD_BATCH_OVERHEAD + size);
+    writeRecords(records, batch, RECORD_BATCH_OVERHEAD, now, stamp);
+    writeHeaderFor(batch, batch.length, codec, n, sizedBaseTimestamp, sizedMaxTimestamp, options);
+    return batch;
+  }
+  const base = sizedBaseTimestamp;
+  const max = sizedMaxTimestamp;
+  const section = ensureScratch(size);
+  writeRecords(records, section, 0, now, stamp);
+  const compressed = compress(codec, section.subarray(0, size));
+  return assembleBatch(compressed, { ...options, compression: codec, count: n, baseTimestamp: base, maxTimestamp: max });
+}
+
+/** buildBatch with the compression run off the main thread (gzip, lz4, snappy). */
+export async function buildBatchAsync(records: readonly RecordInput[], options: BatchOptions = {}): Promise<Buffer> {
+  const codec = toCompression(options.compression);
+  if (codec === Compression.None) return buildBatch(records, options);
+  const section = encodeRecords(records, options);
+  const compressed = await compressAsync(codec, section.data);
+  return assembleBatch(compressed, { ...options, ...section, compression: codec });
+}
+
+/** Encodes the records section alone (uncompressed) into a Buffer of its own. */
+export function encodeRecords(records: readonly RecordInput[], options: EncodeOptions = {}): RecordsSection {
+  const now = options.now ?? Date.now();
+  const stamp = isLogAppendTime(options.timestampType);
+  const size = sizeRecords(records, now, stamp);
+  const data = Buffer.allocUnsafe(size);
+  writeRecords(records, data, 0, now, stamp);
+  return { data, count: records.length, baseTimestamp: sizedBaseTimestamp, maxTimestamp: sizedMaxTimestamp };
+}
+
+/**
+ * Puts a header (and CRC) in front of `records`, an encoded records section already
+ * compressed with info.compression (none by default). Copies `records` once.
+ */
+export function assembleBatch(records: Uint8Array, info: BatchInfo): Buffer {
+  const codec = toCompression(info.compression);
+  if (info.count < 1) throw new InvalidRecordError('a record batch needs at least one record');
+  const batch = Buffer.allocUnsafe(RECORD_BATCH_OVERHEAD + records.length);
+  batch.set(records, RECORD_BATCH_OVERHEAD);
+  writeHeaderFor(batch, batch.length, codec, info.count, info.baseTimestamp, info.maxTimestamp, info);
+  return batch;
+}
