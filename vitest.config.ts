@@ -5,9 +5,10 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Two cores: run test files two at a time, in forked processes so that native
+    // Two cores: test files run two at a time, each in a forked process, so that native
     // mappings and child processes of one file never leak into another.
     pool: 'forks',
     maxWorkers: 2,
+    execArgv: ['--expose-gc'],
   },
 });

@@ -226,7 +226,8 @@ Napi::Value MappedFile::Append(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < info.Length(); i++) {
     Napi::Uint8Array data = info[i].As<Napi::Uint8Array>();
     if (int err = WriteAt(data.Data(), data.ByteLength(), size_)) {
-      // A partial write leaves bytes past size_ that no reader sees; the next append overwrites them.
+      // Cut whatever part of the append did land, so the file's length stays the data's.
+      if (ftruncate(fd_, static_cast<off_t>(position)) == 0) size_ = position;
       ThrowErrno(env, err, "pwrite", path_);
       return env.Undefined();
     }

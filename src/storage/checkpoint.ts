@@ -1,0 +1,50 @@
+/**
+ * The partition checkpoint file, `partition.checkpoint`, in the partition directory:
+ *
+ *   sluice-partition-checkpoint 1
+ *   logStartOffset <n>
+ *   recoveryPoint <n>
+ *
+ * logStartOffset survives deleteRecords; recoveryPoint is the offset below which every
+ * record is known to be on disk, so an unclean open only checks the segments from the one
+ * holding it. Written to a temporary file and renamed, so a reader sees the old or the new
+ * whole. A checkpoint that cannot be parsed counts as absent (recovery then checks more).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const CHECKPOINT_FILE = 'partition.checkpoint';
+const MAGIC = 'sluice-partition-checkpoint 1';
+
+export interface PartitionCheckpoint {
+  logStartOffset: number;
+  recoveryPoint: number;
+}
+
+export function readCheckpoint(dir: string): PartitionCheckpoint | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(dir, CHECKPOINT_FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  const lines = text.split('\n');
+  if (lines[0] !== MAGIC) return null;
+  const values = new Map<string, number>();
+  for (const line of lines.slice(1)) {
+    const m = /^(\w+) (\d+)$/.exec(line);
+    if (m) values.set(m[1]!, Number(m[2]));
+  }
+  const logStartOffset = values.get('logStartOffset');
+  const recoveryPoint = values.get('recoveryPoint');
+  if (logStartOffset === undefined || recoveryPoint === undefined) return null;
+  return { logStartOffset, recoveryPoint };
+}
+
+export function writeCheckpoint(dir: string, c: PartitionCheckpoint): void {
+  const file = path.join(dir, CHECKPOINT_FILE);
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, `${MAGIC}\nlogStartOffset ${c.logStartOffset}\nrecoveryPoint ${c.recoveryPoint}\n`);
+  fs.renameSync(tmp, file);
+}

@@ -1,0 +1,24 @@
+/** The storage engine: partition logs of segments with offset and time indexes. */
+export { Log, CLEAN_SHUTDOWN_FILE } from './log.js';
+export type {
+  AppendOptions,
+  LogAppendInfo,
+  LogOptions,
+  LogReadResult,
+  LogRecoveryReport,
+  RetentionResult,
+  StorageLogger,
+} from './log.js';
+export { DEFAULT_LOG_CONFIG, KAFKA_NAMES, resolveLogConfig } from './config.js';
+export type { Durability, LogConfig } from './config.js';
+export {
+  InvalidBatchError,
+  InvalidConfigError,
+  LogClosedError,
+  OffsetOutOfRangeError,
+  RecordBatchTooLargeError,
+  StorageError,
+  StorageIOError,
+} from './errors.js';
+export { segmentFileName } from './segment.js';
+export type { SegmentRecovery } from './segment.js';

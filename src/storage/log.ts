@@ -1,0 +1,651 @@
+/**
+ * The log of one partition: a directory `<topic>-<partition>/` of segments ordered by base
+ * offset, the last of which (the active segment) takes appends. It assigns dense offsets,
+ * serves zero-copy reads, rolls, applies retention, flushes with group commit, and on open
+ * recovers from an unclean shutdown. Not thread-safe: one owner calls it from one thread
+ * (appends are synchronous, so a Log never has two appends in flight).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { scanBatches } from '../native.js';
+import { readInt64, setBaseOffset, setPartitionLeaderEpoch } from '../record/header.js';
+import {
+  LAST_OFFSET_DELTA_OFFSET,
+  LENGTH_OFFSET,
+  LOG_OVERHEAD,
+  MAX_TIMESTAMP_OFFSET,
+  MIN_BATCH_LENGTH,
+  RECORDS_COUNT_OFFSET,
+} from '../record/layout.js';
+import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { resolveLogConfig, type LogConfig } from './config.js';
+import {
+  InvalidBatchError,
+  LogClosedError,
+  OffsetOutOfRangeError,
+  RecordBatchTooLargeError,
+  StorageIOError,
+} from './errors.js';
+import { INDEX_SUFFIX, LOG_SUFFIX, LogSegment, TIME_INDEX_SUFFIX, type SegmentRecovery } from './segment.js';
+
+const fdatasync = promisify(fs.fdatasync);
+
+/** Written on close, removed on open: its presence means the last close was clean. */
+export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
+/** Offsets within a segment are stored as int32 relative to its base offset. */
+const MAX_RELATIVE_OFFSET = 2 ** 31 - 1;
+
+/** Where the storage layer reports what recovery did (pino's signature fits). */
+export interface StorageLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+const silentLogger: StorageLogger = { info() {}, warn() {} };
+
+export interface LogOptions extends Partial<LogConfig> {
+  /** Clock in ms, for segment.ms and retention.ms (default Date.now). */
+  time?: () => number;
+  logger?: StorageLogger;
+  /** Run flush.ms and retention timers inside the Log (default true). */
+  background?: boolean;
+}
+
+export interface AppendOptions {
+  /** Check bounds, magic and CRC of every batch first (default true). */
+  validate?: boolean;
+  /** Written into each batch's partitionLeaderEpoch (outside the CRC). */
+  leaderEpoch?: number;
+}
+
+/** What an append did. */
+export interface LogAppendInfo {
+  firstOffset: number;
+  lastOffset: number;
+  /** Largest batch timestamp appended (-1 when none). */
+  maxTimestamp: number;
+  batches: number;
+  records: number;
+  bytes: number;
+}
+
+/** Whole batches from one segment, as a view of its mapping. */
+export interface LogReadResult {
+  /** Zero or more whole batches; a view, not a copy. */
+  records: Buffer;
+  /** Base offset of the first batch (may be below the offset asked for), or -1 when empty. */
+  firstOffset: number;
+  /** The offset to read from next. */
+  nextOffset: number;
+  logStartOffset: number;
+  logEndOffset: number;
+}
+
+/** What open() found and did. */
+export interface LogRecoveryReport {
+  cleanShutdown: boolean;
+  segments: number;
+  recovered: SegmentRecovery[];
+  /** Bytes cut from segment tails. */
+  truncatedBytes: number;
+  /** Base offsets of segments removed because they followed a cut. */
+  deletedSegments: number[];
+  /** Base offsets of segments whose indexes were rebuilt, with the reason. */
+  rebuiltIndexes: { baseOffset: number; reason: string }[];
+  durationMs: number;
+}
+
+export interface RetentionResult {
+  deletedSegments: number;
+  deletedBytes: number;
+}
+
+export class Log {
+  readonly config: LogConfig;
+  readonly recovery: LogRecoveryReport;
+  private readonly segments: LogSegment[] = [];
+  private readonly time: () => number;
+  private readonly logger: StorageLogger;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private _logStartOffset = 0;
+  private _recoveryPoint = 0;
+  private checkpointedSegment = -1;
+  private unflushedRecords = 0;
+  private flushing: Promise<void> | null = null;
+  private flushAgain: Promise<void> | null = null;
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    options: LogOptions,
+  ) {
+    const { time, logger, background, ...config } = options;
+    this.config = resolveLogConfig(config);
+    this.time = time ?? Date.now;
+    this.logger = logger ?? silentLogger;
+    const started = performance.now();
+    fs.mkdirSync(dir, { recursive: true });
+    this.recovery = this.load();
+    this.recovery.durationMs = performance.now() - started;
+    if (background ?? true) this.startTimers();
+  }
+
+  /** Opens (or creates) the partition log in `dir`, recovering it when it was not closed cleanly. */
+  static open(dir: string, options: LogOptions = {}): Log {
+    return new Log(path.resolve(dir), options);
+  }
+
+  /** First offset still in the log. */
+  get logStartOffset(): number {
+    return this._logStartOffset;
+  }
+
+  /** The offset the next append gets. */
+  get logEndOffset(): number {
+    return this.active.nextOffset;
+  }
+
+  /** Every offset below this is on disk (fsynced). */
+  get recoveryPoint(): number {
+    return this._recoveryPoint;
+  }
+
+  /** Bytes of data in all segments. */
+  get size(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.size;
+    return n;
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** Base offsets of the segments, oldest first. */
+  get segmentBaseOffsets(): number[] {
+    return this.segments.map((s) => s.baseOffset);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private get active(): LogSegment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  /**
+   * Appends one or more whole batches (a RecordBatch v2 chain). Assigns offsets by patching
+   * each batch's baseOffset in `data` in place (outside the CRC), so the CRC stays valid.
+   * Synchronous: the bytes are in the page cache on return. In 'fsync' durability, await
+   * `flush()` (or use appendDurable) before acknowledging.
+   */
+  append(data: Buffer, options: AppendOptions = {}): LogAppendInfo {
+    this.ensureOpen();
+    const length = data.length;
+    if (options.validate ?? true) {
+      const valid = scanBatches(data, 0, length);
+      if (valid !== length || length === 0) {
+        throw new InvalidBatchError(this.dir, describeInvalid(data, valid));
+      }
+    }
+    // Pass 1: sizes, offsets and leader epoch.
+    let pos = 0;
+    let next = this.logEndOffset;
+    const firstOffset = next;
+    let batches = 0;
+    let records = 0;
+    let maxTimestamp = -1;
+    while (pos < length) {
+      const size = batchSize(data, pos, length);
+      if (size < 0) throw new InvalidBatchError(this.dir, `batch at byte ${pos} runs past the ${length} bytes given`);
+      if (size > this.config.maxMessageBytes) {
+        throw new RecordBatchTooLargeError(this.dir, size, this.config.maxMessageBytes);
+      }
+      const lastDelta = data.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET);
+      if (lastDelta < 0) throw new InvalidBatchError(this.dir, `batch at byte ${pos} has lastOffsetDelta ${lastDelta}`);
+      setBaseOffset(data, pos, next);
+      if (options.leaderEpoch !== undefined) setPartitionLeaderEpoch(data, pos, options.leaderEpoch);
+      const ts = readInt64(data, pos + MAX_TIMESTAMP_OFFSET);
+      if (ts > maxTimestamp) maxTimestamp = ts;
+      records += data.readInt32BE(pos + RECORDS_COUNT_OFFSET);
+      next += lastDelta + 1;
+      batches++;
+      pos += size;
+    }
+    // Pass 2: write, then account each batch (indexes, timestamps) at its position.
+    const segment = this.segmentFor(length, next - 1, maxTimestamp);
+    let position: number;
+    try {
+      position = segment.append(data);
+    } catch (err) {
+      throw new StorageIOError(this.dir, `append of ${length} bytes to ${path.basename(segment.logPath)}`, err);
+    }
+    pos = 0;
+    while (pos < length) {
+      const size = data.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD;
+      const last = readInt64(data, pos) + data.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET);
+      segment.onBatch(position + pos, last, readInt64(data, pos + MAX_TIMESTAMP_OFFSET), size);
+      pos += size;
+    }
+    this.unflushedRecords += next - firstOffset;
+    if (this.unflushedRecords >= this.config.flushMessages) this.backgroundFlush();
+    return { firstOffset, lastOffset: next - 1, maxTimestamp, batches, records, bytes: length };
+  }
+
+  /**
+   * append() then, in 'fsync' durability, wait for the group commit that covers it; in
+   * 'pagecache' durability it resolves at once.
+   */
+  async appendDurable(data: Buffer, options?: AppendOptions): Promise<LogAppendInfo> {
+    const info = this.append(data, options);
+    if (this.config.durability === 'fsync') await this.flush();
+    return info;
+  }
+
+  /**
+   * Whole batches starting with the one that holds `offset`: at least one batch (even past
+   * maxBytes), then more while they fit in maxBytes and start below maxOffset (default:
+   * the log end offset). Zero-copy: the result views the segment's mapping and stays valid
+   * even if the segment is later deleted.
+   */
+  read(offset: number, maxBytes: number, maxOffset = this.logEndOffset): LogReadResult {
+    this.ensureOpen();
+    const logEndOffset = this.logEndOffset;
+    if (!Number.isInteger(offset) || offset < this._logStartOffset || offset > logEndOffset) {
+      throw new OffsetOutOfRangeError(this.dir, offset, this._logStartOffset, logEndOffset);
+    }
+    const limit = Math.min(maxOffset, logEndOffset);
+    for (let i = this.floorSegment(offset); i < this.segments.length && offset < limit; i++) {
+      const segment = this.segments[i]!;
+      const position = segment.findBatch(offset);
+      if (position < 0) continue;
+      const s = segment.sliceFrom(position, maxBytes, limit);
+      if (s.end === s.position) break;
+      const records = segment.slice(s.position, s.end);
+      return {
+        records,
+        firstOffset: readInt64(records, 0),
+        nextOffset: s.nextOffset,
+        logStartOffset: this._logStartOffset,
+        logEndOffset,
+      };
+    }
+    return {
+      records: Buffer.alloc(0),
+      firstOffset: -1,
+      nextOffset: offset,
+      logStartOffset: this._logStartOffset,
+      logEndOffset,
+    };
+  }
+
+  /**
+   * The first record whose timestamp is at or after `timestamp` (Kafka's ListOffsets by
+   * time): its offset and timestamp, or null when every record is older.
+   */
+  offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } | null {
+    this.ensureOpen();
+    for (const segment of this.segments) {
+      if (segment.nextOffset <= this._logStartOffset) continue;
+      const found = segment.findOffsetByTimestamp(timestamp, this._logStartOffset);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+
+  /**
+   * Moves the log start offset up to `offset` (Kafka's DeleteRecords), deleting segments
+   * that lie wholly below it. Returns the new log start offset.
+   */
+  deleteRecordsBefore(offset: number): number {
+    this.ensureOpen();
+    if (!Number.isInteger(offset) || offset < 0 || offset > this.logEndOffset) {
+      throw new OffsetOutOfRangeError(this.dir, offset, this._logStartOffset, this.logEndOffset);
+    }
+    if (offset > this._logStartOffset) {
+      this._logStartOffset = offset;
+      this.deleteSegmentsWhile((s, next) => next !== undefined && next.baseOffset <= this._logStartOffset);
+      this.saveCheckpoint();
+    }
+    return this._logStartOffset;
+  }
+
+  /**
+   * Deletes whole segments, oldest first and never the active one, whose newest record is
+   * older than retention.ms, while the log is larger than retention.bytes, or that lie
+   * below the log start offset.
+   */
+  applyRetention(now = this.time()): RetentionResult {
+    this.ensureOpen();
+    const { retentionMs, retentionBytes } = this.config;
+    let excess = retentionBytes >= 0 ? this.size - retentionBytes : -1;
+    const result = this.deleteSegmentsWhile((s, next) => {
+      if (next !== undefined && next.baseOffset <= this._logStartOffset) return true;
+      if (retentionMs >= 0 && s.maxTimestamp < now - retentionMs) return true;
+      if (excess >= s.size) {
+        excess -= s.size;
+        return true;
+      }
+      return false;
+    });
+    if (result.deletedSegments > 0) {
+      this.logger.info({ dir: this.dir, ...result, logStartOffset: this._logStartOffset }, 'retention deleted segments');
+    }
+    return result;
+  }
+
+  /**
+   * Removes every record at or after `offset` (which must start a batch), as a follower does
+   * to match its leader. Deletes whole segments past it.
+   */
+  truncateTo(offset: number): void {
+    this.ensureOpen();
+    if (offset >= this.logEndOffset) return;
+    if (offset < this._logStartOffset) {
+      throw new OffsetOutOfRangeError(this.dir, offset, this._logStartOffset, this.logEndOffset);
+    }
+    while (this.segments.length > 1 && this.active.baseOffset >= offset) {
+      this.segments.pop()!.delete();
+    }
+    this.active.truncateTo(offset);
+    if (this._recoveryPoint > offset) this._recoveryPoint = offset;
+    this.saveCheckpoint();
+  }
+
+  /**
+   * fsyncs everything appended so far. Concurrent callers share one fdatasync per file
+   * (group commit): a call made while one is running waits for the next, which covers it.
+   */
+  flush(): Promise<void> {
+    if (this.flushing !== null) {
+      this.flushAgain ??= this.flushing.then(
+        () => this.startFlush(),
+        () => this.startFlush(),
+      );
+      return this.flushAgain;
+    }
+    return this.startFlush();
+  }
+
+  /** Flushes, writes indexes and checkpoint, and leaves the clean-shutdown marker. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    for (const t of this.timers) clearInterval(t);
+    await this.flush();
+    while (this.flushing !== null) await this.flushing.catch(() => {});
+    this.closed = true;
+    this.active.seal();
+    for (const s of this.segments) {
+      s.persistIndexes();
+      s.close();
+    }
+    this._recoveryPoint = this.logEndOffset;
+    this.saveCheckpoint();
+    fs.writeFileSync(path.join(this.dir, CLEAN_SHUTDOWN_FILE), '');
+  }
+
+  private startFlush(): Promise<void> {
+    this.flushAgain = null;
+    const p = this.syncAll().finally(() => {
+      if (this.flushing === p) this.flushing = null;
+    });
+    this.flushing = p;
+    return p;
+  }
+
+  private async syncAll(): Promise<void> {
+    const target = this.logEndOffset;
+    if (target <= this._recoveryPoint) return;
+    const dirty = this.segments.filter((s) => s.nextOffset > this._recoveryPoint && s.fd >= 0);
+    const recordsCovered = this.unflushedRecords;
+    await Promise.all(
+      dirty.map(async (s) => {
+        s.syncsInFlight++;
+        try {
+          await fdatasync(s.fd);
+        } catch (err) {
+          throw new StorageIOError(this.dir, `fdatasync of ${path.basename(s.logPath)}`, err);
+        } finally {
+          s.syncDone();
+        }
+      }),
+    );
+    if (target > this._recoveryPoint) this._recoveryPoint = target;
+    this.unflushedRecords = Math.max(0, this.unflushedRecords - recordsCovered);
+    // Recovery starts from the segment holding the recovery point: persist it when that moves.
+    if (!this.closed && this.floorSegment(this._recoveryPoint) !== this.checkpointedSegment) this.saveCheckpoint();
+  }
+
+  private backgroundFlush(): void {
+    this.flush().catch((err: unknown) => this.logger.warn({ dir: this.dir, err }, 'background flush failed'));
+  }
+
+  /**
+   * The segment to append `bytes` (ending at `lastOffset`, newest timestamp `maxTimestamp`)
+   * to, rolling when the active one is full or old enough.
+   */
+  private segmentFor(bytes: number, lastOffset: number, maxTimestamp: number): LogSegment {
+    const active = this.active;
+    const now = this.time();
+    const { segmentBytes, segmentMs } = this.config;
+    if (active.size === 0) {
+      // An empty active segment is never rolled, but may be too small for one huge batch.
+      if (!active.canHold(bytes, Math.max(segmentBytes, bytes))) {
+        this.segments.pop()!.delete();
+        this.segments.push(this.newSegment(active.baseOffset, bytes, now));
+      }
+      return this.active;
+    }
+    const full =
+      !active.canHold(bytes, segmentBytes) ||
+      active.timeWaitedForRoll(now, maxTimestamp) >= segmentMs ||
+      active.offsetIndex.isFull ||
+      active.timeIndex.isFull ||
+      lastOffset - active.baseOffset > MAX_RELATIVE_OFFSET;
+    if (!full) return active;
+    active.seal();
+    const segment = this.newSegment(this.logEndOffset, bytes, now);
+    this.segments.push(segment);
+    // As Kafka does, flush what was rolled, so recovery has only the active segment to check.
+    this.backgroundFlush();
+    return segment;
+  }
+
+  private newSegment(baseOffset: number, firstBytes: number, now: number): LogSegment {
+    const capacity = Math.max(this.config.segmentBytes, firstBytes);
+    return LogSegment.create(this.dir, baseOffset, capacity, this.config, now);
+  }
+
+  /** Deletes segments from the oldest while `test` holds, never the active one. */
+  private deleteSegmentsWhile(test: (s: LogSegment, next: LogSegment | undefined) => boolean): RetentionResult {
+    let deletedSegments = 0;
+    let deletedBytes = 0;
+    while (this.segments.length > 1) {
+      const s = this.segments[0]!;
+      if (!test(s, this.segments[1])) break;
+      this.segments.shift();
+      deletedBytes += s.size;
+      deletedSegments++;
+      s.delete();
+    }
+    if (deletedSegments > 0) {
+      if (this.segments[0]!.baseOffset > this._logStartOffset) this._logStartOffset = this.segments[0]!.baseOffset;
+      this.saveCheckpoint();
+    }
+    return { deletedSegments, deletedBytes };
+  }
+
+  /** Index of the last segment whose base offset is <= offset (0 when none). */
+  private floorSegment(offset: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.segments[mid]!.baseOffset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  private saveCheckpoint(): void {
+    writeCheckpoint(this.dir, { logStartOffset: this._logStartOffset, recoveryPoint: this._recoveryPoint });
+    this.checkpointedSegment = this.floorSegment(this._recoveryPoint);
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new LogClosedError(this.dir);
+  }
+
+  private startTimers(): void {
+    const { flushMs, retentionCheckIntervalMs } = this.config;
+    if (Number.isFinite(flushMs) && flushMs > 0) {
+      this.timers.push(setInterval(() => this.backgroundFlush(), flushMs).unref());
+    }
+    if (retentionCheckIntervalMs > 0) {
+      this.timers.push(
+        setInterval(() => {
+          try {
+            this.applyRetention();
+          } catch (err) {
+            this.logger.warn({ dir: this.dir, err }, 'retention failed');
+          }
+        }, retentionCheckIntervalMs).unref(),
+      );
+    }
+  }
+
+  /** Opens the segments; after an unclean shutdown, checks and repairs them. */
+  private load(): LogRecoveryReport {
+    const marker = path.join(this.dir, CLEAN_SHUTDOWN_FILE);
+    const cleanShutdown = fs.existsSync(marker);
+    // Gone from now on: a crash before the next close must be seen as unclean.
+    if (cleanShutdown) fs.unlinkSync(marker);
+    const report: LogRecoveryReport = {
+      cleanShutdown,
+      segments: 0,
+      recovered: [],
+      truncatedBytes: 0,
+      deletedSegments: [],
+      rebuiltIndexes: [],
+      durationMs: 0,
+    };
+    const checkpoint = readCheckpoint(this.dir);
+    const now = this.time();
+    const bases = this.listSegmentFiles();
+    if (bases.length === 0) {
+      const base = checkpoint?.logStartOffset ?? 0;
+      this.segments.push(this.newSegment(base, 0, now));
+      this._logStartOffset = base;
+      this._recoveryPoint = base;
+      this.saveCheckpoint();
+      return report;
+    }
+    for (let i = 0; i < bases.length; i++) {
+      const last = i === bases.length - 1;
+      const capacity = last ? this.config.segmentBytes : 0;
+      const { segment, indexProblem } = LogSegment.open(this.dir, bases[i]!, capacity, this.config, now);
+      this.segments.push(segment);
+      if (indexProblem !== null) report.rebuiltIndexes.push({ baseOffset: segment.baseOffset, reason: indexProblem });
+    }
+    // Which segments to check: all of them from the one holding the recovery point when the
+    // shutdown was unclean; else only those whose indexes failed, and a bad active tail.
+    const recoverFrom = cleanShutdown ? this.segments.length : this.floorSegment(checkpoint?.recoveryPoint ?? 0);
+    for (let i = 0; i < this.segments.length; i++) {
+      const s = this.segments[i]!;
+      const indexBad = report.rebuiltIndexes.some((r) => r.baseOffset === s.baseOffset);
+      const isActive = i === this.segments.length - 1;
+      let check = i >= recoverFrom || indexBad;
+      if (!check) {
+        if (isActive) check = !s.loadTail();
+        else s.nextOffset = this.segments[i + 1]!.baseOffset;
+        if (!isActive) this.loadSealedSegment(s);
+      }
+      if (!check) continue;
+      const r = s.recover();
+      report.recovered.push(r);
+      if (r.truncatedBytes > 0) {
+        report.truncatedBytes += r.truncatedBytes;
+        this.logger.warn({ dir: this.dir, ...r }, 'recovery truncated an invalid segment tail');
+        // Nothing after a cut can be trusted to follow it: drop the later segments.
+        for (const later of this.segments.splice(i + 1)) {
+          report.deletedSegments.push(later.baseOffset);
+          report.truncatedBytes += later.size;
+          later.delete();
+        }
+      }
+    }
+    // A segment whose data does not follow the one before it (overlap) is cut off too.
+    for (let i = 1; i < this.segments.length; i++) {
+      if (this.segments[i]!.baseOffset < this.segments[i - 1]!.nextOffset) {
+        for (const later of this.segments.splice(i)) {
+          report.deletedSegments.push(later.baseOffset);
+          later.delete();
+        }
+        break;
+      }
+    }
+    report.segments = this.segments.length;
+    const first = this.segments[0]!.baseOffset;
+    this._logStartOffset = Math.min(Math.max(checkpoint?.logStartOffset ?? first, first), this.logEndOffset);
+    if (report.recovered.length > 0) {
+      for (const r of report.recovered) {
+        const s = this.segments.find((x) => x.baseOffset === r.baseOffset);
+        s?.syncNow();
+      }
+    }
+    this._recoveryPoint = this.logEndOffset;
+    this.saveCheckpoint();
+    if (report.truncatedBytes > 0 || report.rebuiltIndexes.length > 0 || !cleanShutdown) {
+      this.logger.info({ dir: this.dir, ...report, recovered: report.recovered.length }, 'log recovered');
+    }
+    return report;
+  }
+
+  /** A sealed segment opened after a clean shutdown: its largest timestamp from the time index. */
+  private loadSealedSegment(s: LogSegment): void {
+    s.maxTimestamp = s.timeIndex.lastKey;
+    s.offsetOfMaxTimestamp = s.timeIndex.count > 0 ? s.timeIndex.lastValue + s.baseOffset : -1;
+  }
+
+  /** Base offsets of the .log files, sorted; removes index files that have no .log. */
+  private listSegmentFiles(): number[] {
+    const names = fs.readdirSync(this.dir);
+    const logs = new Set<string>();
+    const bases: number[] = [];
+    for (const name of names) {
+      const m = /^(\d{20})\.log$/.exec(name);
+      if (m) {
+        logs.add(m[1]!);
+        bases.push(Number(m[1]));
+      }
+    }
+    for (const name of names) {
+      const m = /^(\d{20})\.(index|timeindex)$/.exec(name);
+      if (m && !logs.has(m[1]!)) fs.rmSync(path.join(this.dir, name), { force: true });
+      if (name.endsWith('.tmp')) fs.rmSync(path.join(this.dir, name), { force: true });
+    }
+    return bases.sort((a, b) => a - b);
+  }
+}
+
+/** Size of the batch at `pos`, or -1 when it is malformed or runs past `end`. */
+function batchSize(data: Buffer, pos: number, end: number): number {
+  if (end - pos < LOG_OVERHEAD + MIN_BATCH_LENGTH) return -1;
+  const length = data.readInt32BE(pos + LENGTH_OFFSET);
+  if (length < MIN_BATCH_LENGTH || pos + LOG_OVERHEAD + length > end) return -1;
+  return LOG_OVERHEAD + length;
+}
+
+function describeInvalid(data: Buffer, valid: number): string {
+  if (data.length === 0) return 'no bytes to append';
+  return `the record batch at byte ${valid} of ${data.length} is invalid (length, magic 2 or CRC32C)`;
+}
+
+export { LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX };

@@ -1,0 +1,386 @@
+/**
+ * A log segment: one .log file holding a chain of RecordBatch v2, and the offset and time
+ * indexes beside it, all three named after the segment's base offset in 20 digits:
+ *
+ *   00000000000000000000.log | .index | .timeindex
+ *
+ * The .log is a native MappedFile: appends are written at the tail, reads are views of the
+ * mapping. A segment that is not the active one opens its file lazily, on first read.
+ * Not thread-safe: the owning Log serialises every call.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { MappedFile } from '../native.js';
+import type { MappedFile as MappedFileHandle } from '../native.js';
+import { readInt64 } from '../record/header.js';
+import { readRecords } from '../record/reader.js';
+import {
+  BASE_OFFSET_OFFSET,
+  LAST_OFFSET_DELTA_OFFSET,
+  LENGTH_OFFSET,
+  LOG_OVERHEAD,
+  MAX_TIMESTAMP_OFFSET,
+  RECORD_BATCH_OVERHEAD,
+} from '../record/layout.js';
+import type { LogConfig } from './config.js';
+import { OffsetIndex } from './offset-index.js';
+import { TimeIndex } from './time-index.js';
+
+export const LOG_SUFFIX = '.log';
+export const INDEX_SUFFIX = '.index';
+export const TIME_INDEX_SUFFIX = '.timeindex';
+
+/** `00000000000000000042.log` for base offset 42. */
+export function segmentFileName(baseOffset: number, suffix: string): string {
+  return String(baseOffset).padStart(20, '0') + suffix;
+}
+
+/** What recover() found. */
+export interface SegmentRecovery {
+  baseOffset: number;
+  validBytes: number;
+  truncatedBytes: number;
+  /** Why the tail was cut, when it was. */
+  reason: string | null;
+}
+
+/** Where a read of a segment starts and ends. */
+export interface SegmentSlice {
+  position: number;
+  end: number;
+  /** First offset after the last batch in the slice. */
+  nextOffset: number;
+}
+
+export class LogSegment {
+  readonly logPath: string;
+  readonly offsetIndex: OffsetIndex;
+  readonly timeIndex: TimeIndex;
+  /** Bytes of data. */
+  size = 0;
+  /** One past the last offset stored here (== baseOffset when empty). */
+  nextOffset: number;
+  /** Largest batch timestamp here, -1 when none. */
+  maxTimestamp = -1;
+  /** Last offset of the batch with maxTimestamp. */
+  offsetOfMaxTimestamp = -1;
+  /** Wall-clock time the segment was made (or opened). */
+  readonly createdAt: number;
+  /** The first batch's timestamp, -1 when unknown: segment.ms counts from it. */
+  firstBatchTimestamp = -1;
+  /** fdatasync calls under way on this file; close waits for them. */
+  syncsInFlight = 0;
+  private readonly intervalBytes: number;
+  private file: MappedFileHandle | null = null;
+  private cachedView: Buffer | null = null;
+  private bytesSinceIndexEntry = 0;
+  private pendingClose = false;
+
+  private constructor(
+    readonly dir: string,
+    readonly baseOffset: number,
+    private capacity: number,
+    config: LogConfig,
+    now: number,
+  ) {
+    this.logPath = path.join(dir, segmentFileName(baseOffset, LOG_SUFFIX));
+    const indexPath = path.join(dir, segmentFileName(baseOffset, INDEX_SUFFIX));
+    const timeIndexPath = path.join(dir, segmentFileName(baseOffset, TIME_INDEX_SUFFIX));
+    this.offsetIndex = new OffsetIndex(indexPath, baseOffset, config.segmentIndexBytes);
+    this.timeIndex = new TimeIndex(timeIndexPath, baseOffset, config.segmentIndexBytes);
+    this.intervalBytes = config.indexIntervalBytes;
+    this.nextOffset = baseOffset;
+    this.createdAt = now;
+  }
+
+  /** Creates an empty segment (replacing any files of the same name). */
+  static create(dir: string, baseOffset: number, capacity: number, config: LogConfig, now: number): LogSegment {
+    const s = new LogSegment(dir, baseOffset, capacity, config, now);
+    fs.rmSync(s.logPath, { force: true });
+    s.file = new MappedFile(s.logPath, capacity);
+    s.offsetIndex.reset();
+    s.timeIndex.reset();
+    return s;
+  }
+
+  /**
+   * Opens an existing segment without reading its data: size from the file system, the
+   * indexes from their files. Returns the segment and, when an index fails its sanity
+   * check, the reason (the caller then recovers the segment, which rebuilds them).
+   */
+  static open(
+    dir: string,
+    baseOffset: number,
+    capacity: number,
+    config: LogConfig,
+    now: number,
+  ): { segment: LogSegment; indexProblem: string | null } {
+    const s = new LogSegment(dir, baseOffset, capacity, config, now);
+    s.size = fs.statSync(s.logPath).size;
+    s.capacity = Math.max(capacity, s.size);
+    const indexProblem = s.offsetIndex.load(s.size) ?? s.timeIndex.load(s.size);
+    return { segment: s, indexProblem };
+  }
+
+  private get mapped(): MappedFileHandle {
+    if (this.file === null) this.file = new MappedFile(this.logPath, this.capacity, { create: false });
+    return this.file;
+  }
+
+  /** The open file's descriptor, for fdatasync on the libuv pool; -1 when not open. */
+  get fd(): number {
+    return this.file === null || this.file.closed ? -1 : this.file.fd;
+  }
+
+  /**
+   * Kafka's segment.ms rule: time waited is the new batch's timestamp minus the first
+   * batch's, or wall-clock time since the segment was made when there is no timestamp.
+   */
+  timeWaitedForRoll(now: number, batchTimestamp: number): number {
+    return this.firstBatchTimestamp >= 0 && batchTimestamp >= 0
+      ? batchTimestamp - this.firstBatchTimestamp
+      : now - this.createdAt;
+  }
+
+  /** True when `bytes` more fit under segment.bytes and the mapped range. */
+  canHold(bytes: number, segmentBytes: number): boolean {
+    return this.size + bytes <= segmentBytes && this.size + bytes <= this.capacity;
+  }
+
+  /** Writes `data` (whole batches, offsets already assigned) at the tail; returns its position. */
+  append(data: Buffer): number {
+    const position = this.mapped.append(data);
+    this.size += data.length;
+    return position;
+  }
+
+  /**
+   * Accounts for one batch written at `position`: next offset, largest timestamp, and an
+   * index entry once index.interval.bytes have gone by since the last one.
+   */
+  onBatch(position: number, lastOffset: number, maxTimestamp: number, size: number): void {
+    if (position === 0) this.firstBatchTimestamp = maxTimestamp;
+    if (maxTimestamp > this.maxTimestamp) {
+      this.maxTimestamp = maxTimestamp;
+      this.offsetOfMaxTimestamp = lastOffset;
+    }
+    this.nextOffset = lastOffset + 1;
+    this.bytesSinceIndexEntry += size;
+    if (this.bytesSinceIndexEntry >= this.intervalBytes) {
+      this.offsetIndex.append(lastOffset, position);
+      this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
+      this.bytesSinceIndexEntry = 0;
+    }
+  }
+
+  /** A view of [position, end) of the data. Zero-copy; valid after close and delete. */
+  slice(position: number, end: number): Buffer {
+    let v = this.cachedView;
+    if (v === null || v.length < end) {
+      v = this.size === 0 ? Buffer.alloc(0) : this.mapped.view(0, this.size);
+      this.cachedView = v;
+    }
+    return v.subarray(position, end);
+  }
+
+  /**
+   * Position of the first batch whose last offset is >= offset, or -1 when every batch here
+   * ends below it. Starts at the offset index's entry and walks batch headers from there.
+   */
+  findBatch(offset: number): number {
+    if (offset >= this.nextOffset) return -1;
+    let pos = this.offsetIndex.lookup(offset);
+    const v = this.slice(0, this.size);
+    while (pos + RECORD_BATCH_OVERHEAD <= this.size) {
+      const last = readInt64(v, pos + BASE_OFFSET_OFFSET) + v.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET);
+      if (last >= offset) return pos;
+      pos += v.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD;
+    }
+    return -1;
+  }
+
+  /**
+   * Whole batches from `position`: at least one, then more while they fit in maxBytes and
+   * start below maxOffset.
+   */
+  sliceFrom(position: number, maxBytes: number, maxOffset: number): SegmentSlice {
+    const v = this.slice(0, this.size);
+    let end = position;
+    let nextOffset = -1;
+    while (end + RECORD_BATCH_OVERHEAD <= this.size) {
+      const base = readInt64(v, end + BASE_OFFSET_OFFSET);
+      const size = v.readInt32BE(end + LENGTH_OFFSET) + LOG_OVERHEAD;
+      if (base >= maxOffset) break;
+      if (end > position && end + size - position > maxBytes) break;
+      nextOffset = base + v.readInt32BE(end + LAST_OFFSET_DELTA_OFFSET) + 1;
+      end += size;
+    }
+    return { position, end, nextOffset };
+  }
+
+  /**
+   * The first record at or after `timestamp` with an offset >= startOffset: its offset and
+   * timestamp, or null when there is none here. Decodes only the batch that holds it.
+   */
+  findOffsetByTimestamp(timestamp: number, startOffset: number): { offset: number; timestamp: number } | null {
+    if (this.maxTimestamp < timestamp) return null;
+    const after = this.timeIndex.lookupBefore(timestamp);
+    let pos = this.offsetIndex.lookup(Math.max(after, startOffset, this.baseOffset));
+    const v = this.slice(0, this.size);
+    while (pos + RECORD_BATCH_OVERHEAD <= this.size) {
+      const size = v.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD;
+      const last = readInt64(v, pos) + v.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET);
+      if (readInt64(v, pos + MAX_TIMESTAMP_OFFSET) >= timestamp && last >= startOffset) {
+        for (const r of readRecords(v.subarray(pos, pos + size))) {
+          if (r.timestamp >= timestamp && r.offset >= startOffset) return { offset: r.offset, timestamp: r.timestamp };
+        }
+      }
+      pos += size;
+    }
+    return null;
+  }
+
+  /**
+   * Checks every batch (bounds, magic and CRC in native code, increasing offsets here),
+   * rebuilds both indexes, and cuts the file at the first invalid byte.
+   */
+  recover(): SegmentRecovery {
+    const total = this.mapped.size;
+    this.size = total;
+    this.cachedView = null;
+    const validEnd = this.mapped.scan(0, total);
+    const { end, reason } = this.rebuild(validEnd);
+    if (end < total) this.cut(end);
+    return {
+      baseOffset: this.baseOffset,
+      validBytes: end,
+      truncatedBytes: total - end,
+      reason: reason ?? (end < total ? `invalid batch at byte ${end} (length, magic or CRC32C fails)` : null),
+    };
+  }
+
+  /**
+   * What recover() computes, without reading the data: trusts the indexes and walks batch
+   * headers only from the last offset index entry to the end, verifying that tail's CRCs.
+   * Returns false when the tail does not check out (the caller then recovers the segment).
+   */
+  loadTail(): boolean {
+    if (this.size === 0) return true;
+    const indexed = this.offsetIndex.count > 0;
+    const start = indexed ? this.offsetIndex.lastValue : 0;
+    if (this.mapped.scan(start, this.size) !== this.size) return false;
+    const v = this.slice(0, this.size);
+    this.maxTimestamp = this.timeIndex.lastKey;
+    this.offsetOfMaxTimestamp = this.timeIndex.count > 0 ? this.timeIndex.lastValue + this.baseOffset : -1;
+    let pos = start;
+    while (pos < this.size) {
+      const base = readInt64(v, pos);
+      const size = v.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD;
+      const last = base + v.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET);
+      if ((pos > start || !indexed) && base < this.nextOffset) return false;
+      const ts = readInt64(v, pos + MAX_TIMESTAMP_OFFSET);
+      if (ts > this.maxTimestamp) {
+        this.maxTimestamp = ts;
+        this.offsetOfMaxTimestamp = last;
+      }
+      this.nextOffset = last + 1;
+      // The indexed batch itself was counted before its entry was made.
+      if (pos > start || !indexed) this.bytesSinceIndexEntry += size;
+      pos += size;
+    }
+    this.firstBatchTimestamp = readInt64(v, MAX_TIMESTAMP_OFFSET);
+    return true;
+  }
+
+  /** Cuts the segment so that it ends before `offset`, which must start a batch (or be past the end). */
+  truncateTo(offset: number): number {
+    const pos = this.findBatch(offset);
+    if (pos < 0) return 0;
+    if (readInt64(this.slice(0, this.size), pos) < offset) {
+      throw new Error(`offset ${offset} is inside a batch of ${this.logPath}; truncate only at batch boundaries`);
+    }
+    const cut = this.size - pos;
+    this.cut(pos);
+    this.rebuild(pos);
+    return cut;
+  }
+
+  private cut(position: number): void {
+    this.mapped.truncate(position);
+    this.cachedView = null;
+    this.size = position;
+  }
+
+  /**
+   * Walks the batch headers of [0, end), rebuilding the indexes and counters; stops early
+   * at a batch whose offsets do not increase. The bytes it walks must have passed scan().
+   */
+  private rebuild(end: number): { end: number; reason: string | null } {
+    this.offsetIndex.reset();
+    this.timeIndex.reset();
+    this.nextOffset = this.baseOffset;
+    this.maxTimestamp = -1;
+    this.offsetOfMaxTimestamp = -1;
+    this.bytesSinceIndexEntry = 0;
+    this.firstBatchTimestamp = -1;
+    const v = end > 0 ? this.slice(0, end) : Buffer.alloc(0);
+    let pos = 0;
+    while (pos < end) {
+      const base = readInt64(v, pos + BASE_OFFSET_OFFSET);
+      const size = v.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD;
+      const lastDelta = v.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET);
+      if (base < this.nextOffset || lastDelta < 0) {
+        const reason = `batch at byte ${pos} has offsets [${base}, ${base + lastDelta}] that do not follow ${this.nextOffset - 1}`;
+        return { end: pos, reason };
+      }
+      this.onBatch(pos, base + lastDelta, readInt64(v, pos + MAX_TIMESTAMP_OFFSET), size);
+      pos += size;
+    }
+    return { end, reason: null };
+  }
+
+  /** fdatasync, blocking. The Log uses the async path (fs.fdatasync on fd) instead. */
+  syncNow(): void {
+    if (this.file !== null && !this.file.closed) this.file.sync();
+  }
+
+  /** Ends appends: gives back reserved disk and writes the indexes, with a final time entry. */
+  seal(): void {
+    if (this.file !== null && !this.file.closed) this.file.trim();
+    if (this.maxTimestamp >= 0) this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
+    this.persistIndexes();
+  }
+
+  /** Persists the index entries made so far. */
+  persistIndexes(): void {
+    this.offsetIndex.persist();
+    this.timeIndex.persist();
+  }
+
+  /** Closes the file (after any fdatasync under way). Views already taken stay valid. */
+  close(): void {
+    this.cachedView = null;
+    if (this.syncsInFlight > 0) {
+      this.pendingClose = true;
+      return;
+    }
+    if (this.file !== null && !this.file.closed) this.file.close();
+  }
+
+  /** Called by the Log when an fdatasync on fd finishes. */
+  syncDone(): void {
+    this.syncsInFlight--;
+    if (this.syncsInFlight === 0 && this.pendingClose) {
+      this.pendingClose = false;
+      if (this.file !== null && !this.file.closed) this.file.close();
+    }
+  }
+
+  /** Closes and removes the three files. Views already taken stay valid. */
+  delete(): void {
+    this.close();
+    fs.rmSync(this.logPath, { force: true });
+    this.offsetIndex.delete();
+    this.timeIndex.delete();
+  }
+}
