@@ -118,15 +118,41 @@ function ensureScratch(size: number): Buffer {
 // ---------------------------------------------------------------------------------------
 // the two passes
 
+// Short ASCII strings are measured and copied in JS: a call into C++ (Buffer.byteLength,
+// buf.write) costs ~20-100 ns, several times the loop. Longer strings go to utf8Write,
+// Buffer's own unchecked writer (buf.write parses its arguments first).
+const SHORT_STRING = 32;
+type FastWriter = { utf8Write?(s: string, offset: number, length: number): number };
+const hasUtf8Write = typeof (Buffer.prototype as FastWriter).utf8Write === 'function';
+
+function stringLength(s: string): number {
+  const n = s.length;
+  if (n <= SHORT_STRING) {
+    for (let i = 0; i < n; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.byteLength(s, 'utf8');
+    return n;
+  }
+  return Buffer.byteLength(s, 'utf8');
+}
+
 function byteLength(v: RecordBytes | null | undefined, what: string): number {
   if (v === null || v === undefined) return -1;
-  if (typeof v === 'string') return Buffer.byteLength(v, 'utf8');
+  if (typeof v === 'string') return stringLength(v);
   if (v instanceof Uint8Array) return v.length;
   throw new InvalidRecordError(`record ${what} must be a Buffer, Uint8Array, string or null, got ${typeof v}`);
 }
 
+function writeString(buf: Buffer, pos: number, s: string, length: number): void {
+  if (length <= SHORT_STRING && length === s.length) {
+    for (let i = 0; i < length; i++) buf[pos + i] = s.charCodeAt(i);
+  } else if (hasUtf8Write) {
+    (buf as FastWriter).utf8Write!(s, pos, length);
+  } else {
+    buf.write(s, pos, length, 'utf8');
+  }
+}
+
 function writeBytes(buf: Buffer, pos: number, v: RecordBytes, length: number): number {
-  if (typeof v === 'string') buf.write(v, pos, length, 'utf8');
+  if (typeof v === 'string') writeString(buf, pos, v, length);
   else buf.set(v, pos);
   return pos + length;
 }
@@ -141,7 +167,7 @@ function sizeHeaders(headers: RecordHeader[] | Record<string, RecordBytes | null
     for (let j = 0; j < n; j++) {
       const header = headers[j]!;
       if (typeof header.key !== 'string') throw new InvalidRecordError('a record header key must be a string');
-      const kl = Buffer.byteLength(header.key, 'utf8');
+      const kl = stringLength(header.key);
       const vl = byteLength(header.value, 'header value');
       headerLengths[h++] = kl;
       headerLengths[h++] = vl;
@@ -154,7 +180,7 @@ function sizeHeaders(headers: RecordHeader[] | Record<string, RecordBytes | null
     size += sizeOfVarint(n);
     for (let j = 0; j < n; j++) {
       const key = keys[j]!;
-      const kl = Buffer.byteLength(key, 'utf8');
+      const kl = stringLength(key);
       const vl = byteLength(headers[key], 'header value');
       headerLengths[h++] = kl;
       headerLengths[h++] = vl;

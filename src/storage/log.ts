@@ -112,6 +112,7 @@ export class Log {
   private _recoveryPoint = 0;
   private checkpointedSegment = -1;
   private unflushedRecords = 0;
+  private flushes = 0;
   private flushing: Promise<void> | null = null;
   private flushAgain: Promise<void> | null = null;
   private closed = false;
@@ -165,6 +166,11 @@ export class Log {
   /** Base offsets of the segments, oldest first. */
   get segmentBaseOffsets(): number[] {
     return this.segments.map((s) => s.baseOffset);
+  }
+
+  /** fsync rounds run so far (each syncs every dirty segment once). */
+  get flushCount(): number {
+    return this.flushes;
   }
 
   get isClosed(): boolean {
@@ -400,6 +406,7 @@ export class Log {
     if (target <= this._recoveryPoint) return;
     const dirty = this.segments.filter((s) => s.nextOffset > this._recoveryPoint && s.fd >= 0);
     const recordsCovered = this.unflushedRecords;
+    this.flushes++;
     await Promise.all(
       dirty.map(async (s) => {
         s.syncsInFlight++;
@@ -560,14 +567,8 @@ export class Log {
     for (let i = 0; i < this.segments.length; i++) {
       const s = this.segments[i]!;
       const indexBad = report.rebuiltIndexes.some((r) => r.baseOffset === s.baseOffset);
-      const isActive = i === this.segments.length - 1;
-      let check = i >= recoverFrom || indexBad;
-      if (!check) {
-        if (isActive) check = !s.loadTail();
-        else s.nextOffset = this.segments[i + 1]!.baseOffset;
-        if (!isActive) this.loadSealedSegment(s);
-      }
-      if (!check) continue;
+      // Every other segment gets the cheap check: its tail from the last index entry.
+      if (i < recoverFrom && !indexBad && s.loadTail()) continue;
       const r = s.recover();
       report.recovered.push(r);
       if (r.truncatedBytes > 0) {
@@ -606,12 +607,6 @@ export class Log {
       this.logger.info({ dir: this.dir, ...report, recovered: report.recovered.length }, 'log recovered');
     }
     return report;
-  }
-
-  /** A sealed segment opened after a clean shutdown: its largest timestamp from the time index. */
-  private loadSealedSegment(s: LogSegment): void {
-    s.maxTimestamp = s.timeIndex.lastKey;
-    s.offsetOfMaxTimestamp = s.timeIndex.count > 0 ? s.timeIndex.lastValue + s.baseOffset : -1;
   }
 
   /** Base offsets of the .log files, sorted; removes index files that have no .log. */

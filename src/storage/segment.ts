@@ -10,7 +10,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { MappedFile } from '../native.js';
+import { MappedFile, scanBatches } from '../native.js';
 import type { MappedFile as MappedFileHandle } from '../native.js';
 import { readInt64 } from '../record/header.js';
 import { readRecords } from '../record/reader.js';
@@ -50,6 +50,23 @@ export interface SegmentSlice {
   end: number;
   /** First offset after the last batch in the slice. */
   nextOffset: number;
+}
+
+/** Bytes [position, position + length) of a file, or null when it is shorter. */
+function readRange(file: string, position: number, length: number): Buffer | null {
+  const buf = Buffer.allocUnsafe(length);
+  const fd = fs.openSync(file, 'r');
+  try {
+    let done = 0;
+    while (done < length) {
+      const n = fs.readSync(fd, buf, done, length - done, position + done);
+      if (n === 0) return null;
+      done += n;
+    }
+    return buf;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 export class LogSegment {
@@ -210,7 +227,7 @@ export class LogSegment {
     while (end + RECORD_BATCH_OVERHEAD <= this.size) {
       const base = readInt64(v, end + BASE_OFFSET_OFFSET);
       const size = v.readInt32BE(end + LENGTH_OFFSET) + LOG_OVERHEAD;
-      if (base >= maxOffset) break;
+      if (base >= maxOffset || end + size > this.size) break;
       if (end > position && end + size - position > maxBytes) break;
       nextOffset = base + v.readInt32BE(end + LAST_OFFSET_DELTA_OFFSET) + 1;
       end += size;
@@ -241,7 +258,7 @@ export class LogSegment {
   }
 
   /**
-   * Checks every batch (bounds, magic and CRC in native code, increasing offsets here),
+   * Checks every batch (bounds, magic and CRC in native code, dense offsets here),
    * rebuilds both indexes, and cuts the file at the first invalid byte.
    */
   recover(): SegmentRecovery {
@@ -261,34 +278,37 @@ export class LogSegment {
 
   /**
    * What recover() computes, without reading the data: trusts the indexes and walks batch
-   * headers only from the last offset index entry to the end, verifying that tail's CRCs.
-   * Returns false when the tail does not check out (the caller then recovers the segment).
+   * headers only from the last offset index entry to the end, verifying that tail's CRCs
+   * (read with pread, so a sealed segment is not mapped). Returns false when the tail does
+   * not check out (the caller then recovers the segment).
    */
   loadTail(): boolean {
     if (this.size === 0) return true;
     const indexed = this.offsetIndex.count > 0;
     const start = indexed ? this.offsetIndex.lastValue : 0;
-    if (this.mapped.scan(start, this.size) !== this.size) return false;
-    const v = this.slice(0, this.size);
+    const tail = readRange(this.logPath, start, this.size - start);
+    if (tail === null || scanBatches(tail, 0, tail.length) !== tail.length) return false;
     this.maxTimestamp = this.timeIndex.lastKey;
     this.offsetOfMaxTimestamp = this.timeIndex.count > 0 ? this.timeIndex.lastValue + this.baseOffset : -1;
-    let pos = start;
-    while (pos < this.size) {
-      const base = readInt64(v, pos);
-      const size = v.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD;
-      const last = base + v.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET);
-      if ((pos > start || !indexed) && base < this.nextOffset) return false;
-      const ts = readInt64(v, pos + MAX_TIMESTAMP_OFFSET);
+    let pos = 0;
+    while (pos < tail.length) {
+      const base = readInt64(tail, pos);
+      const size = tail.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD;
+      const last = base + tail.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET);
+      const counted = pos > 0 || !indexed; // the indexed batch was counted before its entry
+      if (counted && base !== this.nextOffset) return false;
+      if (!counted && last !== this.offsetIndex.lastKey + this.baseOffset) return false;
+      const ts = readInt64(tail, pos + MAX_TIMESTAMP_OFFSET);
       if (ts > this.maxTimestamp) {
         this.maxTimestamp = ts;
         this.offsetOfMaxTimestamp = last;
       }
       this.nextOffset = last + 1;
-      // The indexed batch itself was counted before its entry was made.
-      if (pos > start || !indexed) this.bytesSinceIndexEntry += size;
+      if (counted) this.bytesSinceIndexEntry += size;
       pos += size;
     }
-    this.firstBatchTimestamp = readInt64(v, MAX_TIMESTAMP_OFFSET);
+    const first = start === 0 ? tail : readRange(this.logPath, 0, RECORD_BATCH_OVERHEAD);
+    this.firstBatchTimestamp = first === null ? -1 : readInt64(first, MAX_TIMESTAMP_OFFSET);
     return true;
   }
 
@@ -313,7 +333,7 @@ export class LogSegment {
 
   /**
    * Walks the batch headers of [0, end), rebuilding the indexes and counters; stops early
-   * at a batch whose offsets do not increase. The bytes it walks must have passed scan().
+   * at a batch whose offsets do not follow on. The bytes it walks must have passed scan().
    */
   private rebuild(end: number): { end: number; reason: string | null } {
     this.offsetIndex.reset();
@@ -329,7 +349,9 @@ export class LogSegment {
       const base = readInt64(v, pos + BASE_OFFSET_OFFSET);
       const size = v.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD;
       const lastDelta = v.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET);
-      if (base < this.nextOffset || lastDelta < 0) {
+      // Offsets are dense: each batch starts where the one before ended (a flip in
+      // baseOffset, which the CRC does not cover, shows up here).
+      if (base !== this.nextOffset || lastDelta < 0) {
         const reason = `batch at byte ${pos} has offsets [${base}, ${base + lastDelta}] that do not follow ${this.nextOffset - 1}`;
         return { end: pos, reason };
       }
