@@ -1,0 +1,48 @@
+/**
+ * `npm run bench`: micro benchmarks (tinybench) and throughput runs, printed as tables and
+ * written to bench/results/<stamp>.json. `npm run bench -- --quick` for a short run.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { crc32cIsHardware } from '../src/native.js';
+import { microBench } from './micro.js';
+import { storageBench } from './storage.js';
+import { machine, table } from './util.js';
+
+const quick = process.argv.includes('--quick');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+
+async function main(): Promise<void> {
+  const facts = { ...machine(), crc32cHardware: crc32cIsHardware(), quick };
+  console.log(`Sluice benchmarks ${JSON.stringify(facts)}\n`);
+  const report: Record<string, unknown> = { date: new Date().toISOString(), machine: facts };
+
+  if (!only || only === 'micro') {
+    const micro = await microBench(quick);
+    report.micro = micro;
+    console.log('Micro (tinybench)');
+    const w = Math.max(...micro.map((m) => m.name.length));
+    for (const m of micro) {
+      console.log(`  ${m.name.padEnd(w)}  ${m.opsPerSec.toFixed(0).padStart(9)} ops/s  mean ${m.meanUs.toFixed(1).padStart(8)} us  p99 ${m.p99Us.toFixed(1).padStart(8)} us`);
+    }
+    console.log();
+  }
+  if (!only || only === 'storage') {
+    const storage = await storageBench({ records: quick ? 2_000_000 : 10_000_000, runs: quick ? 1 : 3 });
+    report.storage = storage;
+    console.log('Storage: partition log, 100-byte records, batches of 1000');
+    console.log(table(storage));
+    console.log();
+  }
+  const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
+  fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`Results written to ${path.relative(process.cwd(), file)}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,98 @@
+/** Small helpers shared by the benchmarks: timing, statistics, formatting, machine facts. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface Throughput {
+  name: string;
+  records: number;
+  bytes: number;
+  seconds: number;
+  recordsPerSec: number;
+  mbPerSec: number;
+  /** Per-operation latency in ms (for example one append of one batch). */
+  latency?: Percentiles;
+  /** Filled in by the suite: this run's rate over a baseline's. */
+  ratio?: { to: string; value: number };
+  note?: string;
+}
+
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+export function percentiles(samples: number[]): Percentiles {
+  const s = Float64Array.from(samples).sort();
+  const at = (q: number) => (s.length === 0 ? 0 : s[Math.min(s.length - 1, Math.floor(q * s.length))]!);
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), p999: at(0.999), max: s.length === 0 ? 0 : s[s.length - 1]! };
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export function throughput(name: string, records: number, bytes: number, seconds: number, latency?: Percentiles): Throughput {
+  return { name, records, bytes, seconds, recordsPerSec: records / seconds, mbPerSec: bytes / seconds / 1e6, latency };
+}
+
+/** Runs `run` `times` times and keeps the run with the median rate, noting the spread. */
+export async function medianOf(times: number, run: () => Throughput | Promise<Throughput>): Promise<Throughput> {
+  const results: Throughput[] = [];
+  for (let i = 0; i < times; i++) results.push(await run());
+  results.sort((a, b) => a.recordsPerSec - b.recordsPerSec);
+  const m = results[results.length >> 1]!;
+  if (results.length > 1) {
+    const lo = results[0]!.recordsPerSec;
+    const hi = results[results.length - 1]!.recordsPerSec;
+    m.note = `median of ${results.length} (range ${fmtRate(lo)}-${fmtRate(hi)} rec/s)`;
+  }
+  return m;
+}
+
+export function now(): number {
+  return performance.now();
+}
+
+export function benchDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-'));
+}
+
+export function fmtRate(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
+  return n.toFixed(0);
+}
+
+export function table(rows: Throughput[]): string {
+  const head = ['benchmark', 'records/s', 'MB/s', 'p50 ms', 'p99 ms', 'max ms', 'vs baseline', 'note'];
+  const body = rows.map((r) => [
+    r.name,
+    fmtRate(r.recordsPerSec),
+    r.mbPerSec.toFixed(0),
+    r.latency ? r.latency.p50.toFixed(3) : '',
+    r.latency ? r.latency.p99.toFixed(3) : '',
+    r.latency ? r.latency.max.toFixed(3) : '',
+    r.ratio ? `${(r.ratio.value * 100).toFixed(0)}% of ${r.ratio.to}` : '',
+    r.note ?? '',
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+export function machine(): Record<string, unknown> {
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    tmpdir: os.tmpdir(),
+  };
+}
