@@ -76,6 +76,7 @@ export function readInt64(buf: Buffer, pos: number): number {
 
 /** Writes a safe integer as a signed int64. */
 export function writeInt64(buf: Buffer, pos: number, value: number): void {
+  if (!Number.isSafeInteger(value)) throw new RangeError(`int64 field must be a safe integer, got ${value}`);
   const hi = Math.floor(value / TWO_32);
   buf.writeInt32BE(hi, pos);
   buf.writeUInt32BE(value - hi * TWO_32, pos + 4);

@@ -4,7 +4,9 @@
  *   layout.ts       byte offsets, attribute bits, Compression, TimestampType
  *   varint.ts       zigzag varint / varlong
  *   header.ts       the 61-byte batch header: read, write, patch baseOffset / leader epoch
- *   compression.ts  gzip, snappy (xerial + raw), lz4 frame, zstd (read only)
+ *   compression.ts  the codecs: gzip, snappy, lz4 frame, zstd (read only)
+ *   snappy.ts       xerial framing (Java client) and raw snappy (librdkafka)
+ *   frames.ts       lz4 / zstd frame walks that bound decompression before it starts
  *   builder.ts      records -> batch
  *   reader.ts       batch chain -> batches -> records; verifyBatch
  *   control.ts      control records, end-transaction markers

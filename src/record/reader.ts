@@ -117,6 +117,7 @@ function hex(n: number): string {
  * CorruptRecordError. CRCs are not checked here: see verifyBatch and readRecords.
  */
 export function* batchesIn(buf: Buffer, start = 0, end = buf.length): Generator<Buffer, void, undefined> {
+  if (end > buf.length) end = buf.length;
   let pos = start;
   while (end - pos >= LOG_OVERHEAD) {
     const batchLength = buf.readInt32BE(pos + LENGTH_OFFSET);
