@@ -7,7 +7,7 @@
  *   gzip    node:zlib gzip                    node:zlib gunzip (all members)
  *   snappy  xerial framing (snappy-java)      xerial framing, or raw snappy (librdkafka)
  *   lz4     LZ4 frame, 64 KiB independent     any LZ4 frame (checksums, content size, ...)
- *           blocks (FLG 0x60, BD 0x40)
+ *           blocks (FLG 0x60, BD 0x40; lz4.ts)
  *   zstd    not supported: throws             fzstd (pure JS)
  *
  * Snappy framing lives in snappy.ts. Hostile input: before a blob reaches a decoder, its
@@ -18,7 +18,8 @@
  */
 import { gunzip, gunzipSync, gzip, gzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
-import { compressFrame, compressFrameSync, decompressFrame, decompressFrameSync } from 'lz4-napi';
+import { decompressFrame, decompressFrameSync } from 'lz4-napi';
+import { lz4FrameCompress, lz4FrameCompressAsync } from './lz4.js';
 import { uncompress as snappyUncompress } from 'snappy';
 import { decompress as zstdDecompress } from 'fzstd';
 import { CorruptRecordError, UnsupportedCompressionError } from './errors.js';
@@ -50,7 +51,7 @@ export function compress(codec: Compression, data: Buffer): Buffer {
     case Compression.Snappy:
       return xerialCompress(data);
     case Compression.Lz4:
-      return compressFrameSync(data);
+      return lz4FrameCompress(data);
     case Compression.Zstd:
       throw zstdUnsupported();
     default:
@@ -64,7 +65,7 @@ export async function compressAsync(codec: Compression, data: Buffer): Promise<B
     case Compression.Gzip:
       return gzipAsync(data);
     case Compression.Lz4:
-      return compressFrame(data);
+      return lz4FrameCompressAsync(data);
     case Compression.Snappy:
       return xerialCompressAsync(data);
     default:
