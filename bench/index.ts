@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { crc32cIsHardware } from '../src/native.js';
 import { microBench } from './micro.js';
 import { storageBench } from './storage.js';
+import { embeddedBench } from './embedded.js';
 import { machine, table } from './util.js';
 
 const quick = process.argv.includes('--quick');
@@ -33,6 +34,13 @@ async function main(): Promise<void> {
     report.storage = storage;
     console.log('Storage: partition log, 100-byte records, batches of 1000');
     console.log(table(storage));
+    console.log();
+  }
+  if (!only || only === 'embedded') {
+    const embedded = await embeddedBench({ records: quick ? 1_000_000 : 10_000_000, partitions: quick ? [1, 8] : [1, 8, 64] });
+    report.embedded = embedded;
+    console.log('Embedded broker: producer and consumer in one process, 100-byte records');
+    console.log(table(embedded));
     console.log();
   }
   const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');

@@ -1,5 +1,10 @@
 // Module entry: the MappedFile class and the free functions over plain buffers.
 #include <napi.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include "batch_scan.h"
 #include "crc32c.h"
@@ -44,6 +49,36 @@ Napi::Value ScanBatchesJs(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(ScanBatches(data, static_cast<size_t>(start), static_cast<size_t>(end))));
 }
 
+// lockFile(path) -> fd: an exclusive flock on `path` (created if missing). The kernel drops the
+// lock when the process dies, so a crashed broker never leaves its data directory locked.
+// Throws EWOULDBLOCK (code 'EAGAIN') when another process holds it.
+Napi::Value LockFileJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    Napi::TypeError::New(env, "lockFile(path: string)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const std::string path = info[0].As<Napi::String>().Utf8Value();
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    ThrowErrno(env, errno, "open", path);
+    return env.Undefined();
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    close(fd);
+    ThrowErrno(env, err, "flock", path);
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// unlockFile(fd): releases the lock by closing the descriptor.
+Napi::Value UnlockFileJs(const Napi::CallbackInfo& info) {
+  if (info.Length() > 0 && info[0].IsNumber()) close(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
 Napi::Value LiveMappingsJs(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), LiveMappings()); }
 
 }  // namespace
@@ -56,6 +91,8 @@ static Napi::Object InitSluice(Napi::Env env, Napi::Object exports) {
   exports.Set("crc32cIsHardware", Napi::Function::New(env, Crc32cIsHardwareJs));
   exports.Set("scanBatches", Napi::Function::New(env, ScanBatchesJs));
   exports.Set("liveMappings", Napi::Function::New(env, LiveMappingsJs));
+  exports.Set("lockFile", Napi::Function::New(env, LockFileJs));
+  exports.Set("unlockFile", Napi::Function::New(env, UnlockFileJs));
   return exports;
 }
 

@@ -67,6 +67,8 @@ interface NativeAddon {
   crc32cIsHardware(): boolean;
   scanBatches(data: Uint8Array, start: number, end: number): number;
   liveMappings(): number;
+  lockFile(path: string): number;
+  unlockFile(fd: number): void;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -107,3 +109,7 @@ export const crc32cIsHardware = addon.crc32cIsHardware;
 export const scanBatches = addon.scanBatches;
 /** Mappings not yet released (open files plus closed ones with live views). For tests. */
 export const liveMappings = addon.liveMappings;
+/** Takes an exclusive flock on `path` (created when missing); returns the descriptor to unlock. */
+export const lockFile = addon.lockFile;
+/** Releases a lock taken by lockFile. */
+export const unlockFile = addon.unlockFile;

@@ -53,6 +53,8 @@ export interface ReadOptions {
   verifyCrc?: boolean;
   /** Bound on the decompressed records section (default 64 MiB). */
   maxDecompressedSize?: number;
+  /** The batch's records section, already decompressed (for example on the worker pool). */
+  decompressed?: Buffer;
 }
 
 export { readBatchHeader, type BatchHeader };
@@ -156,9 +158,11 @@ export function readRecords(batch: Buffer, options: ReadOptions = {}): RecordOut
   let end = header.sizeInBytes;
   if (codec !== Compression.None) {
     if (codec > Compression.Zstd) throw corrupt(0, baseOffset, `unknown compression codec ${codec}`);
-    data = decompress(codec, batch.subarray(RECORDS_OFFSET, end), {
-      maxSize: options.maxDecompressedSize ?? DEFAULT_MAX_DECOMPRESSED_SIZE,
-    });
+    data =
+      options.decompressed ??
+      decompress(codec, batch.subarray(RECORDS_OFFSET, end), {
+        maxSize: options.maxDecompressedSize ?? DEFAULT_MAX_DECOMPRESSED_SIZE,
+      });
     start = 0;
     end = data.length;
   }

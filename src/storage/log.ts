@@ -102,7 +102,7 @@ export interface RetentionResult {
 }
 
 export class Log {
-  readonly config: LogConfig;
+  private _config: LogConfig;
   readonly recovery: LogRecoveryReport;
   private readonly segments: LogSegment[] = [];
   private readonly time: () => number;
@@ -113,6 +113,7 @@ export class Log {
   private checkpointedSegment = -1;
   private unflushedRecords = 0;
   private flushes = 0;
+  private _lastFlushTime: number;
   private flushing: Promise<void> | null = null;
   private flushAgain: Promise<void> | null = null;
   private closed = false;
@@ -122,8 +123,9 @@ export class Log {
     options: LogOptions,
   ) {
     const { time, logger, background, ...config } = options;
-    this.config = resolveLogConfig(config);
+    this._config = resolveLogConfig(config);
     this.time = time ?? Date.now;
+    this._lastFlushTime = this.time();
     this.logger = logger ?? silentLogger;
     const started = performance.now();
     fs.mkdirSync(dir, { recursive: true });
@@ -135,6 +137,24 @@ export class Log {
   /** Opens (or creates) the partition log in `dir`, recovering it when it was not closed cleanly. */
   static open(dir: string, options: LogOptions = {}): Log {
     return new Log(path.resolve(dir), options);
+  }
+
+  /** The settings in force (see reconfigure). */
+  get config(): LogConfig {
+    return this._config;
+  }
+
+  /**
+   * Applies new settings from now on (retention, roll, flush, size limits, durability). A
+   * smaller segment.bytes takes effect at the next roll.
+   */
+  reconfigure(overrides: Partial<LogConfig>): void {
+    this._config = resolveLogConfig({ ...this._config, ...overrides });
+  }
+
+  /** Wall-clock time (ms) the last flush finished; when the log was opened before any flush. */
+  get lastFlushTime(): number {
+    return this._lastFlushTime;
   }
 
   /** First offset still in the log. */
@@ -190,12 +210,7 @@ export class Log {
   append(data: Buffer, options: AppendOptions = {}): LogAppendInfo {
     this.ensureOpen();
     const length = data.length;
-    if (options.validate ?? true) {
-      const valid = scanBatches(data, 0, length);
-      if (valid !== length || length === 0) {
-        throw new InvalidBatchError(this.dir, describeInvalid(data, valid));
-      }
-    }
+    if (options.validate ?? true) this.validate(data);
     // Pass 1: sizes, offsets and leader epoch.
     let pos = 0;
     let next = this.logEndOffset;
@@ -238,6 +253,12 @@ export class Log {
     this.unflushedRecords += next - firstOffset;
     if (this.unflushedRecords >= this.config.flushMessages) this.backgroundFlush();
     return { firstOffset, lastOffset: next - 1, maxTimestamp, batches, records, bytes: length };
+  }
+
+  /** Throws InvalidBatchError unless `data` is a whole chain of valid batches (bounds, magic, CRC). */
+  validate(data: Buffer): void {
+    const valid = scanBatches(data, 0, data.length);
+    if (valid !== data.length || data.length === 0) throw new InvalidBatchError(this.dir, describeInvalid(data, valid));
   }
 
   /**
@@ -420,6 +441,7 @@ export class Log {
       }),
     );
     if (target > this._recoveryPoint) this._recoveryPoint = target;
+    this._lastFlushTime = this.time();
     this.unflushedRecords = Math.max(0, this.unflushedRecords - recordsCovered);
     // Recovery starts from the segment holding the recovery point: persist it when that moves.
     if (!this.closed && this.floorSegment(this._recoveryPoint) !== this.checkpointedSegment) this.saveCheckpoint();

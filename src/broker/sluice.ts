@@ -1,0 +1,458 @@
+/**
+ * Sluice embedded: a broker inside the Node process. It owns a data directory of topics
+ * (each partition a Log), the worker pool, the group coordinator and the background
+ * schedule (retention, timed flushes), and hands out producers and consumers.
+ * Not thread-safe: use it from one event loop (workers are internal).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { GroupCoordinator } from '../group/index.js';
+import { Log, type Durability, type LogOptions, type LogRecoveryReport, type StorageLogger } from '../storage/index.js';
+import { WorkerPool } from '../workers/index.js';
+import { Consumer, type ConsumerOptions } from '../client/consumer.js';
+import { Producer, type ProducerOptions } from '../client/producer.js';
+import { loadMeta, lockDataDir, type DataDirMeta } from './data-dir.js';
+import { InvalidPartitionsError, SluiceClosedError, TopicExistsError, UnknownTopicError } from './errors.js';
+import { Partition } from './partition.js';
+import {
+  defaultTopicConfig,
+  resolveTopicConfig,
+  toLogConfig,
+  topicConfigOverrides,
+  type TopicConfig,
+  type TopicConfigInput,
+} from './topic-config.js';
+import { collidingTopic, isInternalTopic, validateTopicName } from './topic-name.js';
+import { TopicRegistry, fsyncDir, type TopicMetadata } from './topic-registry.js';
+import { InvalidTopicError } from './errors.js';
+
+export interface SluiceOptions {
+  /** Data directory (created when missing). */
+  dir: string;
+  /** Default durability of every partition: 'pagecache' (Kafka's default) or 'fsync' before acks. */
+  durability?: Durability;
+  /** Broker-wide defaults for topic configs, under Kafka's names (log.retention.ms is retention.ms here). */
+  topicDefaults?: TopicConfigInput;
+  /** Create a topic on first use by a producer (auto.create.topics.enable, default true). */
+  autoCreateTopics?: boolean;
+  /** Partitions of an auto-created topic (num.partitions, default 1). */
+  numPartitions?: number;
+  /** Worker threads for codec work (default: one per core); 0 runs everything inline. */
+  workerThreads?: number;
+  /** How often retention runs, ms (log.retention.check.interval.ms, default 5 minutes). */
+  retentionCheckIntervalMs?: number;
+  /** Group coordinator settings. */
+  groups?: {
+    initialRebalanceDelayMs?: number;
+    minSessionTimeoutMs?: number;
+    maxSessionTimeoutMs?: number;
+    offsetsRetentionMs?: number;
+  };
+  logger?: StorageLogger;
+}
+
+export interface PartitionDescription {
+  partition: number;
+  leader: number;
+  replicas: number[];
+  isr: number[];
+  logStartOffset: number;
+  logEndOffset: number;
+  highWatermark: number;
+  /** Bytes of data on disk. */
+  size: number;
+  segments: number;
+}
+
+export interface TopicDescription {
+  name: string;
+  id: string;
+  internal: boolean;
+  partitions: PartitionDescription[];
+  /** Every topic config with its value in force. */
+  config: TopicConfig;
+  /** The keys set on this topic (not broker defaults). */
+  overrides: TopicConfig;
+}
+
+export interface CreateTopicOptions {
+  /** Number of partitions (default: numPartitions of the broker). */
+  partitions?: number;
+  /** Topic configs under Kafka's names, for example { 'retention.ms': 3600000 }. */
+  config?: TopicConfigInput;
+  /** Check everything, create nothing (CreateTopics' validateOnly). */
+  validateOnly?: boolean;
+}
+
+/** An embedded Sluice broker. Create with `await Sluice.open({ dir })`. */
+export class Sluice {
+  readonly dir: string;
+  readonly meta: DataDirMeta;
+  readonly pool: WorkerPool;
+  readonly groups: GroupCoordinator;
+  /** What recovery did at open, per partition directory that was not closed cleanly. */
+  readonly recovered: { dir: string; report: LogRecoveryReport }[] = [];
+  private readonly registry: TopicRegistry;
+  private readonly partitions = new Map<string, Partition[]>();
+  private readonly defaults: TopicConfig;
+  private readonly durability: Durability;
+  private readonly release: () => void;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly clients = new Set<{ close(): Promise<void> }>();
+  private closed = false;
+
+  private constructor(
+    private readonly options: SluiceOptions,
+    parts: {
+      dir: string;
+      meta: DataDirMeta;
+      release: () => void;
+      registry: TopicRegistry;
+      pool: WorkerPool;
+      groups: GroupCoordinator;
+      defaults: TopicConfig;
+    },
+  ) {
+    this.dir = parts.dir;
+    this.meta = parts.meta;
+    this.release = parts.release;
+    this.registry = parts.registry;
+    this.pool = parts.pool;
+    this.groups = parts.groups;
+    this.defaults = parts.defaults;
+    this.durability = options.durability ?? 'pagecache';
+  }
+
+  /**
+   * Opens (or creates) the data directory: takes its lock, recovers partitions that were not
+   * closed cleanly (in parallel on the worker pool), opens every topic and the group
+   * coordinator. A second process opening the same directory gets DataDirLockedError.
+   */
+  static async open(options: SluiceOptions): Promise<Sluice> {
+    const dir = path.resolve(options.dir);
+    const release = lockDataDir(dir);
+    let pool: WorkerPool | undefined;
+    try {
+      const meta = loadMeta(dir);
+      const registry = TopicRegistry.load(dir);
+      const defaults = resolveTopicConfig(options.topicDefaults ?? {}, defaultTopicConfig());
+      pool = new WorkerPool(options.workerThreads === 0 ? { inline: true } : { threads: options.workerThreads });
+      const groups = await GroupCoordinator.open({
+        dir,
+        durability: options.durability,
+        logger: options.logger,
+        ...options.groups,
+        topicExists: (t: string) => registry.get(t) !== undefined,
+      });
+      const s = new Sluice(options, { dir, meta, release, registry, pool, groups, defaults });
+      removeDeletedTopicDirs(dir);
+      await s.openAllPartitions();
+      s.startSchedule();
+      return s;
+    } catch (err) {
+      await pool?.close();
+      release();
+      throw err;
+    }
+  }
+
+  // ---- topics ----------------------------------------------------------------------------
+
+  /** Creates a topic; TopicExistsError, InvalidTopicError, TopicConfigError or InvalidPartitionsError otherwise. */
+  async createTopic(name: string, options: CreateTopicOptions = {}): Promise<TopicDescription | null> {
+    this.ensureOpen();
+    validateTopicName(name);
+    if (isInternalTopic(name)) throw new InvalidTopicError(name, 'names starting with __ are internal to the broker');
+    if (this.registry.get(name)) throw new TopicExistsError(name);
+    const clash = collidingTopic(name, this.registry.names());
+    if (clash) throw new InvalidTopicError(name, `it collides with existing topic '${clash}' ('.' and '_' are the same in metric names)`);
+    const count = options.partitions ?? this.options.numPartitions ?? 1;
+    if (!Number.isInteger(count) || count < 1 || count > 100_000) {
+      throw new InvalidPartitionsError(`topic '${name}' needs a whole number of partitions from 1 to 100000, not ${count}`);
+    }
+    const config = resolveTopicConfig(options.config ?? {}, this.defaults);
+    if (options.validateOnly) return null;
+    const meta: TopicMetadata = {
+      name,
+      id: TopicRegistry.newTopicId(),
+      partitions: count,
+      config: topicConfigOverrides(config, this.defaults),
+      createdAt: Date.now(),
+    };
+    const parts: Partition[] = [];
+    for (let p = 0; p < count; p++) parts.push(this.openPartition(meta, p));
+    this.registry.put(meta);
+    this.partitions.set(name, parts);
+    return this.describeTopic(name);
+  }
+
+  /** Creates the topic with broker defaults unless it exists (auto-creation). */
+  async ensureTopic(name: string): Promise<void> {
+    if (this.registry.get(name)) return;
+    if (this.options.autoCreateTopics === false) throw new UnknownTopicError(name);
+    try {
+      await this.createTopic(name);
+    } catch (err) {
+      if (!(err instanceof TopicExistsError)) throw err;
+    }
+  }
+
+  /** Deletes a topic and its data. Views already handed out stay readable. */
+  async deleteTopic(name: string): Promise<void> {
+    this.ensureOpen();
+    const meta = this.registry.get(name);
+    const parts = this.partitions.get(name);
+    if (!meta || !parts) throw new UnknownTopicError(name);
+    this.partitions.delete(name);
+    this.registry.remove(name);
+    for (const p of parts) {
+      await p.close();
+      const from = path.join(this.dir, `${name}-${p.index}`);
+      const to = `${from}.${meta.id.replace(/-/g, '')}-delete`;
+      fs.renameSync(from, to);
+    }
+    fsyncDir(this.dir);
+    removeDeletedTopicDirs(this.dir);
+  }
+
+  listTopics(): string[] {
+    this.ensureOpen();
+    return this.registry.names();
+  }
+
+  hasTopic(name: string): boolean {
+    return this.registry.get(name) !== undefined;
+  }
+
+  describeTopic(name: string): TopicDescription {
+    this.ensureOpen();
+    const meta = this.registry.get(name);
+    const parts = this.partitions.get(name);
+    if (!meta || !parts) throw new UnknownTopicError(name);
+    return {
+      name,
+      id: meta.id,
+      internal: false,
+      config: this.topicConfig(name),
+      overrides: { ...meta.config },
+      partitions: parts.map((p) => ({
+        partition: p.index,
+        leader: this.meta.nodeId,
+        replicas: [this.meta.nodeId],
+        isr: [this.meta.nodeId],
+        logStartOffset: p.logStartOffset,
+        logEndOffset: p.logEndOffset,
+        highWatermark: p.highWatermark,
+        size: p.log.size,
+        segments: p.log.segmentCount,
+      })),
+    };
+  }
+
+  /** The config in force for a topic: broker defaults overlaid with the topic's own keys. */
+  topicConfig(name: string): TopicConfig {
+    const meta = this.registry.get(name);
+    if (!meta) throw new UnknownTopicError(name);
+    return { ...this.defaults, ...meta.config };
+  }
+
+  /** The broker-wide defaults every topic starts from. */
+  get topicDefaults(): TopicConfig {
+    return { ...this.defaults };
+  }
+
+  /** Grows a topic to `total` partitions (Kafka's CreatePartitions; never shrinks). */
+  async createPartitions(name: string, total: number, validateOnly = false): Promise<void> {
+    this.ensureOpen();
+    const meta = this.registry.get(name);
+    const parts = this.partitions.get(name);
+    if (!meta || !parts) throw new UnknownTopicError(name);
+    if (!Number.isInteger(total) || total <= meta.partitions || total > 100_000) {
+      throw new InvalidPartitionsError(
+        `topic '${name}' has ${meta.partitions} partitions; the new count must be a whole number above that (up to 100000), not ${total}`,
+      );
+    }
+    if (validateOnly) return;
+    for (let p = meta.partitions; p < total; p++) parts.push(this.openPartition(meta, p));
+    this.registry.put({ ...meta, partitions: total });
+  }
+
+  /**
+   * Changes a topic's config: `set` keys take the given values, `remove` keys return to the
+   * broker default (Kafka's IncrementalAlterConfigs SET and DELETE). With `replace`, the
+   * topic's keys become exactly `set` (Kafka's AlterConfigs).
+   */
+  async alterTopicConfig(
+    name: string,
+    change: { set?: TopicConfigInput; remove?: string[]; replace?: boolean; validateOnly?: boolean },
+  ): Promise<TopicConfig> {
+    this.ensureOpen();
+    const meta = this.registry.get(name);
+    if (!meta) throw new UnknownTopicError(name);
+    const base = change.replace ? this.defaults : { ...this.defaults, ...meta.config };
+    const next = resolveTopicConfig(change.set ?? {}, base);
+    for (const key of change.remove ?? []) {
+      resolveTopicConfig({ [key]: this.defaults[key] ?? '' }); // names the key when unknown
+      next[key] = this.defaults[key]!;
+    }
+    if (change.validateOnly) return next;
+    this.registry.put({ ...meta, config: topicConfigOverrides(next, this.defaults) });
+    for (const p of this.partitions.get(name) ?? []) {
+      p.log.reconfigure(toLogConfig(next, this.durability));
+      p.setLogAppendTime(next['message.timestamp.type'] === 'LogAppendTime');
+    }
+    return next;
+  }
+
+  // ---- partitions ------------------------------------------------------------------------
+
+  /** The partition, or UnknownTopicError. */
+  partition(topic: string, index: number): Partition {
+    this.ensureOpen();
+    const parts = this.partitions.get(topic);
+    if (!parts) throw new UnknownTopicError(topic);
+    const p = parts[index];
+    if (!p) throw new UnknownTopicError(topic, index);
+    return p;
+  }
+
+  partitionCount(topic: string): number {
+    const parts = this.partitions.get(topic);
+    if (!parts) throw new UnknownTopicError(topic);
+    return parts.length;
+  }
+
+  // ---- clients ---------------------------------------------------------------------------
+
+  /** A producer that batches, compresses and appends in process. */
+  producer(options: ProducerOptions = {}): Producer {
+    this.ensureOpen();
+    const p = new Producer(this, options);
+    this.track(p);
+    return p;
+  }
+
+  /** A consumer: assign partitions or subscribe to topics with a group. */
+  consumer(options: ConsumerOptions = {}): Consumer {
+    this.ensureOpen();
+    const c = new Consumer(this, options);
+    this.track(c);
+    return c;
+  }
+
+  private track(client: { close(): Promise<void> }): void {
+    this.clients.add(client);
+  }
+
+  /** Called by a client when it closes. */
+  untrack(client: { close(): Promise<void> }): void {
+    this.clients.delete(client);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Graceful: closes producers (sending what they hold) and consumers (committing), then the
+   * group coordinator, then every partition (flush, indexes, clean-shutdown marker), stops
+   * the workers and releases the directory lock.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    for (const t of this.timers) clearInterval(t);
+    for (const c of [...this.clients]) await c.close().catch(() => {});
+    this.closed = true;
+    await this.groups.close();
+    for (const parts of this.partitions.values()) for (const p of parts) await p.close();
+    this.partitions.clear();
+    await this.pool.close();
+    this.release();
+  }
+
+  ensureOpen(): void {
+    if (this.closed) throw new SluiceClosedError(`Sluice at ${this.dir}`);
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  private logOptions(meta: TopicMetadata): LogOptions {
+    const config = { ...this.defaults, ...meta.config };
+    return { ...toLogConfig(config, this.durability), background: false, logger: this.options.logger };
+  }
+
+  private openPartition(meta: TopicMetadata, index: number): Partition {
+    const config = { ...this.defaults, ...meta.config };
+    const log = Log.open(path.join(this.dir, `${meta.name}-${index}`), this.logOptions(meta));
+    return new Partition(meta.name, index, log, config['message.timestamp.type'] === 'LogAppendTime');
+  }
+
+  /** Recovers unclean partition directories on the pool in parallel, then opens all cleanly. */
+  private async openAllPartitions(): Promise<void> {
+    const unclean: { dir: string; config: LogOptions }[] = [];
+    for (const meta of this.registry.all()) {
+      for (let p = 0; p < meta.partitions; p++) {
+        const dir = path.join(this.dir, `${meta.name}-${p}`);
+        if (fs.existsSync(dir) && !fs.existsSync(path.join(dir, '.clean-shutdown'))) {
+          const { logger: _logger, ...config } = this.logOptions(meta);
+          unclean.push({ dir, config });
+        }
+      }
+    }
+    if (unclean.length > 0) {
+      const reports = await this.pool.recoverLogs(unclean);
+      reports.forEach((report, i) => this.recovered.push({ dir: unclean[i]!.dir, report }));
+    }
+    for (const meta of this.registry.all()) {
+      const parts: Partition[] = [];
+      for (let p = 0; p < meta.partitions; p++) parts.push(this.openPartition(meta, p));
+      this.partitions.set(meta.name, parts);
+    }
+  }
+
+  private startSchedule(): void {
+    const retentionEvery = this.options.retentionCheckIntervalMs ?? 5 * 60 * 1000;
+    if (retentionEvery > 0) {
+      this.timers.push(setInterval(() => this.runRetention(), retentionEvery).unref());
+    }
+    // flush.ms per topic: one tick a second looks for partitions due a flush.
+    this.timers.push(
+      setInterval(() => {
+        const now = Date.now();
+        for (const parts of this.partitions.values()) {
+          for (const p of parts) {
+            const every = p.log.config.flushMs;
+            if (Number.isFinite(every) && now - p.log.lastFlushTime >= every && p.log.recoveryPoint < p.logEndOffset) {
+              p.log.flush().catch((err: unknown) => this.options.logger?.warn({ err, topic: p.topic, partition: p.index }, 'flush failed'));
+            }
+          }
+        }
+      }, 1000).unref(),
+    );
+  }
+
+  /** Applies retention to every partition now (it also runs every retentionCheckIntervalMs). */
+  runRetention(): { deletedSegments: number; deletedBytes: number } {
+    let deletedSegments = 0;
+    let deletedBytes = 0;
+    for (const parts of this.partitions.values()) {
+      for (const p of parts) {
+        try {
+          const r = p.log.applyRetention();
+          deletedSegments += r.deletedSegments;
+          deletedBytes += r.deletedBytes;
+        } catch (err) {
+          this.options.logger?.warn({ err, topic: p.topic, partition: p.index }, 'retention failed');
+        }
+      }
+    }
+    return { deletedSegments, deletedBytes };
+  }
+}
+
+/** Removes directories left by topic deletion (`<topic>-<p>.<id>-delete`). */
+function removeDeletedTopicDirs(dir: string): void {
+  for (const name of fs.readdirSync(dir)) {
+    if (name.endsWith('-delete')) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,493 @@
+/**
+ * The embedded consumer. Either `assign` partitions by hand or `subscribe` to topics with a
+ * groupId and let the group coordinator split partitions among the group's members (Kafka's
+ * classic protocol, range or round-robin). `poll` returns decoded records from the positions
+ * it keeps, waiting (long poll) when there are none yet; `for await` does the same record by
+ * record. Committed offsets (auto or manual) live with the group coordinator and survive
+ * restarts. Not thread-safe.
+ */
+import { unpack } from 'msgpackr';
+import type { Partition } from '../broker/partition.js';
+import type { Sluice } from '../broker/sluice.js';
+import { SluiceClosedError, UnknownTopicError } from '../broker/errors.js';
+import { ErrorCode, KafkaError } from '../protocol/error-codes.js';
+import { readBatchHeader, readRecords, type RecordOutput } from '../record/index.js';
+import { LENGTH_OFFSET, LOG_OVERHEAD, RECORDS_OFFSET } from '../record/layout.js';
+import { OffsetOutOfRangeError } from '../storage/index.js';
+import { GroupMember, type Assignor } from './group-member.js';
+
+export type Deserializer = 'buffer' | 'string' | 'json' | 'msgpack' | ((data: Buffer) => unknown);
+
+export interface ConsumerOptions {
+  /** group.id: needed for subscribe() and for committing offsets. */
+  groupId?: string;
+  /** group.instance.id: static membership (a restart within the session timeout keeps the assignment). */
+  groupInstanceId?: string;
+  /** auto.offset.reset: where to start with no committed offset, or when it is out of range (default 'latest'). */
+  autoOffsetReset?: 'earliest' | 'latest' | 'none';
+  /** enable.auto.commit (default true when there is a groupId). */
+  enableAutoCommit?: boolean;
+  /** auto.commit.interval.ms (default 5000). */
+  autoCommitIntervalMs?: number;
+  /** max.poll.records (default 500). */
+  maxPollRecords?: number;
+  /** max.partition.fetch.bytes: bytes read from one partition per fetch (default 1 MiB). */
+  maxPartitionFetchBytes?: number;
+  /** session.timeout.ms (default 45000). */
+  sessionTimeoutMs?: number;
+  /** heartbeat.interval.ms (default 3000). */
+  heartbeatIntervalMs?: number;
+  /** max.poll.interval.ms, sent as the rebalance timeout (default 300000). */
+  rebalanceTimeoutMs?: number;
+  /** partition.assignment.strategy, in order of preference (default ['range', 'roundrobin']). */
+  partitionAssignors?: Assignor[];
+  /** check.crcs: verify each batch's CRC32C before decoding (default true). */
+  checkCrcs?: boolean;
+  keyDeserializer?: Deserializer;
+  valueDeserializer?: Deserializer;
+  /** Called with the partitions taken away by a rebalance, after their offsets are committed. */
+  onPartitionsRevoked?: (partitions: TopicPartition[]) => void | Promise<void>;
+  /** Called with the partitions given by a rebalance. */
+  onPartitionsAssigned?: (partitions: TopicPartition[]) => void | Promise<void>;
+}
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface ConsumerRecord<K = unknown, V = unknown> {
+  topic: string;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  key: K;
+  value: V;
+  headers: { key: string; value: Buffer | null }[];
+}
+
+export interface PollOptions {
+  /** Longest wait for records, ms (default 1000). 0 returns at once. */
+  timeoutMs?: number;
+  /** At most this many records (default max.poll.records). */
+  maxRecords?: number;
+}
+
+/** No committed offset and auto.offset.reset 'none', or an out-of-range position with it. */
+export class NoOffsetForPartitionError extends KafkaError {
+  constructor(tp: TopicPartition) {
+    super(ErrorCode.OFFSET_OUT_OF_RANGE, `no valid position for ${tp.topic}-${tp.partition} and auto.offset.reset is 'none'; seek() first`);
+    this.name = 'NoOffsetForPartitionError';
+  }
+}
+
+interface Assigned extends TopicPartition {
+  ref: Partition;
+  /** Next offset to hand out; null until resolved from the committed offset or the reset policy. */
+  position: number | null;
+  paused: boolean;
+  /** Records decoded and not yet handed out. */
+  buffered: RecordOutput[];
+  bufferedAt: number;
+}
+
+const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+function deserializer(d: Deserializer | undefined): (b: Buffer | null) => unknown {
+  if (typeof d === 'function') return (b) => (b === null ? null : d(b));
+  switch (d ?? 'buffer') {
+    case 'buffer':
+      return (b) => b;
+    case 'string':
+      return (b) => (b === null ? null : b.toString('utf8'));
+    case 'json':
+      return (b) => (b === null ? null : JSON.parse(b.toString('utf8')));
+    case 'msgpack':
+      return (b) => (b === null ? null : unpack(b));
+    default:
+      throw new TypeError(`unknown deserializer '${String(d)}': use 'buffer', 'string', 'json', 'msgpack' or a function`);
+  }
+}
+
+export class Consumer<K = unknown, V = unknown> {
+  private readonly assigned = new Map<string, Assigned>();
+  private readonly member: GroupMember | null = null;
+  private readonly decodeKey: (b: Buffer | null) => unknown;
+  private readonly decodeValue: (b: Buffer | null) => unknown;
+  private readonly maxPollRecords: number;
+  private readonly maxPartitionFetchBytes: number;
+  private readonly checkCrcs: boolean;
+  private readonly autoCommit: boolean;
+  private subscription: string[] | null = null;
+  private manual = false;
+  private wake: AbortController = new AbortController();
+  private autoCommitTimer: NodeJS.Timeout | null = null;
+  private rotate = 0;
+  private closed = false;
+
+  constructor(
+    private readonly sluice: Sluice,
+    private readonly options: ConsumerOptions = {},
+  ) {
+    this.decodeKey = deserializer(options.keyDeserializer);
+    this.decodeValue = deserializer(options.valueDeserializer);
+    this.maxPollRecords = options.maxPollRecords ?? 500;
+    this.maxPartitionFetchBytes = options.maxPartitionFetchBytes ?? 1024 * 1024;
+    this.checkCrcs = options.checkCrcs ?? true;
+    this.autoCommit = options.groupId !== undefined && (options.enableAutoCommit ?? true);
+    if (options.groupId !== undefined) {
+      this.member = new GroupMember(sluice.groups, {
+        groupId: options.groupId,
+        groupInstanceId: options.groupInstanceId,
+        sessionTimeoutMs: options.sessionTimeoutMs ?? 45_000,
+        rebalanceTimeoutMs: options.rebalanceTimeoutMs ?? 300_000,
+        heartbeatIntervalMs: options.heartbeatIntervalMs ?? 3000,
+        assignors: options.partitionAssignors ?? ['range', 'roundrobin'],
+        partitionsOf: (topic) => (sluice.hasTopic(topic) ? sluice.partitionCount(topic) : 0),
+        onRebalanceNeeded: () => this.wake.abort(),
+      });
+    }
+    if (this.autoCommit) {
+      this.autoCommitTimer = setInterval(() => {
+        this.commit().catch(() => {});
+      }, options.autoCommitIntervalMs ?? 5000).unref();
+    }
+  }
+
+  // ---- assignment ------------------------------------------------------------------------
+
+  /** Consumes exactly these partitions (no group management). Replaces any earlier assignment. */
+  assign(partitions: TopicPartition[]): void {
+    this.ensureOpen();
+    if (this.subscription) throw new Error('this consumer subscribed to topics; call unsubscribe() before assign()');
+    this.manual = true;
+    this.setAssignment(partitions);
+  }
+
+  /** Joins the group and consumes the partitions it assigns among `topics`. */
+  subscribe(topics: string[]): void {
+    this.ensureOpen();
+    if (!this.member) throw new Error('subscribe() needs a groupId in the consumer options; use assign() without one');
+    if (this.manual) throw new Error('this consumer has assigned partitions; subscribe() and assign() do not mix');
+    if (topics.length === 0) throw new Error('subscribe() needs at least one topic');
+    this.subscription = [...new Set(topics)];
+    this.member.subscriptionChanged();
+    this.wake.abort();
+  }
+
+  /** Leaves the group (or drops the manual assignment). */
+  async unsubscribe(): Promise<void> {
+    if (this.member && this.subscription) {
+      await this.commitOnRevoke([...this.assigned.values()]);
+      await this.member.leave();
+    }
+    this.subscription = null;
+    this.manual = false;
+    this.setAssignment([]);
+  }
+
+  /** The partitions this consumer holds now. */
+  assignment(): TopicPartition[] {
+    return [...this.assigned.values()].map(({ topic, partition }) => ({ topic, partition }));
+  }
+
+  // ---- positions -------------------------------------------------------------------------
+
+  /** Makes the next poll start at `offset` of the partition. */
+  seek(tp: TopicPartition, offset: number): void {
+    const a = this.get(tp);
+    if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`seek offset must be a whole number >= 0, not ${offset}`);
+    a.position = offset;
+    a.buffered = [];
+    this.wake.abort();
+  }
+
+  seekToBeginning(tps: TopicPartition[] = this.assignment()): void {
+    for (const tp of tps) this.seek(tp, this.get(tp).ref.logStartOffset);
+  }
+
+  seekToEnd(tps: TopicPartition[] = this.assignment()): void {
+    for (const tp of tps) this.seek(tp, this.get(tp).ref.highWatermark);
+  }
+
+  /** The offset the next record of the partition will have. */
+  async position(tp: TopicPartition): Promise<number> {
+    const a = this.get(tp);
+    if (a.position === null) await this.resolvePosition(a);
+    return a.position!;
+  }
+
+  /** For each partition, the first offset whose timestamp is at or after the given one (null when none). */
+  offsetsForTimes(query: (TopicPartition & { timestamp: number })[]): (TopicPartition & { offset: number | null; timestamp: number | null })[] {
+    return query.map((q) => {
+      const found = this.sluice.partition(q.topic, q.partition).log.offsetForTimestamp(q.timestamp);
+      return { topic: q.topic, partition: q.partition, offset: found?.offset ?? null, timestamp: found?.timestamp ?? null };
+    });
+  }
+
+  /** Log start and end offsets of partitions. */
+  beginningOffsets(tps: TopicPartition[]): (TopicPartition & { offset: number })[] {
+    return tps.map((tp) => ({ ...tp, offset: this.sluice.partition(tp.topic, tp.partition).logStartOffset }));
+  }
+
+  endOffsets(tps: TopicPartition[]): (TopicPartition & { offset: number })[] {
+    return tps.map((tp) => ({ ...tp, offset: this.sluice.partition(tp.topic, tp.partition).highWatermark }));
+  }
+
+  pause(tps: TopicPartition[]): void {
+    for (const tp of tps) this.get(tp).paused = true;
+  }
+
+  resume(tps: TopicPartition[]): void {
+    for (const tp of tps) this.get(tp).paused = false;
+    this.wake.abort();
+  }
+
+  paused(): TopicPartition[] {
+    return [...this.assigned.values()].filter((a) => a.paused).map(({ topic, partition }) => ({ topic, partition }));
+  }
+
+  // ---- offsets ---------------------------------------------------------------------------
+
+  /**
+   * Commits offsets: the given ones, or else the position of every assigned partition (the
+   * offset after the last record handed out). Needs a groupId.
+   */
+  async commit(offsets?: (TopicPartition & { offset: number; metadata?: string })[]): Promise<void> {
+    if (!this.member) throw new Error('commit() needs a groupId in the consumer options');
+    const list =
+      offsets ??
+      [...this.assigned.values()].filter((a) => a.position !== null).map((a) => ({ topic: a.topic, partition: a.partition, offset: a.position! }));
+    if (list.length === 0) return;
+    await this.member.commit(list, this.subscription !== null);
+  }
+
+  /** The committed offsets of partitions (null where the group has none). */
+  async committed(tps: TopicPartition[]): Promise<(TopicPartition & { offset: number | null; metadata: string | null })[]> {
+    if (!this.member) throw new Error('committed() needs a groupId in the consumer options');
+    return this.member.committed(tps);
+  }
+
+  // ---- fetching --------------------------------------------------------------------------
+
+  /**
+   * Records from the assigned, unpaused partitions, starting at each one's position: at most
+   * maxRecords, waiting up to timeoutMs when there are none. Positions move past what is
+   * returned.
+   */
+  async poll(options: PollOptions = {}): Promise<ConsumerRecord<K, V>[]> {
+    this.ensureOpen();
+    const timeoutMs = options.timeoutMs ?? 1000;
+    const maxRecords = Math.max(1, options.maxRecords ?? this.maxPollRecords);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.member && this.subscription) await this.ensureGroup();
+      const out = await this.collect(maxRecords);
+      // Hand nothing out once a rebalance has started: the partitions may be someone else's.
+      if (out.length > 0 && this.member && this.subscription && !this.member.isStable()) {
+        for (const a of this.assigned.values()) a.buffered = [];
+        continue;
+      }
+      if (out.length > 0) return this.commitPositions(out);
+      const remaining = deadline - Date.now();
+      if (remaining <= 0 || this.closed) return [];
+      await this.waitForData(remaining);
+      if (this.closed) return [];
+    }
+  }
+
+  /** Records one at a time, polling as needed, until the consumer is closed. */
+  async *[Symbol.asyncIterator](): AsyncIterator<ConsumerRecord<K, V>> {
+    while (!this.closed) {
+      const batch = await this.poll();
+      for (const r of batch) yield r;
+    }
+  }
+
+  /** Commits (with auto-commit on), leaves the group, stops. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.autoCommitTimer) clearInterval(this.autoCommitTimer);
+    try {
+      if (this.autoCommit && this.member?.isStable()) await this.commit();
+    } catch {
+      // The group moved on (rebalance, coordinator closing): nothing to commit against.
+    }
+    this.closed = true;
+    this.wake.abort();
+    await this.member?.leave().catch(() => {});
+    this.member?.stop();
+    this.assigned.clear();
+    this.sluice.untrack(this);
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  private ensureOpen(): void {
+    if (this.closed) throw new SluiceClosedError('consumer');
+    this.sluice.ensureOpen();
+  }
+
+  private get(tp: TopicPartition): Assigned {
+    const a = this.assigned.get(key(tp.topic, tp.partition));
+    if (!a) throw new Error(`${tp.topic}-${tp.partition} is not assigned to this consumer`);
+    return a;
+  }
+
+  private setAssignment(tps: TopicPartition[]): void {
+    const next = new Map<string, Assigned>();
+    for (const tp of tps) {
+      const k = key(tp.topic, tp.partition);
+      const old = this.assigned.get(k);
+      if (old) {
+        next.set(k, old);
+        continue;
+      }
+      if (!this.sluice.hasTopic(tp.topic)) throw new UnknownTopicError(tp.topic);
+      const ref = this.sluice.partition(tp.topic, tp.partition);
+      next.set(k, { topic: tp.topic, partition: tp.partition, ref, position: null, paused: false, buffered: [], bufferedAt: 0 });
+    }
+    this.assigned.clear();
+    for (const [k, v] of next) this.assigned.set(k, v);
+    this.wake.abort();
+  }
+
+  /** Joins or rejoins when needed, committing and revoking first (eager protocol). */
+  private async ensureGroup(): Promise<void> {
+    const member = this.member!;
+    if (member.isStable()) return;
+    const revoked = [...this.assigned.values()];
+    await this.commitOnRevoke(revoked);
+    if (revoked.length > 0) await this.options.onPartitionsRevoked?.(revoked.map(({ topic, partition }) => ({ topic, partition })));
+    this.setAssignment([]);
+    const assignment = await member.join(this.subscription!);
+    this.setAssignment(assignment);
+    if (assignment.length > 0) await this.options.onPartitionsAssigned?.(assignment);
+  }
+
+  private async commitOnRevoke(revoked: Assigned[]): Promise<void> {
+    if (!this.autoCommit || revoked.length === 0) return;
+    const offsets = revoked.filter((a) => a.position !== null).map((a) => ({ topic: a.topic, partition: a.partition, offset: a.position! }));
+    try {
+      if (offsets.length > 0) await this.member!.commit(offsets, true);
+    } catch {
+      // The generation is gone: another member resumes from the last successful commit.
+    }
+  }
+
+  private async resolvePosition(a: Assigned): Promise<void> {
+    if (this.member) {
+      const [c] = await this.member.committed([{ topic: a.topic, partition: a.partition }]);
+      if (c && c.offset !== null && c.offset >= a.ref.logStartOffset && c.offset <= a.ref.highWatermark) {
+        a.position = c.offset;
+        return;
+      }
+    }
+    this.reset(a);
+  }
+
+  private reset(a: Assigned): void {
+    const policy = this.options.autoOffsetReset ?? 'latest';
+    if (policy === 'none') throw new NoOffsetForPartitionError(a);
+    a.position = policy === 'earliest' ? a.ref.logStartOffset : a.ref.highWatermark;
+    a.buffered = [];
+  }
+
+  /** Decoded records from the fetchable partitions, round robin, without moving positions. */
+  private async collect(max: number): Promise<{ a: Assigned; records: RecordOutput[] }[]> {
+    const parts = [...this.assigned.values()].filter((a) => !a.paused);
+    const out: { a: Assigned; records: RecordOutput[] }[] = [];
+    let total = 0;
+    for (let i = 0; i < parts.length && total < max; i++) {
+      const a = parts[(this.rotate + i) % parts.length]!;
+      if (a.position === null) await this.resolvePosition(a);
+      if (a.buffered.length === 0 || a.bufferedAt !== a.position) await this.fill(a);
+      if (a.buffered.length === 0) continue;
+      const take = a.buffered.slice(0, max - total);
+      out.push({ a, records: take });
+      total += take.length;
+    }
+    this.rotate++;
+    return out;
+  }
+
+  /** Reads and decodes whole batches at the partition's position into its buffer. */
+  private async fill(a: Assigned): Promise<void> {
+    a.buffered = [];
+    a.bufferedAt = a.position!;
+    let read;
+    try {
+      read = a.ref.read(a.position!, this.maxPartitionFetchBytes);
+    } catch (err) {
+      if (err instanceof OffsetOutOfRangeError) {
+        this.reset(a);
+        a.bufferedAt = a.position!;
+        return;
+      }
+      throw err;
+    }
+    const view = read.records;
+    const position = a.position!;
+    const records: RecordOutput[] = [];
+    for (let pos = 0; pos + RECORDS_OFFSET <= view.length; ) {
+      const size = view.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD;
+      const batch = view.subarray(pos, pos + size);
+      pos += size;
+      const h = readBatchHeader(batch);
+      if (h.lastOffset < position || h.isControl) continue;
+      let decompressed: Buffer | undefined;
+      if (h.compression !== 0) {
+        decompressed = await this.sluice.pool.decompress(h.compression, batch.subarray(RECORDS_OFFSET));
+      }
+      const decoded = readRecords(batch, { verifyCrc: this.checkCrcs, decompressed });
+      for (const r of decoded) if (r.offset >= position) records.push(r);
+    }
+    a.buffered = records;
+    // An empty read past data the log skips (control batches only): move on.
+    if (records.length === 0 && read.nextOffset > position) a.position = read.nextOffset;
+    a.bufferedAt = a.position!;
+  }
+
+  /** Moves positions past the records handed out and shapes them for the caller. */
+  private commitPositions(parts: { a: Assigned; records: RecordOutput[] }[]): ConsumerRecord<K, V>[] {
+    const out: ConsumerRecord<K, V>[] = [];
+    for (const { a, records } of parts) {
+      for (const r of records) {
+        out.push({
+          topic: a.topic,
+          partition: a.partition,
+          offset: r.offset,
+          timestamp: r.timestamp,
+          key: this.decodeKey(r.key) as K,
+          value: this.decodeValue(r.value) as V,
+          headers: r.headers,
+        });
+      }
+      a.buffered = a.buffered.slice(records.length);
+      a.position = records[records.length - 1]!.offset + 1;
+      a.bufferedAt = a.position;
+    }
+    return out;
+  }
+
+  /** Waits until a fetchable partition has data, something changes (seek, rebalance, close), or the time is up. */
+  private async waitForData(timeoutMs: number): Promise<void> {
+    this.wake = new AbortController();
+    const signal = this.wake.signal;
+    const waits: Promise<boolean>[] = [];
+    for (const a of this.assigned.values()) {
+      if (!a.paused && a.position !== null) waits.push(a.ref.waitForData(a.position, timeoutMs, signal));
+    }
+    if (waits.length === 0) {
+      waits.push(new Promise((r) => {
+        const t = setTimeout(() => r(false), timeoutMs);
+        signal.addEventListener('abort', () => {
+          clearTimeout(t);
+          r(false);
+        }, { once: true });
+      }));
+    }
+    await Promise.race(waits);
+    this.wake.abort(); // release the other waiters
+  }
+}

@@ -1,0 +1,286 @@
+/**
+ * The embedded producer. Records are placed on partitions (explicit partition, else Kafka's
+ * murmur2 of the key, else sticky), gathered into one batch per partition until batch.size
+ * bytes or linger.ms, built (and compressed on the worker pool when big enough) and appended
+ * in order. `send` resolves with the partition and offset of every record. Not thread-safe.
+ */
+import { pack } from 'msgpackr';
+import type { Sluice } from '../broker/sluice.js';
+import { ErrorCode, KafkaError } from '../protocol/error-codes.js';
+import type { CompressionName, RecordHeader, RecordInput } from '../record/index.js';
+import { SluiceClosedError, UnknownTopicError } from '../broker/errors.js';
+import { StickyPartitioner, partitionForKey } from './partitioner.js';
+
+export interface ProducerOptions {
+  /** linger.ms: wait this long for more records before sending a batch (default 0: the end of the current tick). */
+  lingerMs?: number;
+  /** batch.size: send a partition's batch once its records reach this many bytes (default 512 KiB). */
+  batchSize?: number;
+  /** compression.type: codec of the batches (default 'none'; a topic's own compression.type wins). */
+  compression?: Exclude<CompressionName, 'zstd'>;
+  /** buffer.memory: bytes of records held before `send` waits for room (default 32 MiB). */
+  bufferMemory?: number;
+  /** acks: 0 resolves without waiting for the append, 1 after it, 'all' / -1 also after the fsync in 'fsync' durability (default 'all'). */
+  acks?: 0 | 1 | -1 | 'all';
+  /** Encodes values that are not Buffer, Uint8Array, string or null (default: msgpack via msgpackr). */
+  valueSerializer?: (value: unknown) => Buffer;
+}
+
+export interface ProducerRecord {
+  key?: Buffer | Uint8Array | string | null;
+  /** Buffer, Uint8Array, string (UTF-8), null, or any value the serializer takes (msgpack by default). */
+  value: unknown;
+  headers?: Record<string, Buffer | string | null> | RecordHeader[];
+  /** Milliseconds since the epoch (default: now). */
+  timestamp?: number;
+  /** Send to this partition instead of choosing by key. */
+  partition?: number;
+}
+
+export interface RecordMetadata {
+  topic: string;
+  partition: number;
+  /** -1 with acks 0. */
+  offset: number;
+  timestamp: number;
+}
+
+/** A record larger than max.message.bytes. */
+export class MessageTooLargeError extends KafkaError {
+  constructor(topic: string, size: number, max: number) {
+    super(ErrorCode.MESSAGE_TOO_LARGE, `a record of about ${size} bytes exceeds max.message.bytes (${max}) of topic '${topic}'`);
+    this.name = 'MessageTooLargeError';
+  }
+}
+
+interface SendHandle {
+  results: RecordMetadata[];
+  pending: number;
+  failed: boolean;
+  resolve: (r: RecordMetadata[]) => void;
+  reject: (e: unknown) => void;
+}
+
+interface OpenBatch {
+  topic: string;
+  partition: number;
+  records: RecordInput[];
+  handles: SendHandle[];
+  slots: number[];
+  bytes: number;
+  sticky: boolean;
+  timer: NodeJS.Timeout | null;
+}
+
+/** Bytes a record adds to a batch, roughly (varint overheads included). */
+function estimate(r: RecordInput): number {
+  let n = 24;
+  const k = r.key;
+  if (k != null) n += typeof k === 'string' ? k.length * 3 : k.length;
+  const v = r.value;
+  if (v != null) n += typeof v === 'string' ? v.length * 3 : v.length;
+  return n;
+}
+
+export class Producer {
+  private readonly lingerMs: number;
+  private readonly batchSize: number;
+  private readonly bufferMemory: number;
+  private readonly acks: 0 | 1 | 'all';
+  private readonly serialize: (value: unknown) => Buffer;
+  private readonly sticky = new StickyPartitioner();
+  private readonly open = new Map<string, OpenBatch>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private memoryUsed = 0;
+  private readonly memoryWaiters: { bytes: number; go: () => void }[] = [];
+  private immediate: NodeJS.Immediate | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly sluice: Sluice,
+    private readonly options: ProducerOptions = {},
+  ) {
+    this.lingerMs = options.lingerMs ?? 0;
+    this.batchSize = options.batchSize ?? 512 * 1024;
+    this.bufferMemory = options.bufferMemory ?? 32 * 1024 * 1024;
+    this.acks = options.acks === -1 || options.acks === undefined || options.acks === 'all' ? 'all' : options.acks;
+    this.serialize = options.valueSerializer ?? ((v) => pack(v));
+    if (!(this.lingerMs >= 0)) throw new RangeError(`lingerMs must be >= 0, not ${options.lingerMs}`);
+    if (!(this.batchSize >= 1)) throw new RangeError(`batchSize must be >= 1, not ${options.batchSize}`);
+  }
+
+  /**
+   * Sends records to `topic` (created on first use when auto-creation is on). Resolves, in
+   * the order given, with where each record landed; rejects if any record could not be
+   * written (records of other batches are not affected).
+   */
+  async send(topic: string, records: ProducerRecord | ProducerRecord[]): Promise<RecordMetadata[]> {
+    if (this.closed) throw new SluiceClosedError('producer');
+    const list = Array.isArray(records) ? records : [records];
+    if (list.length === 0) return [];
+    if (!this.sluice.hasTopic(topic)) await this.sluice.ensureTopic(topic);
+    const partitions = this.sluice.partitionCount(topic);
+    const config = this.sluice.topicConfig(topic);
+    const maxMessageBytes = Number(config['max.message.bytes']);
+    const now = Date.now();
+    const inputs: RecordInput[] = new Array(list.length);
+    let bytes = 0;
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i]!;
+      const value = r.value;
+      const input: RecordInput = {
+        key: r.key ?? null,
+        value: value == null || typeof value === 'string' || value instanceof Uint8Array ? (value as string | Uint8Array | null) ?? null : this.serialize(value),
+        headers: r.headers,
+        timestamp: r.timestamp ?? now,
+      };
+      const size = estimate(input);
+      if (size > maxMessageBytes) throw new MessageTooLargeError(topic, size, maxMessageBytes);
+      bytes += size;
+      inputs[i] = input;
+    }
+    await this.reserve(bytes);
+    return new Promise<RecordMetadata[]>((resolve, reject) => {
+      const handle: SendHandle = { results: new Array(list.length), pending: list.length, failed: false, resolve, reject };
+      const limit = Math.min(this.batchSize, maxMessageBytes - 1024);
+      for (let i = 0; i < list.length; i++) {
+        const r = list[i]!;
+        let partition: number;
+        let sticky = false;
+        if (r.partition !== undefined) {
+          partition = r.partition;
+          if (!Number.isInteger(partition) || partition < 0 || partition >= partitions) {
+            this.fail(handle, new UnknownTopicError(topic, partition));
+            this.release(estimate(inputs[i]!));
+            continue;
+          }
+        } else if (r.key != null) {
+          partition = partitionForKey(typeof r.key === 'string' ? Buffer.from(r.key) : r.key, partitions);
+        } else {
+          partition = this.sticky.partition(topic, partitions);
+          sticky = true;
+        }
+        const batch = this.batchFor(topic, partition);
+        batch.records.push(inputs[i]!);
+        batch.handles.push(handle);
+        batch.slots.push(i);
+        batch.bytes += estimate(inputs[i]!);
+        batch.sticky ||= sticky;
+        if (batch.bytes >= limit) this.drain(batch);
+      }
+      this.scheduleLinger();
+      if (this.acks === 0 && !handle.failed) {
+        for (let i = 0; i < list.length; i++) handle.results[i] ??= { topic, partition: -1, offset: -1, timestamp: inputs[i]!.timestamp! };
+        resolve(handle.results);
+      }
+    });
+  }
+
+  /** Sends every open batch now and waits until all sends so far are done. */
+  async flush(): Promise<void> {
+    for (const b of [...this.open.values()]) this.drain(b);
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Flushes, then refuses further sends. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    this.sluice.untrack(this);
+  }
+
+  private batchFor(topic: string, partition: number): OpenBatch {
+    const key = `${partition}\u0000${topic}`;
+    let b = this.open.get(key);
+    if (!b) {
+      b = { topic, partition, records: [], handles: [], slots: [], bytes: 0, sticky: false, timer: null };
+      this.open.set(key, b);
+    }
+    return b;
+  }
+
+  private scheduleLinger(): void {
+    if (this.open.size === 0) return;
+    if (this.lingerMs === 0) {
+      this.immediate ??= setImmediate(() => {
+        this.immediate = null;
+        for (const b of [...this.open.values()]) this.drain(b);
+      });
+      return;
+    }
+    for (const b of this.open.values()) {
+      b.timer ??= setTimeout(() => this.drain(b), this.lingerMs);
+    }
+  }
+
+  /** Builds and appends one batch; settles its records' sends. */
+  private drain(batch: OpenBatch): void {
+    const key = `${batch.partition}\u0000${batch.topic}`;
+    if (this.open.get(key) !== batch) return;
+    this.open.delete(key);
+    if (batch.timer) clearTimeout(batch.timer);
+    if (batch.sticky) this.sticky.next(batch.topic, batch.partition, this.sluice.partitionCount(batch.topic));
+    const done = this.write(batch).finally(() => {
+      this.inFlight.delete(done);
+      this.release(batch.bytes);
+    });
+    this.inFlight.add(done);
+  }
+
+  private async write(batch: OpenBatch): Promise<void> {
+    try {
+      const partition = this.sluice.partition(batch.topic, batch.partition);
+      const config = this.sluice.topicConfig(batch.topic);
+      const topicCodec = config['compression.type'];
+      const compression =
+        topicCodec === 'producer' || topicCodec === undefined
+          ? this.options.compression ?? 'none'
+          : topicCodec === 'uncompressed'
+            ? 'none'
+            : (topicCodec as Exclude<CompressionName, 'zstd'>);
+      const build = this.sluice.pool.buildBatch(batch.records, { compression });
+      // Nothing may be appended before the build is checked: catch here, fail the records below.
+      const info = await partition.appendInOrder(build, this.acks === 'all', { validate: false });
+      const logAppendTime = config['message.timestamp.type'] === 'LogAppendTime' ? info.maxTimestamp : -1;
+      for (let j = 0; j < batch.records.length; j++) {
+        const h = batch.handles[j]!;
+        h.results[batch.slots[j]!] = {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: info.firstOffset + j,
+          timestamp: logAppendTime >= 0 ? logAppendTime : batch.records[j]!.timestamp!,
+        };
+        if (--h.pending === 0 && !h.failed) h.resolve(h.results);
+      }
+    } catch (err) {
+      for (const h of batch.handles) this.fail(h, err);
+    }
+  }
+
+  private fail(h: SendHandle, err: unknown): void {
+    if (h.failed) return;
+    h.failed = true;
+    h.reject(err);
+  }
+
+  /** Waits until `bytes` fit in buffer.memory (a single send larger than all of it goes alone). */
+  private reserve(bytes: number): Promise<void> {
+    if (this.memoryUsed === 0 || this.memoryUsed + bytes <= this.bufferMemory) {
+      this.memoryUsed += bytes;
+      return Promise.resolve();
+    }
+    return new Promise((go) => this.memoryWaiters.push({ bytes, go: () => go() }));
+  }
+
+  private release(bytes: number): void {
+    this.memoryUsed -= bytes;
+    while (this.memoryWaiters.length > 0) {
+      const w = this.memoryWaiters[0]!;
+      if (this.memoryUsed > 0 && this.memoryUsed + w.bytes > this.bufferMemory) break;
+      this.memoryWaiters.shift();
+      this.memoryUsed += w.bytes;
+      w.go();
+    }
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * Consumer groups: Kafka's classic group coordinator in process, durable committed offsets, the
+ * consumer protocol codec and the client-side assignors.
+ *
+ *   types.ts              requests and responses (Kafka's message fields, camelCase)
+ *   coordinator.ts        GroupCoordinator: JoinGroup / SyncGroup / Heartbeat / LeaveGroup, timers
+ *   group.ts, member.ts   one group's state machine and its members
+ *   offset-manager.ts     OffsetCommit / OffsetFetch / DeleteGroups / OffsetDelete, expiry
+ *   offset-store.ts       the offsets log __consumer_offsets-0: replay, compaction
+ *   offset-record.ts      its record layout
+ *   consumer-protocol.ts  ConsumerProtocolSubscription / Assignment v0-3
+ *   assignors.ts          range and roundrobin
+ */
+export { GroupCoordinator } from './coordinator.js';
+export { OffsetStore, OFFSETS_TOPIC, OFFSETS_LOG_DIR, recoverInterruptedSwap } from './offset-store.js';
+export type { OffsetChange, OffsetStoreOptions } from './offset-store.js';
+export {
+  CONSUMER_PROTOCOL_MAX_VERSION,
+  CONSUMER_PROTOCOL_TYPE,
+  ConsumerProtocolError,
+  decodeAssignment,
+  decodeSubscription,
+  encodeAssignment,
+  encodeSubscription,
+} from './consumer-protocol.js';
+export type { ConsumerProtocolAssignment, ConsumerProtocolSubscription, TopicPartitions } from './consumer-protocol.js';
+export { ASSIGNORS, encodeGroupAssignment, rangeAssignor, roundRobinAssignor, toTopicPartitions } from './assignors.js';
+export type { Assignor, AssignorMember, GroupAssignment, PartitionCounts } from './assignors.js';
+export type * from './types.js';

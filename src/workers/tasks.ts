@@ -1,0 +1,57 @@
+/**
+ * The worker entry: Piscina loads the compiled file (dist/src/workers/tasks.js) in each
+ * worker thread and calls its default export with every task.
+ *
+ *   compress     {codec, data}            -> compressed records section
+ *   decompress   {codec, data, maxSize}   -> records section
+ *   buildBatch   {section, info}          -> whole batch: compress the section, add header + CRC
+ *   validate     {batches, maxSize}       -> ValidationResult (bytes handed back)
+ *   recoverLogs  {logs}                   -> per log: recovery report or error
+ *
+ * Buffer results are moved back (moveResult), never cloned. Errors leave as WireErrors so
+ * the calling side can rebuild their class (errors.ts). Each worker has its own module
+ * instances, so the builder's scratch is per thread: one handler call runs at a time per
+ * worker and nothing here is shared.
+ */
+import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { assembleBatch } from '../record/builder.js';
+import { compress, decompress } from '../record/compression.js';
+import { toCompression } from '../record/layout.js';
+import { toWire } from './errors.js';
+import { recoverLogDirs, type WireRecoverOutcome } from './recover.js';
+import { asBuffer, moveResult, ownsArrayBuffer } from './transfer.js';
+import type { Task, ValidationResult } from './types.js';
+import { validateChain } from './validate.js';
+
+export default async function run(task: Task): Promise<Buffer | ValidationResult | WireRecoverOutcome[]> {
+  try {
+    return await dispatch(task);
+  } catch (err) {
+    throw toWire(err);
+  }
+}
+
+async function dispatch(task: Task): Promise<Buffer | ValidationResult | WireRecoverOutcome[]> {
+  switch (task.kind) {
+    case 'compress':
+      return moveResult(compress(task.codec, asBuffer(task.data)));
+    case 'decompress':
+      return moveResult(decompress(task.codec, asBuffer(task.data), { maxSize: task.maxSize }));
+    case 'buildBatch': {
+      const compressed = compress(toCompression(task.info.compression), asBuffer(task.section));
+      return moveResult(assembleBatch(compressed, task.info));
+    }
+    case 'validate': {
+      const result = validateChain(asBuffer(task.batches), task.maxSize);
+      // Hand the bytes back as they came: moved when they were moved here, else cloned
+      // (a view that could not move, e.g. of a mapping, is cloned both ways).
+      if (!ownsArrayBuffer(result.data)) return result;
+      const movable = { [transferableSymbol]: [result.data.buffer], [valueSymbol]: result };
+      return move(movable) as unknown as ValidationResult;
+    }
+    case 'recoverLogs':
+      return recoverLogDirs(task.logs);
+    default:
+      throw new TypeError(`unknown worker task ${JSON.stringify((task as { kind?: unknown }).kind)}`);
+  }
+}

@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import { MessageTooLargeError, UnknownTopicError, partitionForKey, type ConsumerRecord } from '../src/index.js';
+import { openSluice } from './helpers/sluice.js';
+
+async function drain(c: { poll(o?: { timeoutMs?: number }): Promise<ConsumerRecord[]> }, expected: number): Promise<ConsumerRecord[]> {
+  const out: ConsumerRecord[] = [];
+  for (let i = 0; i < 200 && out.length < expected; i++) out.push(...(await c.poll({ timeoutMs: 200 })));
+  return out;
+}
+
+describe('producer and consumer', () => {
+  for (const compression of ['none', 'gzip', 'snappy', 'lz4'] as const) {
+    it(`round-trips keyed records across partitions with ${compression}`, async () => {
+      const s = await openSluice({ workerThreads: compression === 'lz4' ? 2 : 0 });
+      await s.createTopic('t', { partitions: 4 });
+      const producer = s.producer({ compression });
+      const sent = [];
+      for (let i = 0; i < 2000; i++) {
+        sent.push({ key: `user-${i % 37}`, value: `event ${i} `.repeat(5), headers: { seq: String(i) }, timestamp: 1_700_000_000_000 + i });
+      }
+      const meta = (await Promise.all([producer.send('t', sent.slice(0, 700)), producer.send('t', sent.slice(700))])).flat();
+      for (let i = 0; i < sent.length; i++) expect(meta[i]!.partition).toBe(partitionForKey(Buffer.from(sent[i]!.key), 4));
+      const c = s.consumer({ autoOffsetReset: 'earliest', valueDeserializer: 'string', keyDeserializer: 'string' });
+      c.assign([0, 1, 2, 3].map((partition) => ({ topic: 't', partition })));
+      const got = await drain(c, 2000);
+      expect(got.length).toBe(2000);
+      for (const p of [0, 1, 2, 3]) {
+        const mine = got.filter((r) => r.partition === p);
+        expect(mine.map((r) => r.offset)).toEqual([...Array(mine.length).keys()]);
+        const seqs = mine.map((r) => Number(r.headers[0]!.value!.toString()));
+        expect(seqs).toEqual([...seqs].sort((a, b) => a - b)); // order within a partition kept
+      }
+      for (const r of got) {
+        const i = Number(r.headers[0]!.value!.toString());
+        expect(r.key).toBe(sent[i]!.key);
+        expect(r.value).toBe(sent[i]!.value);
+        expect(r.timestamp).toBe(sent[i]!.timestamp);
+        const m = meta[i]!;
+        expect([m.partition, m.offset]).toEqual([r.partition, r.offset]);
+      }
+      await c.close();
+      await producer.close();
+    });
+  }
+
+  it('spreads keyless records over partitions (sticky per batch) and honours explicit partitions', async () => {
+    const s = await openSluice();
+    await s.createTopic('t', { partitions: 4 });
+    const p = s.producer();
+    const seen = new Set<number>();
+    for (let i = 0; i < 40; i++) for (const m of await p.send('t', [{ value: `v${i}` }, { value: `w${i}` }])) seen.add(m.partition);
+    expect(seen.size).toBeGreaterThan(1);
+    const [m] = await p.send('t', { value: 'here', partition: 2, key: 'ignored-for-placement' });
+    expect(m!.partition).toBe(2);
+    await expect(p.send('t', { value: 'x', partition: 9 })).rejects.toThrow(UnknownTopicError);
+  });
+
+  it('serializes JS values with msgpack and reads them back when asked', async () => {
+    const s = await openSluice();
+    const p = s.producer();
+    const value = { id: 7, tags: ['a', 'b'], nested: { ok: true, n: 1.5 }, when: new Date(0) };
+    await p.send('auto-created', { key: 'k', value });
+    expect(s.listTopics()).toContain('auto-created');
+    const c = s.consumer({ autoOffsetReset: 'earliest', valueDeserializer: 'msgpack' });
+    c.assign([{ topic: 'auto-created', partition: 0 }]);
+    const [r] = await drain(c, 1);
+    expect(r!.value).toEqual(value);
+  });
+
+  it('seeks, finds offsets by time, pauses and resumes, bounds a poll and iterates', async () => {
+    const s = await openSluice();
+    await s.createTopic('t', { partitions: 2 });
+    const p = s.producer();
+    await p.send('t', Array.from({ length: 100 }, (_, i) => ({ value: `v${i}`, partition: i % 2, timestamp: 1000 + i })));
+    const c = s.consumer({ autoOffsetReset: 'earliest', valueDeserializer: 'string' });
+    const tp0 = { topic: 't', partition: 0 };
+    const tp1 = { topic: 't', partition: 1 };
+    c.assign([tp0, tp1]);
+    expect((await c.poll({ maxRecords: 7 })).length).toBe(7);
+    c.seek(tp0, 45);
+    c.pause([tp1]);
+    const from45 = await c.poll({ maxRecords: 100 });
+    expect(from45.map((r) => r.offset)).toEqual([45, 46, 47, 48, 49]);
+    expect(from45.every((r) => r.partition === 0)).toBe(true);
+    expect(c.paused()).toEqual([tp1]);
+    c.resume([tp1]);
+    c.seekToBeginning([tp1]);
+    expect((await c.poll({ maxRecords: 1 }))[0]).toMatchObject({ partition: 1, offset: 0, value: 'v1' });
+    expect(c.offsetsForTimes([{ ...tp0, timestamp: 1050 }, { ...tp1, timestamp: 5000 }])).toEqual([
+      { ...tp0, offset: 25, timestamp: 1050 },
+      { ...tp1, offset: null, timestamp: null },
+    ]);
+    expect(c.endOffsets([tp0])[0]!.offset).toBe(50);
+    c.seekToEnd();
+    expect(await c.poll({ timeoutMs: 50 })).toEqual([]);
+    // Long poll: a send wakes the waiting poll.
+    const waiting = c.poll({ timeoutMs: 5000 });
+    setTimeout(() => void p.send('t', { value: 'late', partition: 1 }), 50);
+    const woke = await waiting;
+    expect(woke.map((r) => r.value)).toEqual(['late']);
+    // for await, stopped by close()
+    c.seek(tp1, 48);
+    const seen: string[] = [];
+    for await (const r of c) {
+      seen.push(r.value as string);
+      if (seen.length === 3) await c.close();
+    }
+    expect(seen).toEqual(['v97', 'v99', 'late']);
+  });
+
+  it('refuses a record larger than max.message.bytes and keeps the others', async () => {
+    const s = await openSluice();
+    await s.createTopic('small', { config: { 'max.message.bytes': 2000 } });
+    const p = s.producer();
+    await expect(p.send('small', { value: Buffer.alloc(5000) })).rejects.toThrow(MessageTooLargeError);
+    const ok = await p.send('small', Array.from({ length: 50 }, () => ({ value: Buffer.alloc(100) })));
+    expect(ok.map((m) => m.offset)).toEqual([...Array(50).keys()]);
+  });
+
+  it('stamps LogAppendTime topics with the broker clock', async () => {
+    const s = await openSluice();
+    await s.createTopic('t', { config: { 'message.timestamp.type': 'LogAppendTime' } });
+    const before = Date.now();
+    const [m] = await s.producer().send('t', { value: 'x', timestamp: 5 });
+    expect(m!.timestamp).toBeGreaterThanOrEqual(before);
+    const c = s.consumer({ autoOffsetReset: 'earliest' });
+    c.assign([{ topic: 't', partition: 0 }]);
+    const [r] = await drain(c, 1);
+    expect(r!.timestamp).toBe(m!.timestamp);
+  });
+
+  it('keeps order and dense offsets per partition under many concurrent producers', async () => {
+    const s = await openSluice({ workerThreads: 2 });
+    await s.createTopic('h', { partitions: 16 });
+    const producers = Array.from({ length: 8 }, () => s.producer({ compression: 'lz4', lingerMs: 1 }));
+    const perPartition = 16;
+    await Promise.all(
+      producers.map(async (p, id) => {
+        for (let seq = 0; seq < 60; seq++) {
+          const batch = Array.from({ length: perPartition }, (_, partition) => ({ partition, value: `${id}:${seq}`, key: null }));
+          await (seq % 3 === 0 ? p.send('h', batch) : Promise.all(batch.map((r) => p.send('h', r))));
+        }
+      }),
+    );
+    const c = s.consumer({ autoOffsetReset: 'earliest', valueDeserializer: 'string', maxPollRecords: 5000 });
+    c.assign(Array.from({ length: 16 }, (_, partition) => ({ topic: 'h', partition })));
+    const got = await drain(c, 16 * 8 * 60);
+    expect(got.length).toBe(16 * 8 * 60);
+    for (let partition = 0; partition < 16; partition++) {
+      const mine = got.filter((r) => r.partition === partition);
+      expect(mine.map((r) => r.offset)).toEqual([...Array(8 * 60).keys()]);
+      for (let id = 0; id < 8; id++) {
+        const seqs = mine.filter((r) => (r.value as string).startsWith(`${id}:`)).map((r) => Number((r.value as string).split(':')[1]));
+        expect(seqs).toEqual([...Array(60).keys()]);
+      }
+    }
+  });
+});

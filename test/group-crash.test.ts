@@ -1,0 +1,65 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { GroupCoordinator, OFFSETS_LOG_DIR } from '../src/group/index.js';
+import { tmpDir } from './helpers/tmp.js';
+
+// The child imports the compiled coordinator: run `npx tsc -p tsconfig.json` first.
+const child = path.join(import.meta.dirname, 'helpers', 'group-commit-child.mjs');
+const built = path.join(import.meta.dirname, '..', 'dist', 'src', 'group', 'index.js');
+
+/** Runs the committing child until it has acknowledged `acks` commits, then SIGKILLs it. */
+function runAndKill(dir: string, durability: string, acks: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [child, dir, durability], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let acked = -1;
+    let seen = 0;
+    let buffered = '';
+    let stderr = '';
+    p.stderr.on('data', (d) => (stderr += d));
+    p.stdout.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      for (const line of lines) {
+        if (line.startsWith('ready')) continue;
+        acked = Number(line);
+        if (++seen === acks) p.kill('SIGKILL');
+      }
+    });
+    p.on('exit', (code, signal) => {
+      if (signal === 'SIGKILL') resolve(acked);
+      else reject(new Error(`child exited with ${code}: ${stderr}`));
+    });
+  });
+}
+
+describe('committed offsets across SIGKILL', () => {
+  for (const durability of ['pagecache', 'fsync']) {
+    it(`keeps every acknowledged commit, through compactions, across repeated SIGKILLs (${durability})`, async () => {
+      expect(fs.existsSync(built), `${built} is missing: run npx tsc -p tsconfig.json`).toBe(true);
+      const dir = tmpDir('sluice-group-crash-');
+      let acknowledged = -1;
+      for (let round = 0; round < 3; round++) {
+        const acked = await runAndKill(dir, durability, 400 + round * 137);
+        expect(acked).toBeGreaterThan(acknowledged);
+        acknowledged = acked;
+        const c = await GroupCoordinator.open({ dir, offsetsRetentionCheckIntervalMs: 0 });
+        try {
+          const parts = c.fetchOffsets({ groupId: 'g', topics: [{ name: 't', partitionIndexes: [0, 1, 2] }] }).topics[0]!.partitions;
+          for (const p of parts) {
+            // The last acknowledged commit of this partition, or a later one that landed.
+            const lastAcked = acknowledged - ((acknowledged - p.partitionIndex + 3) % 3);
+            expect(p.committedOffset).toBeGreaterThanOrEqual(lastAcked);
+            expect(p.committedOffset % 3).toBe(p.partitionIndex);
+            expect(p.metadata).toBe('x'.repeat(p.committedOffset % 40));
+          }
+          expect(fs.readdirSync(dir)).toEqual([OFFSETS_LOG_DIR]);
+        } finally {
+          await c.close();
+        }
+      }
+    });
+  }
+});
