@@ -11,7 +11,7 @@ import type { Partition } from '../broker/partition.js';
 import type { Sluice } from '../broker/sluice.js';
 import { SluiceClosedError, UnknownTopicError } from '../broker/errors.js';
 import { ErrorCode, KafkaError } from '../protocol/error-codes.js';
-import { readBatchHeader, readRecords, type RecordOutput } from '../record/index.js';
+import { readBatchHeader, readRecords, type RecordFactory } from '../record/index.js';
 import { LENGTH_OFFSET, LOG_OVERHEAD, RECORDS_OFFSET } from '../record/layout.js';
 import { OffsetOutOfRangeError } from '../storage/index.js';
 import { GroupMember, type Assignor } from './group-member.js';
@@ -86,9 +86,18 @@ interface Assigned extends TopicPartition {
   /** Next offset to hand out; null until resolved from the committed offset or the reset policy. */
   position: number | null;
   paused: boolean;
-  /** Records decoded and not yet handed out. */
-  buffered: RecordOutput[];
+  /** Records decoded from the log; those from `next` on are not handed out yet. */
+  buffered: ConsumerRecord[];
+  next: number;
+  /** The position the buffer was filled at (a seek makes it stale). */
   bufferedAt: number;
+}
+
+/** What one poll takes from one partition, applied only once the poll hands it out. */
+interface Take {
+  a: Assigned;
+  next: number;
+  position: number;
 }
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
@@ -199,6 +208,7 @@ export class Consumer<K = unknown, V = unknown> {
     if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`seek offset must be a whole number >= 0, not ${offset}`);
     a.position = offset;
     a.buffered = [];
+    a.next = 0;
     this.wake.abort();
   }
 
@@ -282,13 +292,18 @@ export class Consumer<K = unknown, V = unknown> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.member && this.subscription) await this.ensureGroup();
-      const out = await this.collect(maxRecords);
+      const out: ConsumerRecord<K, V>[] = [];
+      const takes = await this.collect(maxRecords, out);
       // Hand nothing out once a rebalance has started: the partitions may be someone else's.
-      if (out.length > 0 && this.member && this.subscription && !this.member.isStable()) {
-        for (const a of this.assigned.values()) a.buffered = [];
-        continue;
+      if (out.length > 0 && this.member && this.subscription && !this.member.isStable()) continue;
+      if (out.length > 0) {
+        for (const t of takes) {
+          t.a.next = t.next;
+          t.a.position = t.position;
+          t.a.bufferedAt = t.position;
+        }
+        return out;
       }
-      if (out.length > 0) return this.commitPositions(out);
       const remaining = deadline - Date.now();
       if (remaining <= 0 || this.closed) return [];
       await this.waitForData(remaining);
@@ -345,7 +360,7 @@ export class Consumer<K = unknown, V = unknown> {
       }
       if (!this.sluice.hasTopic(tp.topic)) throw new UnknownTopicError(tp.topic);
       const ref = this.sluice.partition(tp.topic, tp.partition);
-      next.set(k, { topic: tp.topic, partition: tp.partition, ref, position: null, paused: false, buffered: [], bufferedAt: 0 });
+      next.set(k, { topic: tp.topic, partition: tp.partition, ref, position: null, paused: false, buffered: [], next: 0, bufferedAt: 0 });
     }
     this.assigned.clear();
     for (const [k, v] of next) this.assigned.set(k, v);
@@ -391,29 +406,33 @@ export class Consumer<K = unknown, V = unknown> {
     if (policy === 'none') throw new NoOffsetForPartitionError(a);
     a.position = policy === 'earliest' ? a.ref.logStartOffset : a.ref.highWatermark;
     a.buffered = [];
+    a.next = 0;
   }
 
-  /** Decoded records from the fetchable partitions, round robin, without moving positions. */
-  private async collect(max: number): Promise<{ a: Assigned; records: RecordOutput[] }[]> {
+  /**
+   * Appends to `out` records from the fetchable partitions, round robin, at most `max`;
+   * returns how far each partition would move. Positions are not moved here.
+   */
+  private async collect(max: number, out: ConsumerRecord<K, V>[]): Promise<Take[]> {
     const parts = [...this.assigned.values()].filter((a) => !a.paused);
-    const out: { a: Assigned; records: RecordOutput[] }[] = [];
-    let total = 0;
-    for (let i = 0; i < parts.length && total < max; i++) {
+    const takes: Take[] = [];
+    for (let i = 0; i < parts.length && out.length < max; i++) {
       const a = parts[(this.rotate + i) % parts.length]!;
       if (a.position === null) await this.resolvePosition(a);
-      if (a.buffered.length === 0 || a.bufferedAt !== a.position) await this.fill(a);
-      if (a.buffered.length === 0) continue;
-      const take = a.buffered.slice(0, max - total);
-      out.push({ a, records: take });
-      total += take.length;
+      if (a.next >= a.buffered.length || a.bufferedAt !== a.position) await this.fill(a);
+      const end = Math.min(a.buffered.length, a.next + (max - out.length));
+      if (end === a.next) continue;
+      for (let j = a.next; j < end; j++) out.push(a.buffered[j] as ConsumerRecord<K, V>);
+      takes.push({ a, next: end, position: a.buffered[end - 1]!.offset + 1 });
     }
     this.rotate++;
-    return out;
+    return takes;
   }
 
-  /** Reads and decodes whole batches at the partition's position into its buffer. */
+  /** Reads whole batches at the partition's position and decodes them into its buffer. */
   private async fill(a: Assigned): Promise<void> {
     a.buffered = [];
+    a.next = 0;
     a.bufferedAt = a.position!;
     let read;
     try {
@@ -428,7 +447,18 @@ export class Consumer<K = unknown, V = unknown> {
     }
     const view = read.records;
     const position = a.position!;
-    const records: RecordOutput[] = [];
+    const { topic, partition } = a;
+    const decodeKey = this.decodeKey;
+    const decodeValue = this.decodeValue;
+    const make: RecordFactory<ConsumerRecord> = (offset, timestamp, key, value, headers) => ({
+      topic,
+      partition,
+      offset,
+      timestamp,
+      key: decodeKey(key),
+      value: decodeValue(value),
+      headers,
+    });
     for (let pos = 0; pos + RECORDS_OFFSET <= view.length; ) {
       const size = view.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD;
       const batch = view.subarray(pos, pos + size);
@@ -439,35 +469,13 @@ export class Consumer<K = unknown, V = unknown> {
       if (h.compression !== 0) {
         decompressed = await this.sluice.pool.decompress(h.compression, batch.subarray(RECORDS_OFFSET));
       }
-      const decoded = readRecords(batch, { verifyCrc: this.checkCrcs, decompressed });
-      for (const r of decoded) if (r.offset >= position) records.push(r);
+      const decoded = readRecords(batch, { verifyCrc: this.checkCrcs, decompressed }, make, position);
+      if (a.buffered.length === 0) a.buffered = decoded;
+      else for (const r of decoded) a.buffered.push(r);
     }
-    a.buffered = records;
-    // An empty read past data the log skips (control batches only): move on.
-    if (records.length === 0 && read.nextOffset > position) a.position = read.nextOffset;
+    // A read holding only batches the consumer skips (control batches): move past them.
+    if (a.buffered.length === 0 && read.nextOffset > position) a.position = read.nextOffset;
     a.bufferedAt = a.position!;
-  }
-
-  /** Moves positions past the records handed out and shapes them for the caller. */
-  private commitPositions(parts: { a: Assigned; records: RecordOutput[] }[]): ConsumerRecord<K, V>[] {
-    const out: ConsumerRecord<K, V>[] = [];
-    for (const { a, records } of parts) {
-      for (const r of records) {
-        out.push({
-          topic: a.topic,
-          partition: a.partition,
-          offset: r.offset,
-          timestamp: r.timestamp,
-          key: this.decodeKey(r.key) as K,
-          value: this.decodeValue(r.value) as V,
-          headers: r.headers,
-        });
-      }
-      a.buffered = a.buffered.slice(records.length);
-      a.position = records[records.length - 1]!.offset + 1;
-      a.bufferedAt = a.position;
-    }
-    return out;
   }
 
   /** Waits until a fetchable partition has data, something changes (seek, rebalance, close), or the time is up. */

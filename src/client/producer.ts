@@ -61,14 +61,23 @@ interface SendHandle {
   reject: (e: unknown) => void;
 }
 
+/** A run of consecutive records of one send inside a batch. */
+interface Span {
+  handle: SendHandle;
+  /** Index of the run's first record in the send. */
+  slot: number;
+  count: number;
+}
+
 interface OpenBatch {
   topic: string;
   partition: number;
   records: RecordInput[];
-  handles: SendHandle[];
-  slots: number[];
+  spans: Span[];
   bytes: number;
   sticky: boolean;
+  /** Timestamp of records sent without one (when the batch was opened). */
+  now: number;
   timer: NodeJS.Timeout | null;
 }
 
@@ -89,7 +98,9 @@ export class Producer {
   private readonly acks: 0 | 1 | 'all';
   private readonly serialize: (value: unknown) => Buffer;
   private readonly sticky = new StickyPartitioner();
-  private readonly open = new Map<string, OpenBatch>();
+  /** Open batches by topic, then by partition. */
+  private readonly open = new Map<string, (OpenBatch | undefined)[]>();
+  private openCount = 0;
   private readonly inFlight = new Set<Promise<unknown>>();
   private memoryUsed = 0;
   private readonly memoryWaiters: { bytes: number; go: () => void }[] = [];
@@ -122,20 +133,21 @@ export class Producer {
     const partitions = this.sluice.partitionCount(topic);
     const config = this.sluice.topicConfig(topic);
     const maxMessageBytes = Number(config['max.message.bytes']);
-    const now = Date.now();
+    // Records whose value is already bytes go to the batch builder as they are (no copy,
+    // no new object); others get their value serialized into a new record object.
     const inputs: RecordInput[] = new Array(list.length);
+    const sizes = new Float64Array(list.length);
     let bytes = 0;
     for (let i = 0; i < list.length; i++) {
       const r = list[i]!;
       const value = r.value;
-      const input: RecordInput = {
-        key: r.key ?? null,
-        value: value == null || typeof value === 'string' || value instanceof Uint8Array ? (value as string | Uint8Array | null) ?? null : this.serialize(value),
-        headers: r.headers,
-        timestamp: r.timestamp ?? now,
-      };
+      const input: RecordInput =
+        value == null || typeof value === 'string' || value instanceof Uint8Array
+          ? (r as RecordInput)
+          : { key: r.key, value: this.serialize(value), headers: r.headers, timestamp: r.timestamp };
       const size = estimate(input);
       if (size > maxMessageBytes) throw new MessageTooLargeError(topic, size, maxMessageBytes);
+      sizes[i] = size;
       bytes += size;
       inputs[i] = input;
     }
@@ -143,6 +155,8 @@ export class Producer {
     return new Promise<RecordMetadata[]>((resolve, reject) => {
       const handle: SendHandle = { results: new Array(list.length), pending: list.length, failed: false, resolve, reject };
       const limit = Math.min(this.batchSize, maxMessageBytes - 1024);
+      let span: Span | null = null;
+      let spanBatch: OpenBatch | null = null;
       for (let i = 0; i < list.length; i++) {
         const r = list[i]!;
         let partition: number;
@@ -151,7 +165,7 @@ export class Producer {
           partition = r.partition;
           if (!Number.isInteger(partition) || partition < 0 || partition >= partitions) {
             this.fail(handle, new UnknownTopicError(topic, partition));
-            this.release(estimate(inputs[i]!));
+            this.release(sizes[i]!);
             continue;
           }
         } else if (r.key != null) {
@@ -162,15 +176,24 @@ export class Producer {
         }
         const batch = this.batchFor(topic, partition);
         batch.records.push(inputs[i]!);
-        batch.handles.push(handle);
-        batch.slots.push(i);
-        batch.bytes += estimate(inputs[i]!);
+        if (span !== null && spanBatch === batch && span.slot + span.count === i) {
+          span.count++;
+        } else {
+          span = { handle, slot: i, count: 1 };
+          spanBatch = batch;
+          batch.spans.push(span);
+        }
+        batch.bytes += sizes[i]!;
         batch.sticky ||= sticky;
-        if (batch.bytes >= limit) this.drain(batch);
+        if (batch.bytes >= limit) {
+          this.drain(batch);
+          span = null;
+        }
       }
       this.scheduleLinger();
       if (this.acks === 0 && !handle.failed) {
-        for (let i = 0; i < list.length; i++) handle.results[i] ??= { topic, partition: -1, offset: -1, timestamp: inputs[i]!.timestamp! };
+        const now = Date.now();
+        for (let i = 0; i < list.length; i++) handle.results[i] ??= { topic, partition: -1, offset: -1, timestamp: inputs[i]!.timestamp ?? now };
         resolve(handle.results);
       }
     });
@@ -178,7 +201,7 @@ export class Producer {
 
   /** Sends every open batch now and waits until all sends so far are done. */
   async flush(): Promise<void> {
-    for (const b of [...this.open.values()]) this.drain(b);
+    this.drainAll();
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
@@ -191,34 +214,41 @@ export class Producer {
   }
 
   private batchFor(topic: string, partition: number): OpenBatch {
-    const key = `${partition}\u0000${topic}`;
-    let b = this.open.get(key);
+    let byPartition = this.open.get(topic);
+    if (!byPartition) this.open.set(topic, (byPartition = []));
+    let b = byPartition[partition];
     if (!b) {
-      b = { topic, partition, records: [], handles: [], slots: [], bytes: 0, sticky: false, timer: null };
-      this.open.set(key, b);
+      b = { topic, partition, records: [], spans: [], bytes: 0, sticky: false, now: Date.now(), timer: null };
+      byPartition[partition] = b;
+      this.openCount++;
     }
     return b;
   }
 
+  private drainAll(): void {
+    for (const byPartition of this.open.values()) for (const b of byPartition) if (b) this.drain(b);
+  }
+
   private scheduleLinger(): void {
-    if (this.open.size === 0) return;
+    if (this.openCount === 0) return;
     if (this.lingerMs === 0) {
       this.immediate ??= setImmediate(() => {
         this.immediate = null;
-        for (const b of [...this.open.values()]) this.drain(b);
+        this.drainAll();
       });
       return;
     }
-    for (const b of this.open.values()) {
-      b.timer ??= setTimeout(() => this.drain(b), this.lingerMs);
+    for (const byPartition of this.open.values()) {
+      for (const b of byPartition) if (b) b.timer ??= setTimeout(() => this.drain(b), this.lingerMs);
     }
   }
 
   /** Builds and appends one batch; settles its records' sends. */
   private drain(batch: OpenBatch): void {
-    const key = `${batch.partition}\u0000${batch.topic}`;
-    if (this.open.get(key) !== batch) return;
-    this.open.delete(key);
+    const byPartition = this.open.get(batch.topic);
+    if (byPartition?.[batch.partition] !== batch) return;
+    byPartition[batch.partition] = undefined;
+    this.openCount--;
     if (batch.timer) clearTimeout(batch.timer);
     if (batch.sticky) this.sticky.next(batch.topic, batch.partition, this.sluice.partitionCount(batch.topic));
     const done = this.write(batch).finally(() => {
@@ -239,22 +269,26 @@ export class Producer {
           : topicCodec === 'uncompressed'
             ? 'none'
             : (topicCodec as Exclude<CompressionName, 'zstd'>);
-      const build = this.sluice.pool.buildBatch(batch.records, { compression });
-      // Nothing may be appended before the build is checked: catch here, fail the records below.
+      const build = this.sluice.pool.buildBatch(batch.records, { compression, now: batch.now });
       const info = await partition.appendInOrder(build, this.acks === 'all', { validate: false });
       const logAppendTime = config['message.timestamp.type'] === 'LogAppendTime' ? info.maxTimestamp : -1;
-      for (let j = 0; j < batch.records.length; j++) {
-        const h = batch.handles[j]!;
-        h.results[batch.slots[j]!] = {
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: info.firstOffset + j,
-          timestamp: logAppendTime >= 0 ? logAppendTime : batch.records[j]!.timestamp!,
-        };
-        if (--h.pending === 0 && !h.failed) h.resolve(h.results);
+      let offset = info.firstOffset;
+      let j = 0;
+      for (const span of batch.spans) {
+        const h = span.handle;
+        for (let k = 0; k < span.count; k++, j++) {
+          h.results[span.slot + k] = {
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: offset++,
+            timestamp: logAppendTime >= 0 ? logAppendTime : batch.records[j]!.timestamp ?? batch.now,
+          };
+        }
+        h.pending -= span.count;
+        if (h.pending === 0 && !h.failed) h.resolve(h.results);
       }
     } catch (err) {
-      for (const h of batch.handles) this.fail(h, err);
+      for (const span of batch.spans) this.fail(span.handle, err);
     }
   }
 

@@ -64,10 +64,12 @@ export {
   batchesIn,
   isValidBatch,
   readRecords,
+  NO_HEADERS,
   verifyBatch,
   type ReadOptions,
   type RecordHeaderOutput,
   type RecordOutput,
+  type RecordFactory,
 } from './reader.js';
 export {
   buildEndTransactionMarker,

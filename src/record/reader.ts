@@ -135,11 +135,27 @@ export function* batchesIn(buf: Buffer, start = 0, end = buf.length): Generator<
   }
 }
 
+/** Builds the caller's record object straight from the decoded fields (no intermediate object). */
+export type RecordFactory<T> = (offset: number, timestamp: number, key: Buffer | null, value: Buffer | null, headers: RecordHeaderOutput[]) => T;
+
+/** Shared by every record without headers (most of them): never mutate it. */
+export const NO_HEADERS: RecordHeaderOutput[] = Object.freeze([]) as unknown as RecordHeaderOutput[];
+
+const makeOutput: RecordFactory<RecordOutput> = (offset, timestamp, key, value, headers) => ({ offset, timestamp, key, value, headers });
+
 /**
  * Decodes every record of the batch at the start of `batch`. Keys and values are views of
- * `batch` (uncompressed) or of the decompressed section.
+ * `batch` (uncompressed) or of the decompressed section. With `make`, each record becomes
+ * whatever it returns, and records below `fromOffset` are skipped (not built).
  */
-export function readRecords(batch: Buffer, options: ReadOptions = {}): RecordOutput[] {
+export function readRecords(batch: Buffer, options?: ReadOptions): RecordOutput[];
+export function readRecords<T>(batch: Buffer, options: ReadOptions, make: RecordFactory<T>, fromOffset?: number): T[];
+export function readRecords<T>(
+  batch: Buffer,
+  options: ReadOptions = {},
+  make: RecordFactory<T> = makeOutput as unknown as RecordFactory<T>,
+  fromOffset = -Infinity,
+): T[] {
   let header: BatchHeader;
   if (options.verifyCrc ?? true) {
     verifyBatch(batch, 0);
@@ -173,7 +189,7 @@ export function readRecords(batch: Buffer, options: ReadOptions = {}): RecordOut
   const baseTimestamp = header.baseTimestamp;
   const maxTimestamp = header.maxTimestamp;
   const s = state(data, start, end);
-  const out: RecordOutput[] = new Array(count);
+  const out: T[] = [];
   for (let i = 0; i < count; i++) {
     s.end = end;
     if (s.start >= end) throw corrupt(0, baseOffset, `declares ${count} records, the bytes end after ${i}`);
@@ -192,7 +208,7 @@ export function readRecords(batch: Buffer, options: ReadOptions = {}): RecordOut
     if (headerCount < 0 || headerCount > (recordEnd - s.start) / 2) {
       throw corrupt(0, baseOffset, `record ${i} has a bad header count ${headerCount}`);
     }
-    const headers: RecordHeaderOutput[] = new Array(headerCount);
+    const headers: RecordHeaderOutput[] = headerCount === 0 ? NO_HEADERS : new Array(headerCount);
     for (let j = 0; j < headerCount; j++) {
       const kl = readVarint(s);
       if (kl < 0 || s.start + kl > recordEnd) throw corrupt(0, baseOffset, `record ${i} header ${j} has a bad key length ${kl}`);
@@ -203,13 +219,8 @@ export function readRecords(batch: Buffer, options: ReadOptions = {}): RecordOut
     if (s.start !== recordEnd) {
       throw corrupt(0, baseOffset, `record ${i} has ${recordEnd - s.start} bytes left over after its last field`);
     }
-    out[i] = {
-      offset: baseOffset + offsetDelta,
-      timestamp: logAppendTime ? maxTimestamp : baseTimestamp + timestampDelta,
-      key,
-      value,
-      headers,
-    };
+    const offset = baseOffset + offsetDelta;
+    if (offset >= fromOffset) out.push(make(offset, logAppendTime ? maxTimestamp : baseTimestamp + timestampDelta, key, value, headers));
   }
   if (s.start !== end) throw corrupt(0, baseOffset, `${end - s.start} bytes follow the last of ${count} records`);
   return out;
