@@ -43,6 +43,8 @@ async function run(records: number, partitions: number, compression: 'none' | 'l
     };
     await Promise.all(Array.from({ length: inFlight }, worker));
     await producer.flush();
+    // Let the delay histogram's timer fire once more, so a stall at the very end is counted.
+    await new Promise((r) => setTimeout(r, 10));
     eld.disable();
     const seconds = (now() - t0) / 1000;
     const bytes = total * SEND_SIZE * 100;

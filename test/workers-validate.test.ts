@@ -109,6 +109,22 @@ describe('validate: good chains', () => {
   });
 });
 
+describe('validate: where it runs', () => {
+  it('by default keeps a small plain chain inline and sends a large lz4 chain to a worker', async () => {
+    const pool = new WorkerPool({ threads: 1 });
+    try {
+      expect(await pool.validate(batch(3))).toMatchObject({ ok: true, records: 3 });
+      expect(pool.stats()).toMatchObject({ inlineRuns: 1, pooledRuns: 0 });
+      const big = batch(5000, 'lz4');
+      expect(big.length).toBeGreaterThan(24 * 1024);
+      expect(await pool.validate(big)).toMatchObject({ ok: true, records: 5000 });
+      expect(pool.stats()).toMatchObject({ inlineRuns: 1, pooledRuns: 1 });
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
 describe('validate: each corruption, at the right position', () => {
   const first = batch(4);
   const at = first.length; // the second batch's position in a two-batch chain

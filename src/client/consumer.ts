@@ -7,6 +7,7 @@
  * restarts. Not thread-safe.
  */
 import { unpack } from 'msgpackr';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Partition } from '../broker/partition.js';
 import type { Sluice } from '../broker/sluice.js';
 import { SluiceClosedError, UnknownTopicError } from '../broker/errors.js';
@@ -290,6 +291,8 @@ export class Consumer<K = unknown, V = unknown> {
     const timeoutMs = options.timeoutMs ?? 1000;
     const maxRecords = Math.max(1, options.maxRecords ?? this.maxPollRecords);
     const deadline = Date.now() + timeoutMs;
+    // One turn of the event loop per poll: a consumer in a tight loop never starves timers and I/O.
+    await yieldToEventLoop();
     for (;;) {
       if (this.member && this.subscription) await this.ensureGroup();
       const out: ConsumerRecord<K, V>[] = [];

@@ -251,7 +251,9 @@ export class Producer {
     this.openCount--;
     if (batch.timer) clearTimeout(batch.timer);
     if (batch.sticky) this.sticky.next(batch.topic, batch.partition, this.sluice.partitionCount(batch.topic));
-    const done = this.write(batch).finally(() => {
+    // Always write on a later turn of the event loop (setImmediate keeps the order of the
+    // drains, so of the appends), so a busy producer never starves timers and I/O.
+    const done = new Promise<void>((r) => setImmediate(r)).then(() => this.write(batch)).finally(() => {
       this.inFlight.delete(done);
       this.release(batch.bytes);
     });

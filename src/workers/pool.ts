@@ -21,7 +21,7 @@ import os from 'node:os';
 import { Piscina } from 'piscina';
 import { assembleBatch, buildBatch, encodeRecords, type BatchInfo, type BatchOptions, type RecordInput } from '../record/builder.js';
 import { compress, decompress, DEFAULT_MAX_DECOMPRESSED_SIZE } from '../record/compression.js';
-import { Compression, toCompression, type CompressionName } from '../record/layout.js';
+import { ATTRIBUTE_COMPRESSION_MASK, ATTRIBUTES_OFFSET, Compression, toCompression, type CompressionName } from '../record/layout.js';
 import type { LogOptions, LogRecoveryReport } from '../storage/log.js';
 import { workerEntry } from './entry.js';
 import { fromWire, WorkerPoolClosedError } from './errors.js';
@@ -39,7 +39,7 @@ export class WorkerPool {
   private readonly inline: boolean;
   private readonly compressBelow: number | undefined;
   private readonly decompressBelow: number | undefined;
-  private readonly validateBelow: number;
+  private readonly validateBelow: number | undefined;
   private readonly idleTimeout: number;
   private piscina: Piscina | null = null;
   private closed = false;
@@ -51,7 +51,7 @@ export class WorkerPool {
     this.inline = options.inline ?? false;
     this.compressBelow = options.compressInlineBelow;
     this.decompressBelow = options.decompressInlineBelow;
-    this.validateBelow = options.validateInlineBelow ?? VALIDATE_INLINE_BELOW;
+    this.validateBelow = options.validateInlineBelow;
     this.idleTimeout = options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_MS;
   }
 
@@ -105,7 +105,10 @@ export class WorkerPool {
    */
   async validate(batches: Buffer, maxSize = DEFAULT_MAX_DECOMPRESSED_SIZE): Promise<ValidationResult> {
     this.checkOpen();
-    if (this.inline || batches.length < this.validateBelow) {
+    // The first batch's codec says what validating will cost; an unknown one fails at once.
+    const codec = batches.length > ATTRIBUTES_OFFSET + 1 ? batches[ATTRIBUTES_OFFSET + 1]! & ATTRIBUTE_COMPRESSION_MASK : Compression.None;
+    const below = this.validateBelow ?? VALIDATE_INLINE_BELOW[codec] ?? Infinity;
+    if (this.inline || batches.length < below) {
       this.inlineRuns++;
       return validateChain(batches, maxSize);
     }

@@ -1,25 +1,61 @@
 /**
- * Below these sizes a call runs inline: the hop to a worker (clone or transfer, two
- * messages, a wake-up) costs more than the work it would take off the calling thread.
- * Measured with bench/pool-threshold.ts; see the numbers beside each value.
+ * Below these sizes a call runs inline: the hop to a worker (transfer, two messages, a
+ * wake-up, the promise) costs the event loop more than the work it would take off it.
+ *
+ * Measured with bench/pool-threshold.ts on the 2-core box (Node 20, Piscina 5, atomics
+ * 'async', 2 workers), JSON log lines: medians of 3 runs of 5. "main" is the event-loop
+ * time of one pooled call with 4 in flight; the pool pays once main < inline. Sizes are
+ * what the call takes in: the records section for compress, the compressed section for
+ * decompress, the chain for validate.
+ *
+ *   op           codec  input bytes  inline us  main us (pooled)  pooled latency us
+ *   compress     lz4          34837       46         87              235
+ *   compress     lz4          69802       98         88              324   <- 64 KiB
+ *   compress     lz4         139732      224         90              453
+ *   compress     gzip          4251       48        151              271
+ *   compress     gzip         17410      276        121              537   <- 16 KiB
+ *   decompress   lz4          47104      107        112              391
+ *   decompress   lz4          93474      284        230              497   <- 64 KiB
+ *   decompress   gzip         15920      162        183              428
+ *   decompress   gzip         28201      262        130              461   <- 24 KiB
+ *   validate     none         69863       41         87              172
+ *   validate     none        139793       81         71              230   <- 128 KiB
+ *   validate     lz4          13204       71         97              270
+ *   validate     lz4          25973      126         85              269   <- 24 KiB
+ *   validate     gzip          8265      112        115              299
+ *   validate     gzip         15981      167        113              339   <- 16 KiB
+ *
+ * A no-op round trip through Piscina costs 50-200 us here (noisy, shared host), so the
+ * pool is for work of a tenth of a millisecond and up. Pooled latency is always above
+ * inline: what the pool buys is a free event loop (and, once both cores are not already
+ * busy, throughput: gzip compress 1.5x, lz4 1 MB 1.5x). Snappy was not measured: its
+ * speed is lz4's, so it shares lz4's values; zstd (pure JS fzstd, read only) shares gzip's.
  */
 import { Compression } from '../record/layout.js';
 
-// placeholders until measured
+/** Records sections (uncompressed bytes) smaller than this are compressed inline. */
 export const COMPRESS_INLINE_BELOW: Readonly<Record<number, number>> = {
   [Compression.Gzip]: 16 * 1024,
   [Compression.Snappy]: 64 * 1024,
   [Compression.Lz4]: 64 * 1024,
 };
 
+/** Compressed sections smaller than this are decompressed inline. */
 export const DECOMPRESS_INLINE_BELOW: Readonly<Record<number, number>> = {
-  [Compression.Gzip]: 16 * 1024,
-  [Compression.Zstd]: 16 * 1024,
+  [Compression.Gzip]: 24 * 1024,
   [Compression.Snappy]: 64 * 1024,
   [Compression.Lz4]: 64 * 1024,
+  [Compression.Zstd]: 24 * 1024,
 };
 
-export const VALIDATE_INLINE_BELOW = 64 * 1024;
+/** Chains smaller than this are validated inline, by the codec of their first batch. */
+export const VALIDATE_INLINE_BELOW: Readonly<Record<number, number>> = {
+  [Compression.None]: 128 * 1024,
+  [Compression.Gzip]: 16 * 1024,
+  [Compression.Snappy]: 24 * 1024,
+  [Compression.Lz4]: 24 * 1024,
+  [Compression.Zstd]: 16 * 1024,
+};
 
 /** Idle workers exit after this long; the next pooled call starts them again. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;

@@ -74,7 +74,7 @@ export interface WorkerPoolOptions {
   compressInlineBelow?: number;
   /** Compressed sections smaller than this (bytes) are decompressed inline. Default per codec, see thresholds.ts. */
   decompressInlineBelow?: number;
-  /** Chains smaller than this (bytes) are validated inline. Default in thresholds.ts. */
+  /** Chains smaller than this (bytes) are validated inline. Default by the first batch's codec, see thresholds.ts. */
   validateInlineBelow?: number;
   /** Idle workers exit after this many ms (default 60 s); the next task starts them again. */
   idleTimeout?: number;
