@@ -9,6 +9,7 @@ import { crc32cIsHardware } from '../src/native.js';
 import { microBench } from './micro.js';
 import { storageBench } from './storage.js';
 import { embeddedBench } from './embedded.js';
+import { poolThresholdBench, thresholdTable } from './pool-threshold.js';
 import { machine, table } from './util.js';
 
 const quick = process.argv.includes('--quick');
@@ -34,6 +35,13 @@ async function main(): Promise<void> {
     report.storage = storage;
     console.log('Storage: partition log, 100-byte records, batches of 1000');
     console.log(table(storage));
+    console.log();
+  }
+  if (!only || only === 'pool') {
+    const rows = await poolThresholdBench({ quick });
+    report.poolThresholds = rows;
+    console.log('Worker pool: inline against pooled, by input size (sets the inline thresholds)');
+    console.log(thresholdTable(rows));
     console.log();
   }
   if (!only || only === 'embedded') {

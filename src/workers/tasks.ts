@@ -43,8 +43,8 @@ async function dispatch(task: Task): Promise<Buffer | ValidationResult | WireRec
     }
     case 'validate': {
       const result = validateChain(asBuffer(task.batches), task.maxSize);
-      // Hand the bytes back as they came: moved when they were moved here, else cloned
-      // (a view that could not move, e.g. of a mapping, is cloned both ways).
+      // Whatever arrived (moved, or cloned when it could not move) is this thread's own
+      // ArrayBuffer now: move it back rather than clone it a second time.
       if (!ownsArrayBuffer(result.data)) return result;
       const movable = { [transferableSymbol]: [result.data.buffer], [valueSymbol]: result };
       return move(movable) as unknown as ValidationResult;
