@@ -117,6 +117,28 @@ describe('producer and consumer', () => {
     expect(ok.map((m) => m.offset)).toEqual([...Array(50).keys()]);
   });
 
+  it('bounds a poll by bytes and the producer by buffer memory', async () => {
+    const s = await openSluice();
+    await s.createTopic('t');
+    const p = s.producer({ bufferMemory: 10_000 });
+    const sends = [];
+    let peak = 0;
+    for (let i = 0; i < 100; i++) {
+      sends.push(p.send('t', { value: Buffer.alloc(1000, i) }));
+      peak = Math.max(peak, p.bufferedBytes);
+    }
+    expect(peak).toBeLessThanOrEqual(10_000);
+    const meta = (await Promise.all(sends)).flat();
+    expect(meta.map((m) => m.offset)).toEqual([...Array(100).keys()]); // waiting sends keep their order
+    expect(p.bufferedBytes).toBe(0);
+    const c = s.consumer({ autoOffsetReset: 'earliest' });
+    c.assign([{ topic: 't', partition: 0 }]);
+    const first = await c.poll({ maxBytes: 3500 });
+    expect(first.length).toBe(4); // stops once 3500 bytes are reached: 4 x 1000
+    expect(first.every((r) => r.size === 1000)).toBe(true);
+    expect((await c.poll({ maxBytes: 1 })).length).toBe(1); // always at least one record
+  });
+
   it('stamps LogAppendTime topics with the broker clock', async () => {
     const s = await openSluice();
     await s.createTopic('t', { config: { 'message.timestamp.type': 'LogAppendTime' } });

@@ -32,6 +32,8 @@ export interface ConsumerOptions {
   autoCommitIntervalMs?: number;
   /** max.poll.records (default 500). */
   maxPollRecords?: number;
+  /** fetch.max.bytes: bytes of keys and values one poll returns at most (default 50 MiB; at least one record). */
+  fetchMaxBytes?: number;
   /** max.partition.fetch.bytes: bytes read from one partition per fetch (default 1 MiB). */
   maxPartitionFetchBytes?: number;
   /** session.timeout.ms (default 45000). */
@@ -65,6 +67,8 @@ export interface ConsumerRecord<K = unknown, V = unknown> {
   key: K;
   value: V;
   headers: { key: string; value: Buffer | null }[];
+  /** Bytes of the record's key and value as stored. */
+  size: number;
 }
 
 export interface PollOptions {
@@ -72,6 +76,8 @@ export interface PollOptions {
   timeoutMs?: number;
   /** At most this many records (default max.poll.records). */
   maxRecords?: number;
+  /** Stop adding records once their keys and values reach this many bytes (default fetch.max.bytes, 50 MiB); at least one record is returned. */
+  maxBytes?: number;
 }
 
 /** No committed offset and auto.offset.reset 'none', or an out-of-range position with it. */
@@ -290,13 +296,14 @@ export class Consumer<K = unknown, V = unknown> {
     this.ensureOpen();
     const timeoutMs = options.timeoutMs ?? 1000;
     const maxRecords = Math.max(1, options.maxRecords ?? this.maxPollRecords);
+    const maxBytes = Math.max(1, options.maxBytes ?? this.options.fetchMaxBytes ?? 50 * 1024 * 1024);
     const deadline = Date.now() + timeoutMs;
     // One turn of the event loop per poll: a consumer in a tight loop never starves timers and I/O.
     await yieldToEventLoop();
     for (;;) {
       if (this.member && this.subscription) await this.ensureGroup();
       const out: ConsumerRecord<K, V>[] = [];
-      const takes = await this.collect(maxRecords, out);
+      const takes = await this.collect(maxRecords, maxBytes, out);
       // Hand nothing out once a rebalance has started: the partitions may be someone else's.
       if (out.length > 0 && this.member && this.subscription && !this.member.isStable()) continue;
       if (out.length > 0) {
@@ -416,16 +423,22 @@ export class Consumer<K = unknown, V = unknown> {
    * Appends to `out` records from the fetchable partitions, round robin, at most `max`;
    * returns how far each partition would move. Positions are not moved here.
    */
-  private async collect(max: number, out: ConsumerRecord<K, V>[]): Promise<Take[]> {
+  private async collect(max: number, maxBytes: number, out: ConsumerRecord<K, V>[]): Promise<Take[]> {
     const parts = [...this.assigned.values()].filter((a) => !a.paused);
     const takes: Take[] = [];
-    for (let i = 0; i < parts.length && out.length < max; i++) {
+    let bytes = 0;
+    for (let i = 0; i < parts.length && out.length < max && bytes < maxBytes; i++) {
       const a = parts[(this.rotate + i) % parts.length]!;
       if (a.position === null) await this.resolvePosition(a);
       if (a.next >= a.buffered.length || a.bufferedAt !== a.position) await this.fill(a);
-      const end = Math.min(a.buffered.length, a.next + (max - out.length));
+      const limit = Math.min(a.buffered.length, a.next + (max - out.length));
+      let end = a.next;
+      while (end < limit && (bytes < maxBytes || out.length === 0)) {
+        const r = a.buffered[end++]!;
+        bytes += r.size;
+        out.push(r as ConsumerRecord<K, V>);
+      }
       if (end === a.next) continue;
-      for (let j = a.next; j < end; j++) out.push(a.buffered[j] as ConsumerRecord<K, V>);
       takes.push({ a, next: end, position: a.buffered[end - 1]!.offset + 1 });
     }
     this.rotate++;
@@ -461,6 +474,7 @@ export class Consumer<K = unknown, V = unknown> {
       key: decodeKey(key),
       value: decodeValue(value),
       headers,
+      size: (key === null ? 0 : key.length) + (value === null ? 0 : value.length),
     });
     for (let pos = 0; pos + RECORDS_OFFSET <= view.length; ) {
       const size = view.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD;

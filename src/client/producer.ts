@@ -199,6 +199,11 @@ export class Producer {
     });
   }
 
+  /** Bytes of records accepted by send() and not yet written (bounded by bufferMemory). */
+  get bufferedBytes(): number {
+    return this.memoryUsed;
+  }
+
   /** Sends every open batch now and waits until all sends so far are done. */
   async flush(): Promise<void> {
     this.drainAll();
