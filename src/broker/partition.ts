@@ -67,9 +67,18 @@ export class Partition {
    * the worker pool) runs concurrently. With `durable` it resolves after the fsync that
    * covers it when the log's durability is 'fsync'.
    */
-  appendInOrder(build: Promise<Buffer>, durable: boolean, options?: AppendOptions): Promise<LogAppendInfo> {
+  appendInOrder(
+    build: Promise<Buffer>,
+    durable: boolean,
+    options?: AppendOptions,
+    /** Runs synchronously just before the append; returning an info skips the append (a duplicate). */
+    before?: (batches: Buffer) => LogAppendInfo | undefined,
+  ): Promise<LogAppendInfo> {
     const done = this.tail.then(async () => {
-      const info = this.append(await build, options);
+      const batches = await build;
+      const skip = before?.(batches);
+      if (skip !== undefined) return skip;
+      const info = this.append(batches, options);
       if (durable && this.log.config.durability === 'fsync') await this.log.flush();
       return info;
     });

@@ -220,6 +220,18 @@ export class Sluice {
     return this.registry.names();
   }
 
+  /** The topic's id (a UUID string), or UnknownTopicError. */
+  topicId(name: string): string {
+    const meta = this.registry.get(name);
+    if (!meta) throw new UnknownTopicError(name);
+    return meta.id;
+  }
+
+  /** The name of the topic with this id, or undefined. */
+  topicById(id: string): string | undefined {
+    return this.registry.all().find((t) => t.id === id)?.name;
+  }
+
   hasTopic(name: string): boolean {
     return this.registry.get(name) !== undefined;
   }
@@ -254,6 +266,11 @@ export class Sluice {
     const meta = this.registry.get(name);
     if (!meta) throw new UnknownTopicError(name);
     return { ...this.defaults, ...meta.config };
+  }
+
+  /** Partitions of a topic created without a count (num.partitions). */
+  get partitionCountDefault(): number {
+    return this.options.numPartitions ?? 1;
   }
 
   /** The broker-wide defaults every topic starts from. */

@@ -91,6 +91,14 @@ export interface BatchInfo extends Omit<BatchOptions, 'now' | 'compression'> {
   maxTimestamp: number;
   /** The codec `records` is already compressed with. */
   compression?: Compression | CompressionName;
+  /**
+   * lastOffsetDelta to write; default count - 1. The log cleaner passes a batch's original
+   * value when it drops records from it, so the batch keeps its offset range (the kept
+   * records keep their own offsetDeltas: gaps inside a batch are legal in v2). Given, it
+   * must be >= count - 1, and count may then be 0: an empty batch (no records bytes, codec
+   * none), which is what Kafka's cleaner leaves when every record of a batch is removed.
+   */
+  lastOffsetDelta?: number;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -332,12 +340,21 @@ function attributesOf(codec: Compression, o: Omit<BatchOptions, 'compression'>):
   return a;
 }
 
-function writeHeaderFor(buf: Buffer, size: number, codec: Compression, count: number, base: number, max: number, o: BatchInfo | BatchOptions): void {
+function writeHeaderFor(
+  buf: Buffer,
+  size: number,
+  codec: Compression,
+  count: number,
+  base: number,
+  max: number,
+  o: BatchInfo | BatchOptions,
+  lastOffsetDelta = count - 1,
+): void {
   writeBatchHeader(buf, 0, size, {
     baseOffset: o.baseOffset ?? 0,
     partitionLeaderEpoch: o.partitionLeaderEpoch ?? NO_PARTITION_LEADER_EPOCH,
     attributes: attributesOf(codec, o),
-    lastOffsetDelta: count - 1,
+    lastOffsetDelta,
     baseTimestamp: base,
     maxTimestamp: max,
     producerId: o.producerId ?? NO_PRODUCER_ID,
@@ -400,9 +417,21 @@ export function encodeRecords(records: readonly RecordInput[], options: EncodeOp
  */
 export function assembleBatch(records: Uint8Array, info: BatchInfo): Buffer {
   const codec = toCompression(info.compression);
-  if (info.count < 1) throw new InvalidRecordError('a record batch needs at least one record');
+  const count = info.count;
+  const lastOffsetDelta = info.lastOffsetDelta ?? count - 1;
+  if (info.lastOffsetDelta === undefined) {
+    if (count < 1) throw new InvalidRecordError('a record batch needs at least one record');
+  } else {
+    if (!Number.isInteger(count) || count < 0) throw new InvalidRecordError(`record count must be a non-negative integer, got ${count}`);
+    if (!Number.isInteger(lastOffsetDelta) || lastOffsetDelta < Math.max(0, count - 1) || lastOffsetDelta > 0x7fffffff) {
+      throw new InvalidRecordError(`lastOffsetDelta ${lastOffsetDelta} cannot cover ${count} records`);
+    }
+    if (count === 0 && (records.length > 0 || codec !== Compression.None)) {
+      throw new InvalidRecordError('an empty record batch has no records bytes and codec none');
+    }
+  }
   const batch = Buffer.allocUnsafe(RECORD_BATCH_OVERHEAD + records.length);
   batch.set(records, RECORD_BATCH_OVERHEAD);
-  writeHeaderFor(batch, batch.length, codec, info.count, info.baseTimestamp, info.maxTimestamp, info);
+  writeHeaderFor(batch, batch.length, codec, count, info.baseTimestamp, info.maxTimestamp, info, lastOffsetDelta);
   return batch;
 }

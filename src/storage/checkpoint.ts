@@ -4,11 +4,15 @@
  *   sluice-partition-checkpoint 1
  *   logStartOffset <n>
  *   recoveryPoint <n>
+ *   cleanedOffset <n>        (only once the log has been compacted)
  *
  * logStartOffset survives deleteRecords; recoveryPoint is the offset below which every
  * record is known to be on disk, so an unclean open only checks the segments from the one
  * holding it. Written to a temporary file and renamed, so a reader sees the old or the new
  * whole. A checkpoint that cannot be parsed counts as absent (recovery then checks more).
+ * cleanedOffset is Kafka's cleaner checkpoint: every sealed segment below it has been
+ * compacted. Files without it (written before compaction existed, or never compacted) read
+ * as before; readers that do not know a key ignore it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,6 +23,8 @@ const MAGIC = 'sluice-partition-checkpoint 1';
 export interface PartitionCheckpoint {
   logStartOffset: number;
   recoveryPoint: number;
+  /** The log is compacted below this offset; absent when it never was. */
+  cleanedOffset?: number;
 }
 
 export function readCheckpoint(dir: string): PartitionCheckpoint | null {
@@ -39,12 +45,14 @@ export function readCheckpoint(dir: string): PartitionCheckpoint | null {
   const logStartOffset = values.get('logStartOffset');
   const recoveryPoint = values.get('recoveryPoint');
   if (logStartOffset === undefined || recoveryPoint === undefined) return null;
-  return { logStartOffset, recoveryPoint };
+  const cleanedOffset = values.get('cleanedOffset');
+  return cleanedOffset === undefined ? { logStartOffset, recoveryPoint } : { logStartOffset, recoveryPoint, cleanedOffset };
 }
 
 export function writeCheckpoint(dir: string, c: PartitionCheckpoint): void {
   const file = path.join(dir, CHECKPOINT_FILE);
   const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, `${MAGIC}\nlogStartOffset ${c.logStartOffset}\nrecoveryPoint ${c.recoveryPoint}\n`);
+  const cleaned = c.cleanedOffset === undefined ? '' : `cleanedOffset ${c.cleanedOffset}\n`;
+  fs.writeFileSync(tmp, `${MAGIC}\nlogStartOffset ${c.logStartOffset}\nrecoveryPoint ${c.recoveryPoint}\n${cleaned}`);
   fs.renameSync(tmp, file);
 }

@@ -68,3 +68,19 @@ export class StorageIOError extends StorageError {
   }
   readonly errno: string | undefined;
 }
+
+/**
+ * Log compaction could not go on: a segment holds bytes that are not a chain of batches, or
+ * a cleaned file does not line up with the segments it replaces. Names the directory and
+ * the offsets or byte positions involved. Nothing is swapped when it is thrown before the
+ * swap; the segments stay as they were.
+ */
+export class LogCleanerError extends StorageError {
+  constructor(
+    readonly dir: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super('ERR_LOG_CLEANER', `log compaction of ${dir}: ${detail}`, options);
+  }
+}

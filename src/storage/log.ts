@@ -19,6 +19,10 @@ import {
   RECORDS_COUNT_OFFSET,
 } from '../record/layout.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { runCompactionJob, type CompactionJob, type CompactionJobResult } from './cleaner.js';
+import { planCompaction } from './cleaner-plan.js';
+import { finishInterruptedCompaction, installCleaned } from './cleaner-swap.js';
+import { DEFAULT_MAX_DECOMPRESSED_SIZE } from '../record/compression.js';
 import { resolveLogConfig, type LogConfig } from './config.js';
 import {
   InvalidBatchError,
@@ -93,6 +97,51 @@ export interface LogRecoveryReport {
   deletedSegments: number[];
   /** Base offsets of segments whose indexes were rebuilt, with the reason. */
   rebuiltIndexes: { baseOffset: number; reason: string }[];
+  /** Base offsets of compaction swaps an earlier run left half done and open finished. */
+  completedSwaps: number[];
+  durationMs: number;
+}
+
+/** Options of one compaction run (Log.compact); the broker passes the topic's configs. */
+export interface CompactOptions {
+  /** Clock for the time rules (default the Log's clock). */
+  now?: number;
+  /** delete.retention.ms: tombstones in batches whose maxTimestamp is older than this go. */
+  deleteRetentionMs: number;
+  /** min.compaction.lag.ms: a sealed segment whose maxTimestamp is younger is not cleaned (nor any after it). */
+  minCompactionLagMs: number;
+  /**
+   * Records at or after this offset neither supersede older ones nor get cleaned. Pass the
+   * high watermark, so a follower's truncation can never take away the record that made an
+   * older one go. Default: the log end offset when the run starts.
+   */
+  maxOffset?: number;
+  /** Where the heavy part runs (a WorkerPool); inline on this thread when absent. */
+  pool?: CompactionRunner;
+}
+
+/** Runs a compaction job somewhere else (WorkerPool.compactSegments). */
+export interface CompactionRunner {
+  compactSegments(job: CompactionJob): Promise<CompactionJobResult>;
+}
+
+/** What a compaction run did. Segments, bytes and records count the groups swapped in or found clean. */
+export interface CompactionResult {
+  /** Sealed segments the cleaner went through (rewritten or found with nothing to remove). */
+  segmentsCleaned: number;
+  /** Of those, segments replaced by a cleaned file. */
+  segmentsRewritten: number;
+  /** Segments fewer after merging small ones. */
+  segmentsMerged: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  /** Records removed, tombstones included. */
+  recordsRemoved: number;
+  tombstonesRemoved: number;
+  /** Distinct keys in the offset map (its memory is about 100 bytes a key). */
+  distinctKeys: number;
+  /** The log is compacted below this offset now (Log.cleanedOffset). */
+  cleanedOffset: number;
   durationMs: number;
 }
 
@@ -117,6 +166,12 @@ export class Log {
   private flushing: Promise<void> | null = null;
   private flushAgain: Promise<void> | null = null;
   private closed = false;
+  /** Every sealed segment below this has been compacted; -1 when the log never was. */
+  private _cleanedOffset = -1;
+  /** The compaction run under way (or queued); runs never overlap. */
+  private compaction: Promise<void> | null = null;
+  /** Lowest offset truncateTo cut to while a compaction job ran; null when none runs. */
+  private truncatedDuringCompaction: number | null = null;
 
   private constructor(
     readonly dir: string,
@@ -322,6 +377,17 @@ export class Log {
     return null;
   }
 
+  /** The largest record timestamp and the offset of its batch (ListOffsets' MAX_TIMESTAMP), -1/-1 when empty. */
+  maxTimestampAndOffset(): { timestamp: number; offset: number } {
+    let best = { timestamp: -1, offset: -1 };
+    for (const s of this.segments) {
+      if (s.maxTimestamp > best.timestamp && s.offsetOfMaxTimestamp >= this._logStartOffset) {
+        best = { timestamp: s.maxTimestamp, offset: s.offsetOfMaxTimestamp };
+      }
+    }
+    return best;
+  }
+
   /**
    * Moves the log start offset up to `offset` (Kafka's DeleteRecords), deleting segments
    * that lie wholly below it. Returns the new log start offset.
@@ -378,7 +444,156 @@ export class Log {
     }
     this.active.truncateTo(offset);
     if (this._recoveryPoint > offset) this._recoveryPoint = offset;
+    if (this._cleanedOffset > offset) this._cleanedOffset = offset;
+    if (this.truncatedDuringCompaction !== null) this.truncatedDuringCompaction = Math.min(this.truncatedDuringCompaction, offset);
     this.saveCheckpoint();
+  }
+
+  /**
+   * Every sealed segment below this offset has been compacted (Kafka's cleaner checkpoint,
+   * kept in partition.checkpoint); the log start offset when the log never was.
+   */
+  get cleanedOffset(): number {
+    return Math.max(this._cleanedOffset, this._logStartOffset);
+  }
+
+  /**
+   * Share of the sealed segments' bytes not compacted yet (written since the last run, or
+   * never cleaned), 0..1: what min.cleanable.dirty.ratio is compared with. 0 when there is
+   * no sealed segment.
+   */
+  get dirtyRatio(): number {
+    let total = 0;
+    let dirty = 0;
+    for (let i = 0; i < this.segments.length - 1; i++) {
+      const s = this.segments[i]!;
+      total += s.size;
+      if (s.nextOffset > this._cleanedOffset) dirty += s.size;
+    }
+    return total === 0 ? 0 : dirty / total;
+  }
+
+  /**
+   * Compacts the log (Kafka's cleanup.policy=compact): for each key only the record with the
+   * highest offset stays, tombstones go once their batch is older than delete.retention.ms,
+   * records without a key stay, and offsets never change (batches keep their offset ranges,
+   * so the log stays dense batch by batch; a batch that loses every record stays as an
+   * empty batch). Only sealed segments are rewritten, and small ones are merged. The map and
+   * the cleaned files are built inline or on `options.pool` (cleaner.ts); the swap is done
+   * here, synchronously (cleaner-swap.ts), so appends, reads and retention go on meanwhile
+   * and views taken before stay valid. Runs never overlap: a call made during one waits for it.
+   */
+  compact(options: CompactOptions): Promise<CompactionResult> {
+    this.ensureOpen();
+    const previous = this.compaction;
+    const run = (async () => {
+      if (previous !== null) await previous;
+      return this.runCompaction(options);
+    })();
+    const settled = run.then(
+      () => {},
+      () => {},
+    );
+    this.compaction = settled;
+    void settled.then(() => {
+      if (this.compaction === settled) this.compaction = null;
+    });
+    return run;
+  }
+
+  private async runCompaction(options: CompactOptions): Promise<CompactionResult> {
+    this.ensureOpen();
+    const started = performance.now();
+    const now = options.now ?? this.time();
+    const mapEndOffset = Math.min(options.maxOffset ?? Infinity, this.logEndOffset);
+    const plan = planCompaction(this.dir, this.segments, this.config, this._cleanedOffset, {
+      now,
+      deleteRetentionMs: options.deleteRetentionMs,
+      minCompactionLagMs: options.minCompactionLagMs,
+      mapEndOffset,
+      maxDecompressedSize: Math.max(DEFAULT_MAX_DECOMPRESSED_SIZE, this.config.maxMessageBytes),
+    });
+    const result: CompactionResult = {
+      segmentsCleaned: 0,
+      segmentsRewritten: 0,
+      segmentsMerged: 0,
+      bytesBefore: 0,
+      bytesAfter: 0,
+      recordsRemoved: 0,
+      tombstonesRemoved: 0,
+      distinctKeys: 0,
+      cleanedOffset: this.cleanedOffset,
+      durationMs: 0,
+    };
+    if (plan.groups.length === 0) {
+      result.durationMs = performance.now() - started;
+      return result;
+    }
+    this.truncatedDuringCompaction = Infinity;
+    let job: CompactionJobResult;
+    let truncatedTo: number;
+    try {
+      job = options.pool !== undefined ? await options.pool.compactSegments(plan.job) : runCompactionJob(plan.job);
+    } finally {
+      truncatedTo = this.truncatedDuringCompaction;
+      this.truncatedDuringCompaction = null;
+    }
+    result.distinctKeys = job.distinctKeys;
+    if (this.closed || truncatedTo < mapEndOffset) {
+      // Records that went into the map may be gone: nothing cleaned with it can be trusted.
+      for (const g of job.groups) if (g.cleanedPath !== null) fs.rmSync(g.cleanedPath, { force: true });
+      this.logger.warn({ dir: this.dir, truncatedTo, mapEndOffset }, 'compaction discarded: the log was truncated (or closed) while it ran');
+      result.durationMs = performance.now() - started;
+      return result;
+    }
+    for (let i = 0; i < job.groups.length; i++) {
+      const cleaned = job.groups[i]!;
+      const group = plan.groups[i]!;
+      const at = this.groupIndex(group, plan.job.groups[i]!);
+      if (cleaned.missing || at < 0) {
+        // Deleted by retention (or DeleteRecords) meanwhile: never bring it back.
+        if (cleaned.cleanedPath !== null) fs.rmSync(cleaned.cleanedPath, { force: true });
+        continue;
+      }
+      if (cleaned.cleanedPath !== null) {
+        let segment: LogSegment;
+        try {
+          segment = installCleaned(this.dir, group, cleaned.cleanedPath, this.config, this.time());
+        } catch (err) {
+          throw new StorageIOError(this.dir, `swap of the cleaned segment for offsets [${cleaned.baseOffset}, ${cleaned.nextOffset})`, err);
+        }
+        this.segments.splice(at, group.length, segment);
+        result.segmentsRewritten += group.length;
+        result.segmentsMerged += group.length - 1;
+      }
+      result.segmentsCleaned += group.length;
+      result.bytesBefore += cleaned.bytesBefore;
+      result.bytesAfter += cleaned.bytesAfter;
+      result.recordsRemoved += cleaned.recordsRemoved;
+      result.tombstonesRemoved += cleaned.tombstonesRemoved;
+    }
+    if (plan.cleanableEnd > this._cleanedOffset) this._cleanedOffset = Math.min(plan.cleanableEnd, this.logEndOffset);
+    this.saveCheckpoint();
+    result.cleanedOffset = this.cleanedOffset;
+    result.durationMs = performance.now() - started;
+    if (result.recordsRemoved > 0 || result.segmentsMerged > 0) {
+      this.logger.info({ dir: this.dir, ...result }, 'log compacted');
+    }
+    return result;
+  }
+
+  /**
+   * Where `group` starts in the segment list, or -1 unless all of it is still there, in
+   * order, sealed, and holding what the job read (`sources`).
+   */
+  private groupIndex(group: readonly LogSegment[], sources: readonly { size: number; nextOffset: number }[]): number {
+    const at = this.segments.indexOf(group[0]!);
+    if (at < 0 || at + group.length >= this.segments.length) return -1;
+    for (let j = 0; j < group.length; j++) {
+      const s = this.segments[at + j]!;
+      if (s !== group[j] || s.size !== sources[j]!.size || s.nextOffset !== sources[j]!.nextOffset) return -1;
+    }
+    return at;
   }
 
   /**
@@ -396,8 +611,10 @@ export class Log {
     return this.startFlush();
   }
 
-  /** Flushes, writes indexes and checkpoint, and leaves the clean-shutdown marker. */
+  /** Flushes, writes indexes and checkpoint, and leaves the clean-shutdown marker. Waits for a compaction under way. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    while (this.compaction !== null) await this.compaction;
     if (this.closed) return;
     for (const t of this.timers) clearInterval(t);
     await this.flush();
@@ -524,7 +741,11 @@ export class Log {
   }
 
   private saveCheckpoint(): void {
-    writeCheckpoint(this.dir, { logStartOffset: this._logStartOffset, recoveryPoint: this._recoveryPoint });
+    writeCheckpoint(this.dir, {
+      logStartOffset: this._logStartOffset,
+      recoveryPoint: this._recoveryPoint,
+      cleanedOffset: this._cleanedOffset >= 0 ? this._cleanedOffset : undefined,
+    });
     this.checkpointedSegment = this.floorSegment(this._recoveryPoint);
   }
 
@@ -563,9 +784,16 @@ export class Log {
       truncatedBytes: 0,
       deletedSegments: [],
       rebuiltIndexes: [],
+      completedSwaps: [],
       durationMs: 0,
     };
+    const interrupted = finishInterruptedCompaction(this.dir);
+    report.completedSwaps = interrupted.completedSwaps;
+    if (interrupted.removed.length > 0 || interrupted.completedSwaps.length > 0) {
+      this.logger.warn({ dir: this.dir, ...interrupted }, 'finished a compaction interrupted by a crash');
+    }
     const checkpoint = readCheckpoint(this.dir);
+    this._cleanedOffset = checkpoint?.cleanedOffset ?? -1;
     const now = this.time();
     const bases = this.listSegmentFiles();
     if (bases.length === 0) {
@@ -624,6 +852,7 @@ export class Log {
       }
     }
     this._recoveryPoint = this.logEndOffset;
+    if (this._cleanedOffset > this.logEndOffset) this._cleanedOffset = this.logEndOffset;
     this.saveCheckpoint();
     if (report.truncatedBytes > 0 || report.rebuiltIndexes.length > 0 || !cleanShutdown) {
       this.logger.info({ dir: this.dir, ...report, recovered: report.recovered.length }, 'log recovered');

@@ -23,6 +23,7 @@ import {
   RECORD_BATCH_OVERHEAD,
 } from '../record/layout.js';
 import type { LogConfig } from './config.js';
+import { LogCleanerError } from './errors.js';
 import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
 
@@ -137,6 +138,27 @@ export class LogSegment {
     s.capacity = Math.max(capacity, s.size);
     const indexProblem = s.offsetIndex.load(s.size) ?? s.timeIndex.load(s.size);
     return { segment: s, indexProblem };
+  }
+
+  /**
+   * Opens a segment whose .log this process has just written and fsynced (a cleaned segment
+   * that compaction swapped in) and builds its indexes by walking the batch headers. No CRC
+   * scan: the cleaner checked every batch it read and computed the CRC of every batch it
+   * rebuilt. Throws LogCleanerError unless the batches follow on densely from baseOffset to
+   * the end of the file.
+   */
+  static openCleaned(dir: string, baseOffset: number, config: LogConfig, now: number): LogSegment {
+    const s = new LogSegment(dir, baseOffset, 0, config, now);
+    s.size = fs.statSync(s.logPath).size;
+    s.capacity = s.size;
+    s.offsetIndex.reset();
+    s.timeIndex.reset();
+    const { end, reason } = s.rebuild(s.size);
+    if (end !== s.size) {
+      throw new LogCleanerError(dir, `cleaned segment ${path.basename(s.logPath)} does not walk to its end (${s.size} bytes): ${reason ?? `stopped at byte ${end}`}`);
+    }
+    s.seal();
+    return s;
   }
 
   private get mapped(): MappedFileHandle {

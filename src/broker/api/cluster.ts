@@ -1,0 +1,69 @@
+/**
+ * The small cluster-level APIs: DescribeCluster, FindCoordinator (this broker coordinates
+ * every group), OffsetForLeaderEpoch (a single leader epoch, 0), InitProducerId (idempotent
+ * producers; transactional ids are refused) and SaslHandshake (no SASL: refused cleanly).
+ */
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { AUTHORIZED_OPERATIONS_OMITTED, type BrokerContext } from './context.js';
+import { errorCodeOf } from './errors.js';
+
+export function handleDescribeCluster(ctx: BrokerContext) {
+  return {
+    throttleTimeMs: 0,
+    errorCode: ErrorCode.NONE,
+    errorMessage: null,
+    endpointType: 1,
+    clusterId: ctx.clusterId,
+    controllerId: ctx.nodeId,
+    brokers: [{ brokerId: ctx.nodeId, host: ctx.settings.advertisedHost, port: ctx.settings.advertisedPort, rack: null }],
+    clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+  };
+}
+
+export function handleFindCoordinator(ctx: BrokerContext, req: { key: string; keyType: number; coordinatorKeys: string[] }, version: number) {
+  const answer = (key: string) => {
+    const supported = req.keyType === 0 || req.keyType === 1;
+    return {
+      key,
+      nodeId: supported ? ctx.nodeId : -1,
+      host: supported ? ctx.settings.advertisedHost : '',
+      port: supported ? ctx.settings.advertisedPort : -1,
+      errorCode: supported ? ErrorCode.NONE : ErrorCode.INVALID_REQUEST,
+      errorMessage: supported ? null : `coordinator key type ${req.keyType} is not known (0 group, 1 transaction)`,
+    };
+  };
+  if (version >= 4) return { throttleTimeMs: 0, coordinators: req.coordinatorKeys.map(answer) };
+  const a = answer(req.key);
+  return { throttleTimeMs: 0, errorCode: a.errorCode, errorMessage: a.errorMessage, nodeId: a.nodeId, host: a.host, port: a.port };
+}
+
+export function handleOffsetForLeaderEpoch(ctx: BrokerContext, req: { topics: { topic: string; partitions: { partition: number; currentLeaderEpoch: number; leaderEpoch: number }[] }[] }) {
+  return {
+    throttleTimeMs: 0,
+    topics: req.topics.map((t) => ({
+      topic: t.topic,
+      partitions: t.partitions.map((p) => {
+        try {
+          const part = ctx.sluice.partition(t.topic, p.partition);
+          // One leader epoch (0) ever: asking for it or a later one gives the log end offset.
+          if (p.leaderEpoch < 0) return { errorCode: ErrorCode.NONE, partition: p.partition, leaderEpoch: -1, endOffset: -1 };
+          return { errorCode: ErrorCode.NONE, partition: p.partition, leaderEpoch: 0, endOffset: part.logEndOffset };
+        } catch (err) {
+          return { errorCode: errorCodeOf(err), partition: p.partition, leaderEpoch: -1, endOffset: -1 };
+        }
+      }),
+    })),
+  };
+}
+
+export function handleInitProducerId(ctx: BrokerContext, req: { transactionalId: string | null; producerId: number; producerEpoch: number }) {
+  if (req.transactionalId !== null) {
+    return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 };
+  }
+  // A producer re-initialising its id (v3+) just gets a fresh one with epoch 0.
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: ctx.producers.allocate(), producerEpoch: 0 };
+}
+
+export function handleSaslHandshake() {
+  return { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms: [] as string[] };
+}

@@ -1,0 +1,30 @@
+/**
+ * What every request handler shares: the embedded broker, this node's identity as clients
+ * should see it (advertised host and port), and the broker-level settings of the protocol
+ * face. Not thread-safe: one event loop.
+ */
+import type { Sluice } from '../sluice.js';
+import type { ProducerStateManager } from './producer-state.js';
+
+export interface BrokerSettings {
+  /** Host and port written into Metadata and FindCoordinator answers. */
+  advertisedHost: string;
+  advertisedPort: number;
+  /** acks=-1 is acknowledged only after an fsync covering it (default true): acks=all on a lone broker. */
+  acksAllFsync: boolean;
+  /** auto.create.topics.enable for Metadata and Produce requests (default true). */
+  autoCreateTopics: boolean;
+  /** Longest a Fetch may wait (clamps max.wait.ms), ms. */
+  maxFetchWaitMs: number;
+}
+
+export interface BrokerContext {
+  sluice: Sluice;
+  settings: BrokerSettings;
+  nodeId: number;
+  clusterId: string;
+  producers: ProducerStateManager;
+}
+
+/** Kafka's "not provided" authorized-operations value. */
+export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;

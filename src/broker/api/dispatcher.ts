@@ -1,0 +1,135 @@
+/**
+ * Turns each request frame into a response: decodes it with the protocol registry, runs the
+ * API's handler, encodes the answer. Unknown API keys close the connection (as Kafka does);
+ * a known API at a version outside the advertised range gets UNSUPPORTED_VERSION (for
+ * ApiVersions, the v0 answer listing what is supported, so clients can fall back).
+ */
+import type { Handler, RequestContext, Response } from '../../server/index.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { UUID_ZERO } from '../../protocol/primitives.js';
+import { UnsupportedVersionError } from '../../protocol/errors.js';
+import { advertisedVersions, decodeRequest, encodeResponse, type ApiKey } from '../../protocol/apis.js';
+import type { BrokerContext } from './context.js';
+import { handleAlterConfigs, handleDescribeConfigs, handleIncrementalAlterConfigs } from './configs.js';
+import { handleCreatePartitions, handleCreateTopics, handleDeleteRecords, handleDeleteTopics } from './admin.js';
+import {
+  handleDescribeCluster,
+  handleFindCoordinator,
+  handleInitProducerId,
+  handleOffsetForLeaderEpoch,
+  handleSaslHandshake,
+} from './cluster.js';
+import { handleFetch } from './fetch.js';
+import {
+  handleDeleteGroups,
+  handleDescribeGroups,
+  handleHeartbeat,
+  handleJoinGroup,
+  handleLeaveGroup,
+  handleListGroups,
+  handleOffsetCommit,
+  handleOffsetDelete,
+  handleOffsetFetch,
+  handleSyncGroup,
+} from './groups.js';
+import { handleListOffsets } from './list-offsets.js';
+import { handleMetadata } from './metadata.js';
+import { handleProduce } from './produce.js';
+
+const API_VERSIONS = 18;
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Body = any;
+
+function apiVersionsBody(errorCode: number): Body {
+  return {
+    errorCode,
+    apiKeys: advertisedVersions(),
+    throttleTimeMs: 0,
+  };
+}
+
+async function run(ctx: BrokerContext, apiKey: number, version: number, body: Body, req: RequestContext): Promise<Body | null> {
+  const client = { clientId: req.clientId ?? '', clientHost: `/${req.connection.remoteAddress}` };
+  switch (apiKey) {
+    case 0:
+      return handleProduce(ctx, body);
+    case 1:
+      return handleFetch(ctx, body, version, req.signal);
+    case 2:
+      return handleListOffsets(ctx, body, version);
+    case 3:
+      return handleMetadata(ctx, body, version, UUID_ZERO);
+    case 8:
+      return handleOffsetCommit(ctx, body, version);
+    case 9:
+      return handleOffsetFetch(ctx, body, version);
+    case 10:
+      return handleFindCoordinator(ctx, body, version);
+    case 11:
+      return handleJoinGroup(ctx, body, version, client);
+    case 12:
+      return handleHeartbeat(ctx, body);
+    case 13:
+      return handleLeaveGroup(ctx, body, version);
+    case 14:
+      return handleSyncGroup(ctx, body);
+    case 15:
+      return handleDescribeGroups(ctx, body);
+    case 16:
+      return handleListGroups(ctx, body);
+    case 17:
+      return handleSaslHandshake();
+    case API_VERSIONS:
+      return apiVersionsBody(ErrorCode.NONE);
+    case 19:
+      return handleCreateTopics(ctx, body, UUID_ZERO);
+    case 20:
+      return handleDeleteTopics(ctx, body, version, UUID_ZERO);
+    case 21:
+      return handleDeleteRecords(ctx, body);
+    case 22:
+      return handleInitProducerId(ctx, body);
+    case 23:
+      return handleOffsetForLeaderEpoch(ctx, body);
+    case 32:
+      return handleDescribeConfigs(ctx, body);
+    case 33:
+      return handleAlterConfigs(ctx, body);
+    case 37:
+      return handleCreatePartitions(ctx, body);
+    case 42:
+      return handleDeleteGroups(ctx, body);
+    case 44:
+      return handleIncrementalAlterConfigs(ctx, body);
+    case 47:
+      return handleOffsetDelete(ctx, body);
+    case 60:
+      return handleDescribeCluster(ctx);
+    default:
+      throw new Error(`no handler for api key ${apiKey}`);
+  }
+}
+
+/** The server's Handler for a broker context. */
+export function createDispatcher(ctx: BrokerContext): Handler {
+  return async (req: RequestContext): Promise<Response | null> => {
+    let decoded;
+    try {
+      decoded = decodeRequest(req.frame);
+    } catch (err) {
+      if (err instanceof UnsupportedVersionError) {
+        // ApiVersions at a version we do not know: answer v0 with the list (KIP-511 fallback).
+        if (req.apiKey === API_VERSIONS) return encodeResponse(API_VERSIONS, 0, req.correlationId, apiVersionsBody(ErrorCode.UNSUPPORTED_VERSION));
+        // Other APIs are only sent at versions a client picked from that list: like Kafka,
+        // treat anything else as a broken client and close the connection.
+        throw err;
+      }
+      throw err;
+    }
+    const { header, body } = decoded;
+    const answer = await run(ctx, header.apiKey, header.apiVersion, body, req);
+    if (answer === null) return null;
+    return encodeResponse(header.apiKey as ApiKey, header.apiVersion, header.correlationId, answer);
+  };
+}

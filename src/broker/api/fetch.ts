@@ -1,0 +1,140 @@
+/**
+ * Fetch (api key 1). Each partition answers with whole batches starting at the one that holds
+ * fetchOffset, as zero-copy views of the segment (the server writes them with writev). The
+ * first partition with data gets at least one batch even past the size limits (KIP-74).
+ * Long polling: with fewer than minBytes available the request waits up to maxWaitMs and
+ * wakes as soon as a produce brings data. With no transactions the last stable offset is the
+ * high watermark, so read_committed and read_uncommitted see the same records.
+ */
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { OffsetOutOfRangeError } from '../../storage/index.js';
+import type { Partition } from '../partition.js';
+import type { BrokerContext } from './context.js';
+import { errorCodeOf } from './errors.js';
+import { topicNameById } from './topics.js';
+
+export interface FetchRequest {
+  maxWaitMs: number;
+  minBytes: number;
+  maxBytes: number;
+  isolationLevel: number;
+  sessionId: number;
+  sessionEpoch: number;
+  topics: { topic: string; topicId: string; partitions: { partition: number; fetchOffset: number; partitionMaxBytes: number; currentLeaderEpoch: number; logStartOffset: number }[] }[];
+}
+
+export interface FetchPartitionData {
+  partitionIndex: number;
+  errorCode: number;
+  highWatermark: number;
+  lastStableOffset: number;
+  logStartOffset: number;
+  abortedTransactions: { producerId: number; firstOffset: number }[] | null;
+  preferredReadReplica: number;
+  records: Buffer | null;
+}
+
+export interface FetchResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  sessionId: number;
+  responses: { topic: string; topicId: string; partitions: FetchPartitionData[] }[];
+}
+
+interface Slot {
+  topicIndex: number;
+  partition: Partition | null;
+  request: FetchRequest['topics'][number]['partitions'][number];
+  error: number;
+}
+
+export async function handleFetch(ctx: BrokerContext, req: FetchRequest, version: number, signal: AbortSignal): Promise<FetchResponse> {
+  // Sessions (KIP-227) are not kept: a full fetch every time, session id 0.
+  const slots: Slot[] = [];
+  const topics = req.topics.map((t, topicIndex) => {
+    const name = version >= 13 ? topicNameById(ctx, t.topicId) : t.topic;
+    for (const p of t.partitions) {
+      let partition: Partition | null = null;
+      let error: number = ErrorCode.NONE;
+      if (name === undefined || !ctx.sluice.hasTopic(name)) {
+        error = version >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      } else {
+        try {
+          partition = ctx.sluice.partition(name, p.partition);
+        } catch (err) {
+          error = errorCodeOf(err);
+        }
+      }
+      slots.push({ topicIndex, partition, request: p, error });
+    }
+    return { topic: name ?? t.topic, topicId: t.topicId };
+  });
+
+  const deadline = Date.now() + Math.min(Math.max(req.maxWaitMs, 0), ctx.settings.maxFetchWaitMs);
+  let result = gather(slots, req.maxBytes);
+  while (result.bytes < Math.max(req.minBytes, 1) && !result.anyError && !signal.aborted) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) break;
+    const wake = new AbortController();
+    const stop = () => wake.abort();
+    signal.addEventListener('abort', stop, { once: true });
+    const waits = slots.filter((s) => s.partition !== null).map((s) => s.partition!.waitForData(s.request.fetchOffset, remaining, wake.signal));
+    if (waits.length === 0) waits.push(new Promise((r) => setTimeout(() => r(false), remaining).unref()));
+    await Promise.race(waits);
+    wake.abort();
+    signal.removeEventListener('abort', stop);
+    result = gather(slots, req.maxBytes);
+  }
+
+  const responses = topics.map((t) => ({ ...t, partitions: [] as FetchPartitionData[] }));
+  slots.forEach((s, i) => responses[s.topicIndex]!.partitions.push(result.data[i]!));
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses };
+}
+
+function gather(slots: Slot[], maxBytes: number): { data: FetchPartitionData[]; bytes: number; anyError: boolean } {
+  let bytes = 0;
+  let anyError = false;
+  const data = slots.map((s) => {
+    const p = s.partition;
+    if (p === null || s.error !== ErrorCode.NONE) {
+      anyError = true;
+      return empty(s.request.partition, s.error, -1, -1);
+    }
+    const hw = p.highWatermark;
+    try {
+      const budget = Math.max(0, Math.min(s.request.partitionMaxBytes, maxBytes - bytes));
+      // KIP-74: the first partition with data gets one whole batch whatever the limits.
+      if (budget === 0 && bytes > 0) return empty(s.request.partition, ErrorCode.NONE, hw, p.logStartOffset);
+      const r = p.read(s.request.fetchOffset, Math.max(budget, 1));
+      bytes += r.records.length;
+      return {
+        partitionIndex: s.request.partition,
+        errorCode: ErrorCode.NONE,
+        highWatermark: hw,
+        lastStableOffset: hw,
+        logStartOffset: r.logStartOffset,
+        abortedTransactions: null,
+        preferredReadReplica: -1,
+        records: r.records,
+      };
+    } catch (err) {
+      anyError = true;
+      const code = err instanceof OffsetOutOfRangeError ? ErrorCode.OFFSET_OUT_OF_RANGE : errorCodeOf(err);
+      return empty(s.request.partition, code, hw, p.logStartOffset);
+    }
+  });
+  return { data, bytes, anyError };
+}
+
+function empty(partitionIndex: number, errorCode: number, hw: number, logStartOffset: number): FetchPartitionData {
+  return {
+    partitionIndex,
+    errorCode,
+    highWatermark: hw,
+    lastStableOffset: hw,
+    logStartOffset,
+    abortedTransactions: null,
+    preferredReadReplica: -1,
+    records: Buffer.alloc(0),
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Metadata (api key 3): this broker as the only broker, controller and leader of every
+ * partition (replicas and ISR = [this node]). A null topic list (v1+) or an empty one (v0)
+ * means all topics; a named topic that does not exist is created when auto-creation is on
+ * and the request allows it (v4+), else UNKNOWN_TOPIC_OR_PARTITION / INVALID_TOPIC_EXCEPTION.
+ */
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { AUTHORIZED_OPERATIONS_OMITTED, type BrokerContext } from './context.js';
+import { ensureTopicForRequest, missingTopicError } from './topics.js';
+
+export interface MetadataRequest {
+  topics: { topicId: string; name: string | null }[] | null;
+  allowAutoTopicCreation: boolean;
+  includeClusterAuthorizedOperations: boolean;
+  includeTopicAuthorizedOperations: boolean;
+}
+
+export async function handleMetadata(ctx: BrokerContext, req: MetadataRequest, version: number, zeroUuid: string) {
+  const s = ctx.sluice;
+  const all = req.topics === null || (version === 0 && req.topics.length === 0);
+  let names: (string | null)[];
+  if (all) names = s.listTopics();
+  else names = req.topics!.map((t) => t.name ?? (t.topicId ? s.topicById(t.topicId) ?? null : null));
+  const topics = await Promise.all(
+    names.map(async (name, i) => {
+      const requestedId = all ? zeroUuid : req.topics![i]!.topicId;
+      if (name === null) {
+        return { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: requestedId, isInternal: false, partitions: [], topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED };
+      }
+      const allow = version < 4 ? true : req.allowAutoTopicCreation;
+      const exists = all || (await ensureTopicForRequest(ctx, name, allow));
+      if (!exists) {
+        return { errorCode: await missingTopicError(ctx, name), name, topicId: zeroUuid, isInternal: false, partitions: [], topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED };
+      }
+      const d = s.describeTopic(name);
+      return {
+        errorCode: ErrorCode.NONE,
+        name,
+        topicId: d.id,
+        isInternal: false,
+        partitions: d.partitions.map((p) => ({
+          errorCode: ErrorCode.NONE,
+          partitionIndex: p.partition,
+          leaderId: p.leader,
+          leaderEpoch: 0,
+          replicaNodes: p.replicas,
+          isrNodes: p.isr,
+          offlineReplicas: [],
+        })),
+        topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+      };
+    }),
+  );
+  return {
+    throttleTimeMs: 0,
+    brokers: [{ nodeId: ctx.nodeId, host: ctx.settings.advertisedHost, port: ctx.settings.advertisedPort, rack: null }],
+    clusterId: ctx.clusterId,
+    controllerId: ctx.nodeId,
+    topics,
+    clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+  };
+}

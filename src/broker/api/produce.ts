@@ -1,0 +1,205 @@
+/**
+ * Produce (api key 0). Each partition's batches are checked (bounds, magic 2, CRC32C in native
+ * code), idempotent producers' sequences are checked (duplicates answered with their first
+ * offsets, gaps refused), batches are recompressed only when the topic's compression.type
+ * asks for another codec, and appended in request order. acks=-1 waits for the group-commit
+ * fsync that covers the append (acksAllFsync); acks=0 gets no response.
+ */
+import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
+import { readInt64 } from '../../record/header.js';
+import { buildBatch, readBatchHeader, readRecords, type CompressionName } from '../../record/index.js';
+import {
+  ATTRIBUTE_COMPRESSION_MASK,
+  ATTRIBUTE_CONTROL,
+  ATTRIBUTE_TRANSACTIONAL,
+  ATTRIBUTES_OFFSET,
+  BASE_SEQUENCE_OFFSET,
+  LAST_OFFSET_DELTA_OFFSET,
+  LENGTH_OFFSET,
+  LOG_OVERHEAD,
+  PRODUCER_EPOCH_OFFSET,
+  PRODUCER_ID_OFFSET,
+} from '../../record/layout.js';
+import type { LogAppendInfo } from '../../storage/index.js';
+import { UnknownTopicError } from '../errors.js';
+import type { Partition } from '../partition.js';
+import type { BrokerContext } from './context.js';
+import { errorCodeOf, errorMessageOf } from './errors.js';
+import { ensureTopicForRequest } from './topics.js';
+
+export interface ProduceRequest {
+  transactionalId: string | null;
+  acks: number;
+  timeoutMs: number;
+  topicData: { name: string; partitionData: { index: number; records: Buffer | null }[] }[];
+}
+
+export interface PartitionProduceResponse {
+  index: number;
+  errorCode: number;
+  baseOffset: number;
+  logAppendTimeMs: number;
+  logStartOffset: number;
+  recordErrors: { batchIndex: number; batchIndexErrorMessage: string | null }[];
+  errorMessage: string | null;
+}
+
+export interface ProduceResponse {
+  responses: { name: string; partitionResponses: PartitionProduceResponse[] }[];
+  throttleTimeMs: number;
+}
+
+const CODECS: Record<string, number> = { uncompressed: 0, gzip: 1, snappy: 2, lz4: 3 };
+
+export async function handleProduce(ctx: BrokerContext, req: ProduceRequest): Promise<ProduceResponse | null> {
+  const acks = req.acks;
+  let refuse: { code: number; message: string } | null = null;
+  if (acks !== 0 && acks !== 1 && acks !== -1) refuse = { code: ErrorCode.INVALID_REQUIRED_ACKS, message: `acks must be 0, 1 or -1, not ${acks}` };
+  else if (req.transactionalId != null) {
+    refuse = { code: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, message: 'transactions are not supported by Sluice; produce without a transactional.id' };
+  }
+  const responses = await Promise.all(
+    req.topicData.map(async (t) => {
+      let exists = true;
+      if (refuse === null) exists = await ensureTopicForRequest(ctx, t.name);
+      const partitionResponses = await Promise.all(
+        t.partitionData.map((p) => {
+          if (refuse !== null) return failed(p.index, refuse.code, refuse.message);
+          if (!exists) return failed(p.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic '${t.name}' does not exist`);
+          return producePartition(ctx, t.name, p.index, p.records, acks);
+        }),
+      );
+      return { name: t.name, partitionResponses };
+    }),
+  );
+  return acks === 0 ? null : { responses, throttleTimeMs: 0 };
+}
+
+function failed(index: number, errorCode: number, errorMessage: string | null): PartitionProduceResponse {
+  return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage };
+}
+
+async function producePartition(ctx: BrokerContext, topic: string, index: number, records: Buffer | null, acks: number): Promise<PartitionProduceResponse> {
+  let partition: Partition;
+  try {
+    partition = ctx.sluice.partition(topic, index);
+  } catch (err) {
+    if (err instanceof UnknownTopicError) return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, err.message);
+    throw err;
+  }
+  try {
+    if (records === null || records.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `empty record set for ${topic}-${index}`);
+    partition.log.validate(records);
+    const config = ctx.sluice.topicConfig(topic);
+    const compacted = config['cleanup.policy']!.includes('compact');
+    const codec = config['compression.type']!;
+    let producerId = -1;
+    for (let pos = 0; pos < records.length; pos += records.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD) {
+      const attributes = records.readInt16BE(pos + ATTRIBUTES_OFFSET);
+      if (attributes & ATTRIBUTE_TRANSACTIONAL) throw new KafkaError(ErrorCode.INVALID_TXN_STATE, 'transactional batches are not supported by Sluice');
+      if (attributes & ATTRIBUTE_CONTROL) throw new KafkaError(ErrorCode.INVALID_RECORD, 'clients may not write control batches');
+      producerId = readInt64(records, pos + PRODUCER_ID_OFFSET);
+    }
+    if (compacted) refuseNullKeys(records, topic, index);
+    const needsConversion = codec !== 'producer' && batchCodecs(records).some((c) => c !== CODECS[codec]);
+    const prepared = needsConversion ? Promise.resolve(recompress(records, codec)) : Promise.resolve(records);
+    const state = producerId >= 0 ? ctx.producers.forPartition(partition) : null;
+    const info = await partition.appendInOrder(prepared, false, { validate: false, leaderEpoch: 0 }, (batches) =>
+      state === null ? undefined : checkSequences(state, batches, topic, index),
+    );
+    if (state !== null && info.records >= 0) recordSequences(state, records, info);
+    if (acks === -1 && (ctx.settings.acksAllFsync || partition.log.config.durability === 'fsync')) await partition.log.flush();
+    return {
+      index,
+      errorCode: ErrorCode.NONE,
+      baseOffset: info.firstOffset,
+      logAppendTimeMs: config['message.timestamp.type'] === 'LogAppendTime' ? info.maxTimestamp : -1,
+      logStartOffset: partition.logStartOffset,
+      recordErrors: [],
+      errorMessage: null,
+    };
+  } catch (err) {
+    return failed(index, errorCodeOf(err), errorMessageOf(err));
+  }
+}
+
+/** Codec of each batch of a chain. */
+function batchCodecs(records: Buffer): number[] {
+  const out: number[] = [];
+  for (let pos = 0; pos < records.length; pos += records.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD) {
+    out.push(records.readInt16BE(pos + ATTRIBUTES_OFFSET) & ATTRIBUTE_COMPRESSION_MASK);
+  }
+  return out;
+}
+
+/** Kafka refuses records without a key on a compacted topic. */
+function refuseNullKeys(records: Buffer, topic: string, index: number): void {
+  for (let pos = 0; pos < records.length; ) {
+    const size = records.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD;
+    for (const r of readRecords(records.subarray(pos, pos + size), { verifyCrc: false })) {
+      if (r.key === null) throw new KafkaError(ErrorCode.INVALID_RECORD, `compacted topic ${topic} (partition ${index}) cannot accept a record without a key (offset delta ${r.offset})`);
+    }
+    pos += size;
+  }
+}
+
+/** Rebuilds every batch with the topic's codec, keeping producer fields and timestamps. */
+function recompress(records: Buffer, codec: string): Buffer {
+  const out: Buffer[] = [];
+  for (let pos = 0; pos < records.length; ) {
+    const size = records.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD;
+    const batch = records.subarray(pos, pos + size);
+    const h = readBatchHeader(batch);
+    const recs = readRecords(batch, { verifyCrc: false }).map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp }));
+    out.push(
+      buildBatch(recs, {
+        compression: (codec === 'uncompressed' ? 'none' : codec) as CompressionName,
+        producerId: h.producerId,
+        producerEpoch: h.producerEpoch,
+        baseSequence: h.baseSequence,
+        timestampType: h.timestampType,
+      }),
+    );
+    pos += size;
+  }
+  return out.length === 1 ? out[0]! : Buffer.concat(out);
+}
+
+/** Walks the idempotent batches: a duplicate of the whole request is answered without appending. */
+function checkSequences(
+  state: import('./producer-state.js').PartitionProducerState,
+  batches: Buffer,
+  topic: string,
+  index: number,
+): LogAppendInfo | undefined {
+  let duplicate: { firstOffset: number; lastOffset: number } | null = null;
+  let all = true;
+  for (let pos = 0; pos < batches.length; pos += batches.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD) {
+    const pid = readInt64(batches, pos + PRODUCER_ID_OFFSET);
+    const seq = batches.readInt32BE(pos + BASE_SEQUENCE_OFFSET);
+    if (pid < 0) continue;
+    const epoch = batches.readInt16BE(pos + PRODUCER_EPOCH_OFFSET);
+    const last = seq + batches.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET);
+    const c = state.check(pid, epoch, seq, last);
+    if (c.kind === 'error') throw new KafkaError(c.errorCode, `${topic}-${index}: ${c.message}`);
+    if (c.kind === 'duplicate') duplicate ??= c;
+    else all = false;
+  }
+  if (duplicate !== null && all) {
+    return { firstOffset: duplicate.firstOffset, lastOffset: duplicate.lastOffset, maxTimestamp: -1, batches: 0, records: -1, bytes: 0 };
+  }
+  if (duplicate !== null) throw new KafkaError(ErrorCode.DUPLICATE_SEQUENCE_NUMBER, `${topic}-${index}: a request mixes new batches with a duplicate`);
+  return undefined;
+}
+
+/** Remembers the sequence ranges just appended. */
+function recordSequences(state: import('./producer-state.js').PartitionProducerState, records: Buffer, info: LogAppendInfo): void {
+  let offset = info.firstOffset;
+  for (let pos = 0; pos < records.length; pos += records.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD) {
+    const delta = records.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET);
+    const pid = readInt64(records, pos + PRODUCER_ID_OFFSET);
+    const seq = records.readInt32BE(pos + BASE_SEQUENCE_OFFSET);
+    if (pid >= 0) state.record(pid, records.readInt16BE(pos + PRODUCER_EPOCH_OFFSET), seq, seq + delta, offset, offset + delta);
+    offset += delta + 1;
+  }
+}

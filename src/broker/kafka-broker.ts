@@ -1,0 +1,71 @@
+/**
+ * A Sluice broker on the network: the embedded Sluice, the Kafka protocol handlers and the
+ * TCP server, started and stopped together. This is what `sluice serve` and `npm start` run.
+ */
+import { KafkaServer, type ServerOptions } from '../server/index.js';
+import { createDispatcher } from './api/dispatcher.js';
+import type { BrokerContext, BrokerSettings } from './api/context.js';
+import { ProducerStateManager } from './api/producer-state.js';
+import { Sluice, type SluiceOptions } from './sluice.js';
+
+export interface BrokerOptions extends SluiceOptions {
+  /** Interface to listen on (default 127.0.0.1). */
+  host?: string;
+  /** Port (default 9092; 0 picks a free one). */
+  port?: number;
+  /** Host and port clients are told to connect to (default: host and the bound port). */
+  advertisedHost?: string;
+  advertisedPort?: number;
+  /** acks=-1 waits for an fsync (default true). */
+  acksAllFsync?: boolean;
+  /** Longest a Fetch long poll may wait, ms (default 30000). */
+  maxFetchWaitMs?: number;
+  /** TCP limits: max request size, connections, idle timeout, in-flight requests. */
+  server?: Omit<ServerOptions, 'host' | 'port' | 'logger'>;
+}
+
+export class KafkaBroker {
+  private constructor(
+    readonly sluice: Sluice,
+    readonly server: KafkaServer,
+    readonly address: { host: string; port: number },
+  ) {}
+
+  static async start(options: BrokerOptions): Promise<KafkaBroker> {
+    const sluice = await Sluice.open({ autoCreateTopics: true, ...options });
+    try {
+      const settings: BrokerSettings = {
+        advertisedHost: options.advertisedHost ?? options.host ?? '127.0.0.1',
+        advertisedPort: options.advertisedPort ?? options.port ?? 9092,
+        acksAllFsync: options.acksAllFsync ?? true,
+        autoCreateTopics: options.autoCreateTopics ?? true,
+        maxFetchWaitMs: options.maxFetchWaitMs ?? 30_000,
+      };
+      const ctx: BrokerContext = {
+        sluice,
+        settings,
+        nodeId: sluice.meta.nodeId,
+        clusterId: sluice.meta.clusterId,
+        producers: new ProducerStateManager(sluice.dir),
+      };
+      const server = new KafkaServer(createDispatcher(ctx), {
+        ...options.server,
+        host: options.host ?? '127.0.0.1',
+        port: options.port ?? 9092,
+        logger: options.logger,
+      });
+      const address = await server.listen();
+      if (options.advertisedPort === undefined) settings.advertisedPort = address.port;
+      return new KafkaBroker(sluice, server, address);
+    } catch (err) {
+      await sluice.close();
+      throw err;
+    }
+  }
+
+  /** Stops accepting, finishes in-flight requests, then closes Sluice cleanly. */
+  async close(): Promise<void> {
+    await this.server.close();
+    await this.sluice.close();
+  }
+}
