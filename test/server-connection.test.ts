@@ -706,6 +706,27 @@ describe('lifecycle', () => {
     expect(server.close()).toBe(server.close()); // idempotent
   });
 
+  it('close() answers what was dispatched and drops frames not yet dispatched', async () => {
+    const held: { ctx: RequestContext; done: ReturnType<typeof deferred<Response>> }[] = [];
+    const { server, port } = await start(
+      (ctx) => {
+        const done = deferred<Response>();
+        held.push({ ctx, done });
+        return done.promise;
+      },
+      { maxInFlightPerConnection: 2 },
+    );
+    const client = await TestClient.connect(port);
+    client.send(Buffer.concat(range(10).map((i) => requestFrame(i))));
+    await waitUntil(() => held.length === 2 && server.stats().pausedConnections === 1, 'two in flight');
+    const closing = server.close({ graceMs: 30_000 });
+    for (const h of held) h.done.resolve(response(h.ctx.correlationId));
+    await closing;
+    await client.whenClosed;
+    expect(client.correlationIds()).toEqual([0, 1]);
+    expect(held.length).toBe(2);
+  });
+
   it('close() destroys connections whose requests outlive the grace period', async () => {
     const signals: AbortSignal[] = [];
     const { server, port } = await start((ctx) => {

@@ -91,6 +91,8 @@ interface StructPlan {
   readonly byTag: ReadonlyMap<number, FieldPlan>;
   readonly flexible: boolean;
   readonly path: string;
+  /** `<path>.taggedFields`, for errors (built once, not per struct decoded). */
+  readonly taggedPath: string;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -161,6 +163,7 @@ function compileStruct(fields: readonly Field[], version: number, flexible: bool
     byTag: new Map(tagged.map((f) => [f.tag, f])),
     flexible,
     path,
+    taggedPath: `${path}.taggedFields`,
   };
 }
 
@@ -253,7 +256,7 @@ function decodeStruct(plan: StructPlan, r: Reader): Record<string, unknown> {
 }
 
 function readTagged(plan: StructPlan, r: Reader, o: Record<string, unknown>): void {
-  const field = `${plan.path}.taggedFields`;
+  const field = plan.taggedPath;
   const count = r.uvarint(field);
   if (count > r.remaining) throw new ProtocolError(`tagged field count ${count}`, field, r.pos);
   for (let i = 0; i < count; i++) {

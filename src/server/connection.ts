@@ -95,14 +95,6 @@ export class Connection {
     socket.on('close', () => this.guard(() => this.onClose()));
   }
 
-  get signal(): AbortSignal {
-    return this.abort.signal;
-  }
-
-  get inFlight(): number {
-    return this.slots.length;
-  }
-
   /** Response bytes waiting here or in the socket's own buffer. */
   get queuedResponseBytes(): number {
     return this.queuedBytes + (this.closing ? 0 : this.socket.writableLength);
@@ -114,10 +106,6 @@ export class Connection {
 
   get isPaused(): boolean {
     return this.paused;
-  }
-
-  get isClosed(): boolean {
-    return this.closing;
   }
 
   /** Called by the server's sweep: closes a stalled or idle connection. */
@@ -361,8 +349,11 @@ export class Connection {
     if (this.draining && !this.closing && this.slots.length === 0) {
       this.closing = true;
       this.log('debug', {}, 'connection drained: ending');
-      // end() flushes what the socket still buffers, then sends FIN.
+      // end() flushes what the socket still buffers, then sends FIN. Reading resumes (and
+      // discards, as closing is set) so the peer's FIN is seen and 'close' follows; closing
+      // with unread bytes instead would send RST, and the peer could lose our last responses.
       this.socket.end();
+      this.socket.resume();
     }
   }
 

@@ -89,6 +89,11 @@ export class KafkaServer {
         resolve();
       });
     });
+    if (this.state !== 'listening') {
+      // close() came while binding: honour it rather than leave a socket listening.
+      this.server.close();
+      throw new Error('KafkaServer.listen(): closed while starting');
+    }
     const addr = this.server.address() as net.AddressInfo;
     this.bound = { host: addr.address, port: addr.port };
     const sweepMs = Math.max(SWEEP_MIN_MS, Math.min(SWEEP_MAX_MS, Math.min(this.config.idleTimeoutMs, this.config.requestTimeoutMs) / 4));
@@ -182,8 +187,12 @@ export class KafkaServer {
     this.accepted++;
     // Until a Connection owns it, an error on this socket must still have a listener.
     socket.on('error', () => {});
-    if (this.state !== 'listening' || this.connections.size >= this.config.maxConnections) {
-      this.counters.rejected.maxConnections += this.state === 'listening' ? 1 : 0;
+    if (this.state !== 'listening') {
+      socket.destroy(); // accepted in the same tick as close(): too late to serve
+      return;
+    }
+    if (this.connections.size >= this.config.maxConnections) {
+      this.counters.rejected.maxConnections++;
       this.log('warn', { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, maxConnections: this.config.maxConnections }, 'connection refused: too many connections');
       socket.destroy();
       return;

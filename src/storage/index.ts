@@ -2,6 +2,9 @@
 export { Log, CLEAN_SHUTDOWN_FILE } from './log.js';
 export type {
   AppendOptions,
+  CompactionResult,
+  CompactionRunner,
+  CompactOptions,
   LogAppendInfo,
   LogOptions,
   LogReadResult,
@@ -14,6 +17,7 @@ export type { Durability, LogConfig } from './config.js';
 export {
   InvalidBatchError,
   InvalidConfigError,
+  LogCleanerError,
   LogClosedError,
   OffsetOutOfRangeError,
   RecordBatchTooLargeError,
@@ -22,3 +26,5 @@ export {
 } from './errors.js';
 export { segmentFileName } from './segment.js';
 export type { SegmentRecovery } from './segment.js';
+export { runCompactionJob } from './cleaner.js';
+export type { CleanedGroup, CompactionJob, CompactionJobResult, CompactionSource } from './cleaner.js';

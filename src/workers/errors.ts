@@ -13,6 +13,7 @@ import { CorruptRecordError, InvalidRecordError, UnsupportedCompressionError } f
 import {
   InvalidBatchError,
   InvalidConfigError,
+  LogCleanerError,
   LogClosedError,
   OffsetOutOfRangeError,
   RecordBatchTooLargeError,
@@ -70,6 +71,7 @@ const STORAGE_CLASSES: Record<string, { prototype: StorageError }> = {
   ERR_LOG_CLOSED: LogClosedError,
   ERR_INVALID_CONFIG: InvalidConfigError,
   ERR_KAFKA_STORAGE: StorageIOError,
+  ERR_LOG_CLEANER: LogCleanerError,
 };
 
 /** Calling side: a rejection value from a task as the Error the caller would have got inline. */

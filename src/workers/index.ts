@@ -6,6 +6,7 @@
  *   tasks.ts       the worker entry (compiled to dist/src/workers/tasks.js)
  *   validate.ts    deep validation of a chain of batches (inline or in a worker)
  *   recover.ts     Log.open + close of many partition logs
+ *   (compaction)   task 'compactSegments' runs storage/cleaner.ts: map + .cleaned files
  *   transfer.ts    moving Buffers between threads without copies
  *   errors.ts      errors across the boundary; the pool's own errors
  *   thresholds.ts  measured inline/pooled crossovers

@@ -22,6 +22,7 @@ import { Piscina } from 'piscina';
 import { assembleBatch, buildBatch, encodeRecords, type BatchInfo, type BatchOptions, type RecordInput } from '../record/builder.js';
 import { compress, decompress, DEFAULT_MAX_DECOMPRESSED_SIZE } from '../record/compression.js';
 import { ATTRIBUTE_COMPRESSION_MASK, ATTRIBUTES_OFFSET, Compression, toCompression, type CompressionName } from '../record/layout.js';
+import { runCompactionJob, type CompactionJob, type CompactionJobResult } from '../storage/cleaner.js';
 import type { LogOptions, LogRecoveryReport } from '../storage/log.js';
 import { workerEntry } from './entry.js';
 import { fromWire, WorkerPoolClosedError } from './errors.js';
@@ -159,6 +160,21 @@ export class WorkerPool {
       replayLogLines(o.lines, logs[i]!.config.logger);
       return 'report' in o ? { report: o.report } : { error: fromWire(o.error) };
     });
+  }
+
+  /**
+   * Runs a log's compaction job (storage/cleaner.ts: offset map, .cleaned files) in a
+   * worker, or inline when the pool is inline; pass the pool to Log.compact rather than
+   * calling this. No size threshold: a job reads whole segments, always worth the hop.
+   * Jobs of different logs run in parallel; Log.compact never runs two of one log at once.
+   */
+  async compactSegments(job: CompactionJob): Promise<CompactionJobResult> {
+    this.checkOpen();
+    if (this.inline) {
+      this.inlineRuns++;
+      return runCompactionJob(job);
+    }
+    return this.run<CompactionJobResult>({ kind: 'compactSegments', job }, []);
   }
 
   stats(): PoolStats {

@@ -7,6 +7,8 @@
  *   buildBatch   {section, info}          -> whole batch: compress the section, add header + CRC
  *   validate     {batches, maxSize}       -> ValidationResult (bytes handed back)
  *   recoverLogs  {logs}                   -> per log: recovery report or error
+ *   compactSegments {job}                 -> offset map built, .cleaned files written and
+ *                                            fsynced; per group stats (the swap is the Log's)
  *
  * Buffer results are moved back (moveResult), never cloned. Errors leave as WireErrors so
  * the calling side can rebuild their class (errors.ts). Each worker has its own module
@@ -16,6 +18,7 @@
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { assembleBatch } from '../record/builder.js';
 import { compress, decompress } from '../record/compression.js';
+import { runCompactionJob, type CompactionJobResult } from '../storage/cleaner.js';
 import { toCompression } from '../record/layout.js';
 import { toWire } from './errors.js';
 import { recoverLogDirs, type WireRecoverOutcome } from './recover.js';
@@ -23,7 +26,9 @@ import { asBuffer, moveResult, ownsArrayBuffer } from './transfer.js';
 import type { Task, ValidationResult } from './types.js';
 import { validateChain } from './validate.js';
 
-export default async function run(task: Task): Promise<Buffer | ValidationResult | WireRecoverOutcome[]> {
+type Result = Buffer | ValidationResult | WireRecoverOutcome[] | CompactionJobResult;
+
+export default async function run(task: Task): Promise<Result> {
   try {
     return await dispatch(task);
   } catch (err) {
@@ -31,7 +36,7 @@ export default async function run(task: Task): Promise<Buffer | ValidationResult
   }
 }
 
-async function dispatch(task: Task): Promise<Buffer | ValidationResult | WireRecoverOutcome[]> {
+async function dispatch(task: Task): Promise<Result> {
   switch (task.kind) {
     case 'compress':
       return moveResult(compress(task.codec, asBuffer(task.data)));
@@ -51,6 +56,8 @@ async function dispatch(task: Task): Promise<Buffer | ValidationResult | WireRec
     }
     case 'recoverLogs':
       return recoverLogDirs(task.logs);
+    case 'compactSegments':
+      return runCompactionJob(task.job);
     default:
       throw new TypeError(`unknown worker task ${JSON.stringify((task as { kind?: unknown }).kind)}`);
   }

@@ -7,6 +7,7 @@
  */
 import type { BatchInfo } from '../record/builder.js';
 import type { Compression } from '../record/layout.js';
+import type { CompactionJob } from '../storage/cleaner.js';
 import type { LogOptions, LogRecoveryReport } from '../storage/log.js';
 
 export interface CompressTask {
@@ -44,7 +45,13 @@ export interface RecoverLogsTask {
   logs: { dir: string; config: CloneableLogOptions }[];
 }
 
-export type Task = CompressTask | DecompressTask | BuildBatchTask | ValidateTask | RecoverLogsTask;
+/** One log's compaction: build the offset map, write the .cleaned files (storage/cleaner.ts). */
+export interface CompactSegmentsTask {
+  kind: 'compactSegments';
+  job: CompactionJob;
+}
+
+export type Task = CompressTask | DecompressTask | BuildBatchTask | ValidateTask | RecoverLogsTask | CompactSegmentsTask;
 
 /**
  * Result of deep validation of a chain of batches, as a producer sent it. `data` is the
