@@ -111,8 +111,13 @@ export type StructInput<Fs extends readonly Field[]> = {
   [F in Fs[number] as F['name']]?: TypeInput<F['type']> | NullIf<F>;
 };
 
+/** True for the wide MessageDef type (field names unknown), false for a literal definition. */
+type IsWide<D extends MessageDef> = string extends D['fields'][number]['name'] ? true : false;
+
 /** A decoded body: every field of the definition, at its default where the version lacks it. */
-export type MessageValue<D extends MessageDef> = StructValue<D['fields']>;
+export type MessageValue<D extends MessageDef> =
+  IsWide<D> extends true ? Record<string, unknown> : StructValue<D['fields']>;
 
 /** An encodable body: any field may be omitted (it takes its default). */
-export type MessageInput<D extends MessageDef> = StructInput<D['fields']>;
+export type MessageInput<D extends MessageDef> =
+  IsWide<D> extends true ? Record<string, unknown> : StructInput<D['fields']>;
