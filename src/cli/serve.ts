@@ -24,6 +24,7 @@ Options (each also as an environment variable, e.g. --port = SLUICE_PORT):
   --max-request-bytes <n>    socket.request.max.bytes (default 104857600)
   --max-connections <n>      (default 10000)
   --idle-timeout-ms <n>      connections.max.idle.ms (default 600000)
+  --request-timeout-ms <n>   a request must arrive whole within this (default 30000)
   --worker-threads <n>       codec worker threads (default: one per core; 0 = inline)
   -h, --help                 this help
 `;
@@ -41,6 +42,7 @@ const OPTIONS = {
   'max-request-bytes': { type: 'string' },
   'max-connections': { type: 'string' },
   'idle-timeout-ms': { type: 'string' },
+  'request-timeout-ms': { type: 'string' },
   'worker-threads': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -97,6 +99,7 @@ export function serveOptions(argv: string[]): BrokerOptions | 'help' {
       maxRequestBytes: int(values, 'max-request-bytes', 1024, 2 ** 31 - 1),
       maxConnections: int(values, 'max-connections', 1, 1_000_000),
       idleTimeoutMs: int(values, 'idle-timeout-ms', 1, 2 ** 31 - 1),
+      requestTimeoutMs: int(values, 'request-timeout-ms', 1, 2 ** 31 - 1),
     },
   };
 }

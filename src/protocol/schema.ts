@@ -16,6 +16,8 @@
  * The value types follow from a definition at compile time: MessageValue<typeof X> is what
  * decode returns (every field present), MessageInput<typeof X> what encode accepts (any field
  * may be left out and takes its default).
+ *
+ * Definitions are constant data, never mutated after load: thread-safe.
  */
 export type VersionRange = readonly [min: number, max?: number];
 
