@@ -88,6 +88,11 @@ describe('consumer groups', () => {
       }),
     );
     const committed = await c.committed([{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }]);
+    // Lag: committed offset against the log end offset, per partition.
+    const lag = a.groupLag('g1');
+    expect(lag.map((l) => [l.partition, l.committedOffset, l.logEndOffset, l.lag])).toEqual(
+      committed.map((x) => [x.partition, x.offset, 50, 50 - x.offset!]),
+    );
     await a.close();
 
     const b = await openSluice({ dir, groups });

@@ -123,9 +123,13 @@ describe('cleanBatch', () => {
     expect([out.removed, out.tombstonesRemoved, readBatchHeader(out.bytes).recordsCount]).toEqual([1, 1, 0]);
   });
 
-  it('leaves transactional and control batches whole', () => {
-    const txn = buildBatch(RECORDS.slice(0, 2), { ...header, transactional: true, now: T0 });
-    expect(cleanBatch(txn, params({ a: 999, b: 999 })).bytes).toBe(txn);
+  it('cleans transactional batches without letting their tombstones expire, and leaves control batches whole', () => {
+    const txn = buildBatch([...RECORDS.slice(0, 2), { key: 'c', value: null, timestamp: T0 }], { ...header, transactional: true, now: T0 });
+    const out = cleanBatch(txn, params({ a: 999 }, T0 + 1e9));
+    const h = readBatchHeader(out.bytes);
+    expect([h.isTransactional, h.recordsCount, h.lastOffsetDelta, h.producerId]).toEqual([true, 2, 2, 4242]);
+    expect(readRecords(out.bytes).map((r) => r.offset)).toEqual([101, 102]); // the tombstone at 102 stays
+    expect(out.tombstonesRemoved).toBe(0);
     const marker = buildEndTransactionMarker({ committed: true, producerId: 1, producerEpoch: 0, coordinatorEpoch: 0, baseOffset: 5, timestamp: T0 });
     expect(cleanBatch(marker, params({})).bytes).toBe(marker);
   });
@@ -138,5 +142,20 @@ describe('cleanBatch', () => {
     const all = cleanBatch(batch, params({ 'host-0': 1e6, 'host-1': 1e6, 'host-2': 1e6, 'host-3': 1e6 }));
     expect(readBatchHeader(all.bytes).recordsCount).toBe(0);
     expect(readBatchHeader(all.bytes).lastOffsetDelta).toBe(49);
+  });
+
+  it('keeps the expired tombstone of a key whose stale copy had to stay in a zstd batch', () => {
+    const p = params({ 'host-0': 1000, 'host-9': 1001 }, T0 + 1e9);
+    expect(cleanBatch(fs.readFileSync(path.join(fixtures, 'batch-v2-zstd-stream.bin')), p).removed).toBe(0);
+    const tombstones = buildBatch(
+      [
+        { key: 'host-0', value: null, timestamp: T0 },
+        { key: 'host-9', value: null, timestamp: T0 },
+      ],
+      { baseOffset: 1000, now: T0 },
+    );
+    const out = cleanBatch(tombstones, p);
+    expect(readRecords(out.bytes).map((r) => r.key!.toString())).toEqual(['host-0']);
+    expect(out.tombstonesRemoved).toBe(1);
   });
 });

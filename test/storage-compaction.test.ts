@@ -91,6 +91,21 @@ describe('Log.compact', () => {
     await log.close();
   });
 
+  it('lets nothing at or past maxOffset (the high watermark) supersede, nor get cleaned', async () => {
+    const { log } = openLog();
+    const model: Stored[] = [];
+    overwrite(log, model, 60, 5);
+    const hw = log.logEndOffset;
+    const keepFrom = activeBase(log);
+    put(log, model, [0, 1, 2, 3, 4].map((k) => ({ key: `k${k}`, value: 'above the high watermark' })));
+    await log.compact({ ...keepTombstones, maxOffset: hw });
+    // As if the records past the high watermark were not there.
+    const below = expected(model.filter((s) => s.offset < hw), keepFrom);
+    expect(readLog(log).records).toEqual([...below, ...model.filter((s) => s.offset >= hw)]);
+    await log.close();
+    await expect(log.compact(keepTombstones)).rejects.toThrow(/closed/);
+  });
+
   it('keeps records without a key', async () => {
     const { log } = openLog();
     const model: Stored[] = [];

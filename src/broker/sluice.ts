@@ -321,6 +321,23 @@ export class Sluice {
     return next;
   }
 
+  /**
+   * Consumer lag of a group: per partition it has committed, the committed offset against the
+   * log end offset. Partitions of deleted topics are left out.
+   */
+  groupLag(groupId: string): { topic: string; partition: number; committedOffset: number; logEndOffset: number; lag: number; metadata: string | null }[] {
+    this.ensureOpen();
+    const out = [];
+    for (const c of this.groups.committedOffsets(groupId)) {
+      const parts = this.partitions.get(c.topic);
+      const p = parts?.[c.partition];
+      if (!p) continue;
+      const logEndOffset = p.highWatermark;
+      out.push({ topic: c.topic, partition: c.partition, committedOffset: c.offset, logEndOffset, lag: Math.max(0, logEndOffset - c.offset), metadata: c.metadata });
+    }
+    return out.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+  }
+
   // ---- partitions ------------------------------------------------------------------------
 
   /** The partition, or UnknownTopicError. */

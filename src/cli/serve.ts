@@ -26,6 +26,11 @@ Options (each also as an environment variable, e.g. --port = SLUICE_PORT):
   --idle-timeout-ms <n>      connections.max.idle.ms (default 600000)
   --request-timeout-ms <n>   a request must arrive whole within this (default 30000)
   --worker-threads <n>       codec worker threads (default: one per core; 0 = inline)
+  --group-initial-rebalance-delay-ms <n>  wait for more members before the first rebalance
+                             (default 0; Kafka's is 3000, for clusters starting many consumers)
+  --group-min-session-timeout-ms <n>      group.min.session.timeout.ms (default 6000)
+  --group-max-session-timeout-ms <n>      group.max.session.timeout.ms (default 1800000)
+  --offsets-retention-minutes <n>         committed offsets of empty groups expire after this (default 10080)
   -h, --help                 this help
 `;
 
@@ -44,6 +49,10 @@ const OPTIONS = {
   'idle-timeout-ms': { type: 'string' },
   'request-timeout-ms': { type: 'string' },
   'worker-threads': { type: 'string' },
+  'group-initial-rebalance-delay-ms': { type: 'string' },
+  'group-min-session-timeout-ms': { type: 'string' },
+  'group-max-session-timeout-ms': { type: 'string' },
+  'offsets-retention-minutes': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -76,6 +85,10 @@ function bool(values: Record<string, unknown>, key: string): boolean | undefined
   return v === 'true';
 }
 
+function minutes(n: number | undefined): number | undefined {
+  return n === undefined ? undefined : n * 60_000;
+}
+
 /** Reads flags and environment into broker options. */
 export function serveOptions(argv: string[]): BrokerOptions | 'help' {
   const { values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false });
@@ -95,6 +108,12 @@ export function serveOptions(argv: string[]): BrokerOptions | 'help' {
     durability: durability as BrokerOptions['durability'],
     acksAllFsync: bool(values, 'acks-all-fsync'),
     workerThreads: int(values, 'worker-threads', 0, 256),
+    groups: {
+      initialRebalanceDelayMs: int(values, 'group-initial-rebalance-delay-ms', 0, 300_000),
+      minSessionTimeoutMs: int(values, 'group-min-session-timeout-ms', 1, 2 ** 31 - 1),
+      maxSessionTimeoutMs: int(values, 'group-max-session-timeout-ms', 1, 2 ** 31 - 1),
+      offsetsRetentionMs: minutes(int(values, 'offsets-retention-minutes', 1, 2 ** 31 - 1)),
+    },
     server: {
       maxRequestBytes: int(values, 'max-request-bytes', 1024, 2 ** 31 - 1),
       maxConnections: int(values, 'max-connections', 1, 1_000_000),

@@ -18,14 +18,22 @@
  *   every record removed   an empty batch: recordsCount 0, no records bytes, codec none,
  *                          same baseOffset and lastOffsetDelta (as Kafka's cleaner writes)
  *
- * Left whole, and not looked into: control batches (transaction markers) and transactional
- * batches (without a transaction index the cleaner cannot tell committed data from aborted,
- * so it neither drops such records nor lets them supersede older ones), batches already
- * empty, and batches with attribute bits it does not carry over (the delete horizon flag). A zstd batch that would lose only some records is kept whole too: zstd can be read
- * but not written here. Keeping a record compaction could have dropped is always safe: the
- * guarantee is only that the latest record of each key survives.
+ * Left whole, and not looked into: control batches (transaction markers), batches already
+ * empty, and batches with attribute bits the rebuild does not carry over (the delete
+ * horizon flag). Transactional batches are cleaned, keeping their bits, but without a
+ * transaction index the cleaner cannot tell committed data from aborted, so their records
+ * never enter the offset map (they supersede nothing) and their tombstones never expire
+ * (they go only when a later record of the key exists).
  *
- * Stateless and thread-safe (each call owns what it allocates).
+ * A zstd batch that would lose only some records is kept whole: zstd can be read but not
+ * written here. Its superseded keys are then "pinned" for the rest of the run: an expired
+ * tombstone of a pinned key stays, or the stale copy would come back to life for a reader
+ * starting at the log start. Every run walks the whole cleanable range in offset order, so
+ * a stale copy is always seen before the tombstone that would otherwise expire. Keeping a
+ * record compaction could have dropped is otherwise always safe: the guarantee is that the
+ * latest record of each key survives.
+ *
+ * Stateless (the map's pins aside) and thread-safe (each call owns what it allocates).
  */
 import { assembleBatch } from '../record/builder.js';
 import { compress, decompress } from '../record/compression.js';
@@ -63,7 +71,12 @@ const KNOWN_ATTRIBUTES = ATTRIBUTE_COMPRESSION_MASK | ATTRIBUTE_TIMESTAMP_TYPE |
 
 /** True when the cleaner looks at the records of a batch with this header (see the file comment). */
 export function isCleanable(h: BatchHeader): boolean {
-  return !h.isControl && !h.isTransactional && h.recordsCount > 0 && (h.attributes & ~KNOWN_ATTRIBUTES) === 0;
+  return !h.isControl && h.recordsCount > 0 && (h.attributes & ~KNOWN_ATTRIBUTES) === 0;
+}
+
+/** True when the records of a batch with this header enter the offset map. */
+export function entersMap(h: BatchHeader): boolean {
+  return isCleanable(h) && !h.isTransactional;
 }
 
 /**
@@ -122,7 +135,7 @@ export interface CleanedBatch {
 }
 
 export interface CleanParams {
-  /** Highest offset of each key in the part of the log after the clean part. */
+  /** Highest offset of each key in the part of the log after the clean part; also holds the pinned keys. */
   map: KeyMap;
   /** Tombstones in batches whose maxTimestamp is below this (now - delete.retention.ms) go. */
   tombstoneHorizon: number;
@@ -137,8 +150,10 @@ export function cleanBatch(batch: Buffer, p: CleanParams): CleanedBatch {
   const h = readBatchHeader(batch, 0);
   const whole: CleanedBatch = { bytes: batch, records: h.recordsCount, removed: 0, tombstonesRemoved: 0 };
   if (!isCleanable(h)) return whole;
-  const expired = h.maxTimestamp < p.tombstoneHorizon;
+  const expired = h.maxTimestamp < p.tombstoneHorizon && !h.isTransactional;
+  const map = p.map;
   const kept: number[] = []; // start, end, start, end, ...
+  const superseded: number[] = []; // keyStart, keyLength, ...
   let keptBytes = 0;
   let removed = 0;
   let tombstones = 0;
@@ -147,8 +162,12 @@ export function cleanBatch(batch: Buffer, p: CleanParams): CleanedBatch {
     section = data;
     let keep = true;
     if (keyLength >= 0) {
-      if (p.map.get(data, keyStart, keyLength) > offset) keep = false;
-      else if (valueLength < 0 && expired) keep = false;
+      if (map.get(data, keyStart, keyLength) > offset) {
+        keep = false;
+        superseded.push(keyStart, keyLength);
+      } else if (valueLength < 0 && expired && !map.isPinned(data, keyStart, keyLength)) {
+        keep = false;
+      }
     }
     if (keep) {
       kept.push(recordStart, recordEnd);
@@ -166,6 +185,7 @@ export function cleanBatch(batch: Buffer, p: CleanParams): CleanedBatch {
     producerId: h.producerId,
     producerEpoch: h.producerEpoch,
     baseSequence: h.baseSequence,
+    transactional: h.isTransactional,
     baseTimestamp: h.baseTimestamp,
     maxTimestamp: h.maxTimestamp,
     lastOffsetDelta: h.lastOffsetDelta,
@@ -175,7 +195,10 @@ export function cleanBatch(batch: Buffer, p: CleanParams): CleanedBatch {
     const bytes = assembleBatch(Buffer.alloc(0), { ...info, count: 0, compression: Compression.None });
     return { bytes, records: 0, removed, tombstonesRemoved: tombstones };
   }
-  if (h.compression === Compression.Zstd) return whole;
+  if (h.compression === Compression.Zstd) {
+    for (let i = 0; i < superseded.length; i += 2) map.pin(section, superseded[i]!, superseded[i + 1]!);
+    return whole;
+  }
   const records = Buffer.allocUnsafe(keptBytes);
   let pos = 0;
   for (let i = 0; i < kept.length; i += 2) pos += section.copy(records, pos, kept[i]!, kept[i + 1]!);

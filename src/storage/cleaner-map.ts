@@ -21,6 +21,8 @@ const MAX_LITERAL_KEY = 32;
 
 export class KeyMap {
   private readonly latest = new Map<string, number>();
+  /** Keys with a superseded copy the cleaner had to keep (see cleaner-batch.ts): their tombstones stay. */
+  private readonly pinned = new Set<string>();
 
   /** Distinct keys held. */
   get size(): number {
@@ -35,6 +37,14 @@ export class KeyMap {
   /** Highest offset of the key, or -1 when it was not seen. */
   get(data: Buffer, start: number, length: number): number {
     return this.latest.get(keyId(data, start, length)) ?? -1;
+  }
+
+  pin(data: Buffer, start: number, length: number): void {
+    this.pinned.add(keyId(data, start, length));
+  }
+
+  isPinned(data: Buffer, start: number, length: number): boolean {
+    return this.pinned.size > 0 && this.pinned.has(keyId(data, start, length));
   }
 }
 

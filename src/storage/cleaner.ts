@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CorruptRecordError } from '../record/errors.js';
 import { readBatchHeader } from '../record/header.js';
-import { cleanBatch, isCleanable, walkRecords, type CleanParams } from './cleaner-batch.js';
+import { cleanBatch, entersMap, walkRecords, type CleanParams } from './cleaner-batch.js';
 import { CleanedFileWriter, walkBatchesInFile, type WalkProblem } from './cleaner-io.js';
 import { KeyMap } from './cleaner-map.js';
 import { LogCleanerError } from './errors.js';
@@ -109,7 +109,7 @@ function buildOffsetMap(job: CompactionJob): KeyMap {
     const outcome = walkBatchesInFile(source.path, source.size, (batch, position) => {
       const h = readBatchHeader(batch, 0);
       if (h.baseOffset >= end) return false;
-      if (!isCleanable(h)) return true;
+      if (!entersMap(h)) return true;
       try {
         walkRecords(batch, h, job.maxDecompressedSize, (offset, data, keyStart, keyLength) => {
           if (keyLength >= 0 && offset < end) map.put(data, keyStart, keyLength, offset);

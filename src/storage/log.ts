@@ -484,7 +484,7 @@ export class Log {
    * and views taken before stay valid. Runs never overlap: a call made during one waits for it.
    */
   compact(options: CompactOptions): Promise<CompactionResult> {
-    this.ensureOpen();
+    if (this.closed) return Promise.reject(new LogClosedError(this.dir));
     const previous = this.compaction;
     const run = (async () => {
       if (previous !== null) await previous;

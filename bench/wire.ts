@@ -1,0 +1,170 @@
+/**
+ * The wire-protocol benchmark: librdkafka (bench/rdkafka-perf.c) producing 100-byte JSON log
+ * records with lz4 and acks=1 to a `sluice serve` process, then consuming them back, for
+ * topics of 1 and 8 partitions; Redis Streams XADD (bench/peers.ts) in the same run, with
+ * Sluice's produce rate as a ratio of it. Client and broker share the machine's cores.
+ *
+ *   node dist/bench/wire.js [--quick] [--records=N] [--runs=N] [--partitions=1,8]
+ *
+ * SLUICE_BENCH_CPU_PROF=<dir> profiles each broker process (node --cpu-prof, written when
+ * the broker stops); only the broker child gets the flag.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hasCommand, redisStreamsBench, stop, waitForLine } from './peers.js';
+import { benchDir, machine, medianOf, table, throughput, type Throughput } from './util.js';
+
+export interface WireBenchOptions {
+  records: number;
+  partitions: number[];
+  /** Fresh broker runs per partition count; the median is kept (default 1). */
+  runs?: number;
+  /** Skip the Redis Streams peer. */
+  noRedis?: boolean;
+}
+
+const RECORD_BYTES = 100;
+const TOPIC = 'bench';
+/** Repository root: this file runs from dist/bench/. */
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SOURCE = path.join(ROOT, 'bench', 'rdkafka-perf.c');
+const BINARY = path.join(ROOT, 'build', 'rdkafka-perf');
+const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'index.js');
+
+/** What rdkafka-perf prints (one JSON line). */
+interface PerfResult {
+  mode: 'produce' | 'consume';
+  records: number;
+  bytes: number;
+  seconds: number;
+  recordsPerSec: number;
+  partitions: number;
+  errors: number;
+  firstError: string;
+  badLength?: number;
+  queueFullRetries?: number;
+  latency?: { samples: number; p50: number; p95: number; p99: number; p999: number; max: number };
+}
+
+/** Builds build/rdkafka-perf when missing or older than its source; a reason string when it cannot. */
+export function buildLoadGenerator(): string | undefined {
+  if (!fs.existsSync('/usr/include/librdkafka/rdkafka.h')) return 'librdkafka-dev is not installed (apt-get install -y librdkafka-dev)';
+  if (fs.existsSync(BINARY) && fs.statSync(BINARY).mtimeMs >= fs.statSync(SOURCE).mtimeMs) return undefined;
+  fs.mkdirSync(path.dirname(BINARY), { recursive: true });
+  const cc = spawnSync('cc', ['-O2', '-o', BINARY, SOURCE, '-lrdkafka'], { encoding: 'utf8' });
+  if (cc.error) return `no C compiler: ${cc.error.message}`;
+  if (cc.status !== 0) return `cc failed:\n${cc.stderr}`;
+  return undefined;
+}
+
+function runPerf(args: string[]): Promise<PerfResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      let result: PerfResult | undefined;
+      try {
+        result = JSON.parse(line) as PerfResult;
+      } catch {
+        // reported below with stderr
+      }
+      if (code !== 0 || !result) reject(new Error(`rdkafka-perf ${args[0]} exited ${code}: ${line}\n${err}`));
+      else resolve(result);
+    });
+  });
+}
+
+/** One fresh broker: produce `records`, consume them back, stop the broker, remove its data. */
+async function runOnce(records: number, partitions: number): Promise<{ produce: PerfResult; consume: PerfResult }> {
+  const dir = benchDir();
+  const profDir = process.env.SLUICE_BENCH_CPU_PROF;
+  const nodeFlags = profDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profDir)] : [];
+  const broker = spawn(process.execPath, [...nodeFlags, CLI, 'serve', '--dir', dir, '--port', '0', '--num-partitions', String(partitions)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    const m = await waitForLine(broker, /listening on (\S+):(\d+)/, 15_000, 'sluice serve');
+    const bootstrap = `${m[1]}:${m[2]}`;
+    const common = ['-b', bootstrap, '-t', TOPIC, '-n', String(records), '-s', String(RECORD_BYTES)];
+    const produce = await runPerf(['produce', ...common, '-z', 'lz4', '-a', '1', '-l', '5', '-B', String(1 << 20)]);
+    if (produce.errors !== 0) throw new Error(`${produce.errors} delivery errors, first: ${produce.firstError}`);
+    if (produce.partitions !== partitions) throw new Error(`topic has ${produce.partitions} partitions, expected ${partitions}`);
+    const consume = await runPerf(['consume', ...common]);
+    return { produce, consume };
+  } finally {
+    await stop(broker);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function row(name: string, r: PerfResult): Throughput {
+  return throughput(name, r.records, r.bytes, r.seconds, r.latency);
+}
+
+function addNote(t: Throughput, note: string): void {
+  t.note = t.note ? `${t.note}; ${note}` : note;
+}
+
+export async function wireBench(o: WireBenchOptions): Promise<Throughput[]> {
+  const skipped = buildLoadGenerator();
+  if (skipped) {
+    console.log(`Wire benchmark skipped: ${skipped}`);
+    return [];
+  }
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: build with npx tsc -p tsconfig.json`);
+  const runs = o.runs ?? 1;
+  const rows: Throughput[] = [];
+  const produceRows: Throughput[] = [];
+  for (const partitions of o.partitions) {
+    const results: { produce: PerfResult; consume: PerfResult }[] = [];
+    for (let i = 0; i < runs; i++) results.push(await runOnce(o.records, partitions));
+    const label = `${partitions} partition${partitions > 1 ? 's' : ''}, lz4, acks=1`;
+    let p = 0;
+    let c = 0;
+    const produce = await medianOf(runs, () => row(`librdkafka produce (${label})`, results[p++]!.produce));
+    const consume = await medianOf(runs, () => row(`librdkafka consume (${label})`, results[c++]!.consume));
+    addNote(produce, 'latency = one record, enqueue to delivery report (1 in 16 sampled)');
+    addNote(consume, 'from assign to the last record');
+    rows.push(produce, consume);
+    produceRows.push(produce);
+  }
+  if (!o.noRedis) {
+    const redis = await redisStreamsBench(o.records);
+    if ('skipped' in redis) {
+      console.log(`Redis Streams peer skipped: ${redis.skipped}`);
+    } else {
+      const { command: _command, version: _version, ...redisRow } = redis;
+      rows.push(redisRow);
+      for (const r of produceRows) r.ratio = { to: 'Redis XADD', value: r.recordsPerSec / redis.recordsPerSec };
+    }
+  }
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const records = Number(arg('records') ?? (quick ? 1_000_000 : 10_000_000));
+  const runs = Number(arg('runs') ?? (quick ? 1 : 3));
+  const partitions = (arg('partitions') ?? '1,8').split(',').map(Number);
+  const tools = { librdkafka: hasCommand('pkg-config') ? spawnSync('pkg-config', ['--modversion', 'rdkafka']).stdout?.toString().trim() : undefined };
+  console.log(`Sluice wire benchmark ${JSON.stringify({ ...machine(), ...tools, records, runs, partitions })}\n`);
+  const rows = await wireBench({ records, partitions, runs, noRedis: process.argv.includes('--no-redis') });
+  if (rows.length === 0) return;
+  console.log('Wire protocol: librdkafka client and `sluice serve` on the same 2 cores, 100-byte records');
+  console.log(table(rows));
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
