@@ -3,14 +3,16 @@
  * bench/wire.ts. Written against the API documented in <librdkafka/rdkafka.h>.
  *
  *   rdkafka-perf produce -b HOST:PORT -t TOPIC [-n RECORDS] [-s BYTES] [-z CODEC] [-a ACKS]
- *                        [-l LINGER_MS] [-B BATCH_BYTES] [-S SAMPLE_EVERY]
+ *                        [-l LINGER_MS] [-B BATCH_BYTES] [-S SAMPLE_EVERY] [-r RECORDS_PER_SEC]
  *   rdkafka-perf consume -b HOST:PORT -t TOPIC [-n RECORDS] [-s BYTES]
  *
  * Producer: RECORDS keyless records of BYTES bytes each (JSON log lines, varied, generated
  * once into a pool that librdkafka references without copying), sent round robin over the
  * topic's partitions as fast as the client queue allows. Time runs from the first produce
  * to the last delivery report; every SAMPLE_EVERY-th record carries its enqueue time as
- * its opaque and its delivery report adds one latency sample (enqueue -> report).
+ * its opaque and its delivery report adds one latency sample (enqueue -> report). Flat out,
+ * that latency is mostly time spent queued in the client; -r paces the producer to a fixed
+ * rate so the latency is the broker's.
  * Consumer: assigns every partition from the beginning (no group join), reads until
  * RECORDS records arrived, checks each payload's length. Time runs from assign to the
  * last record.
@@ -36,7 +38,7 @@
 
 struct options {
   const char *mode, *brokers, *topic, *codec, *acks;
-  long records, record_bytes, linger_ms, batch_bytes, sample_every;
+  long records, record_bytes, linger_ms, batch_bytes, sample_every, rate;
 };
 
 /* Producer state shared with the delivery report callback (librdkafka calls it from
@@ -188,7 +190,14 @@ static int produce(const struct options *o) {
       queue_full++;
       rd_kafka_poll(rk, 1); /* the local queue is full: serve delivery reports, then retry */
     }
-    if ((i & 1023) == 0) rd_kafka_poll(rk, 0);
+    if ((i & 1023) == 0) {
+      rd_kafka_poll(rk, 0);
+      /* Paced: sleep while ahead of schedule (checked every 1024 records, ~1 ms at 1 M/s). */
+      if (o->rate > 0) {
+        double ahead = t0 + i * 1e3 / o->rate - now_ms();
+        if (ahead > 0) usleep((useconds_t)(ahead * 1e3));
+      }
+    }
   }
   double enqueued = now_ms();
   while (d.delivered < o->records) rd_kafka_poll(rk, 100);
@@ -198,10 +207,10 @@ static int produce(const struct options *o) {
   long n = d.samples_taken;
   printf("{\"mode\":\"produce\",\"records\":%ld,\"bytes\":%ld,\"seconds\":%.6f,\"recordsPerSec\":%.0f,"
          "\"partitions\":%d,\"errors\":%ld,\"firstError\":\"%s\",\"queueFullRetries\":%ld,\"enqueueSeconds\":%.6f,"
-         "\"codec\":\"%s\",\"acks\":\"%s\",\"lingerMs\":%ld,\"batchBytes\":%ld,"
+         "\"codec\":\"%s\",\"acks\":\"%s\",\"lingerMs\":%ld,\"batchBytes\":%ld,\"rate\":%ld,"
          "\"latency\":{\"samples\":%ld,\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f}}\n",
          o->records, o->records * o->record_bytes, seconds, o->records / seconds, partitions, d.errors, d.first_error,
-         queue_full, (enqueued - t0) / 1e3, o->codec, o->acks, o->linger_ms, o->batch_bytes, n,
+         queue_full, (enqueued - t0) / 1e3, o->codec, o->acks, o->linger_ms, o->batch_bytes, o->rate, n,
          quantile(d.samples, n, 0.5), quantile(d.samples, n, 0.95), quantile(d.samples, n, 0.99),
          quantile(d.samples, n, 0.999), n ? d.samples[n - 1] : 0.0);
 
@@ -271,7 +280,8 @@ static void usage(void) {
   fprintf(stderr,
           "usage: rdkafka-perf produce|consume -b HOST:PORT -t TOPIC [-n RECORDS] [-s BYTES]\n"
           "       producer only: [-z CODEC (lz4)] [-a ACKS (1)] [-l LINGER_MS (5)] [-B BATCH_BYTES (1048576)]\n"
-          "                      [-S SAMPLE_EVERY (16): one latency sample per this many records]\n");
+          "                      [-S SAMPLE_EVERY (16): one latency sample per this many records]\n"
+          "                      [-r RECORDS_PER_SEC (0 = as fast as possible)]\n");
   exit(2);
 }
 
@@ -282,7 +292,7 @@ int main(int argc, char **argv) {
   o.mode = argv[1];
   int c;
   optind = 2;
-  while ((c = getopt(argc, argv, "b:t:n:s:z:a:l:B:S:")) != -1) {
+  while ((c = getopt(argc, argv, "b:t:n:s:z:a:l:B:S:r:")) != -1) {
     switch (c) {
       case 'b': o.brokers = optarg; break;
       case 't': o.topic = optarg; break;
@@ -293,6 +303,7 @@ int main(int argc, char **argv) {
       case 'l': o.linger_ms = atol(optarg); break;
       case 'B': o.batch_bytes = atol(optarg); break;
       case 'S': o.sample_every = atol(optarg); break;
+      case 'r': o.rate = atol(optarg); break;
       default: usage();
     }
   }

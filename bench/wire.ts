@@ -81,8 +81,21 @@ function runPerf(args: string[]): Promise<PerfResult> {
   });
 }
 
-/** One fresh broker: produce `records`, consume them back, stop the broker, remove its data. */
-async function runOnce(records: number, partitions: number): Promise<{ produce: PerfResult; consume: PerfResult }> {
+/** Latency at a fixed rate, on a topic of its own: flat out, a record's latency is mostly its wait in the client's queue. */
+const PACED_RATE = 250_000;
+const PACED_SECONDS = 4;
+
+interface RunResult {
+  produce: PerfResult;
+  consume: PerfResult;
+  paced?: PerfResult;
+}
+
+/**
+ * One fresh broker: produce `records`, consume them back, optionally a paced produce run for
+ * latency; then stop the broker and remove its data.
+ */
+async function runOnce(records: number, partitions: number, paced: boolean): Promise<RunResult> {
   const dir = benchDir();
   const profDir = process.env.SLUICE_BENCH_CPU_PROF;
   const nodeFlags = profDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profDir)] : [];
@@ -97,7 +110,11 @@ async function runOnce(records: number, partitions: number): Promise<{ produce: 
     if (produce.errors !== 0) throw new Error(`${produce.errors} delivery errors, first: ${produce.firstError}`);
     if (produce.partitions !== partitions) throw new Error(`topic has ${produce.partitions} partitions, expected ${partitions}`);
     const consume = await runPerf(['consume', ...common]);
-    return { produce, consume };
+    if (!paced) return { produce, consume };
+    const pacedArgs = ['-b', bootstrap, '-t', `${TOPIC}-paced`, '-n', String(PACED_RATE * PACED_SECONDS), '-s', String(RECORD_BYTES), '-r', String(PACED_RATE)];
+    const pacedResult = await runPerf(['produce', ...pacedArgs, '-z', 'lz4', '-a', '1', '-l', '5', '-B', String(1 << 20)]);
+    if (pacedResult.errors !== 0) throw new Error(`${pacedResult.errors} delivery errors, first: ${pacedResult.firstError}`);
+    return { produce, consume, paced: pacedResult };
   } finally {
     await stop(broker);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -123,8 +140,8 @@ export async function wireBench(o: WireBenchOptions): Promise<Throughput[]> {
   const rows: Throughput[] = [];
   const produceRows: Throughput[] = [];
   for (const partitions of o.partitions) {
-    const results: { produce: PerfResult; consume: PerfResult }[] = [];
-    for (let i = 0; i < runs; i++) results.push(await runOnce(o.records, partitions));
+    const results: RunResult[] = [];
+    for (let i = 0; i < runs; i++) results.push(await runOnce(o.records, partitions, i === 0));
     const label = `${partitions} partition${partitions > 1 ? 's' : ''}, lz4, acks=1`;
     let p = 0;
     let c = 0;
@@ -133,6 +150,9 @@ export async function wireBench(o: WireBenchOptions): Promise<Throughput[]> {
     addNote(produce, 'latency = one record, enqueue to delivery report (1 in 16 sampled)');
     addNote(consume, 'from assign to the last record');
     rows.push(produce, consume);
+    const paced = row(`librdkafka produce paced at ${PACED_RATE / 1000} k/s (${label})`, results[0]!.paced!);
+    paced.note = 'latency = one record, enqueue to delivery report, at a fixed rate (linger.ms=5 included)';
+    rows.push(paced);
     produceRows.push(produce);
   }
   if (!o.noRedis) {

@@ -2,8 +2,10 @@
  * A Sluice broker on the network: the embedded Sluice, the Kafka protocol handlers and the
  * TCP server, started and stopped together. This is what `sluice serve` and `npm start` run.
  */
+import http from 'node:http';
 import { KafkaServer, type ServerOptions } from '../server/index.js';
-import { createDispatcher } from './api/dispatcher.js';
+import { BrokerMetrics } from '../observability/metrics.js';
+import { apiName, createDispatcher } from './api/dispatcher.js';
 import type { BrokerContext, BrokerSettings } from './api/context.js';
 import { ProducerStateManager } from './api/producer-state.js';
 import { Sluice, type SluiceOptions } from './sluice.js';
@@ -22,6 +24,8 @@ export interface BrokerOptions extends SluiceOptions {
   maxFetchWaitMs?: number;
   /** TCP limits: max request size, connections, idle timeout, in-flight requests. */
   server?: Omit<ServerOptions, 'host' | 'port' | 'logger'>;
+  /** Prometheus endpoint (default 127.0.0.1:9644); false turns it off. */
+  metrics?: { host?: string; port?: number } | false;
 }
 
 export class KafkaBroker {
@@ -29,6 +33,9 @@ export class KafkaBroker {
     readonly sluice: Sluice,
     readonly server: KafkaServer,
     readonly address: { host: string; port: number },
+    /** Where /metrics is served, or null when off. */
+    readonly metricsAddress: { host: string; port: number } | null,
+    private readonly metricsServer: http.Server | null,
   ) {}
 
   static async start(options: BrokerOptions): Promise<KafkaBroker> {
@@ -56,7 +63,20 @@ export class KafkaBroker {
       });
       const address = await server.listen();
       if (options.advertisedPort === undefined) settings.advertisedPort = address.port;
-      return new KafkaBroker(sluice, server, address);
+      let metricsAddress: { host: string; port: number } | null = null;
+      let metricsServer: http.Server | null = null;
+      if (options.metrics !== false) {
+        const metrics = new BrokerMetrics(sluice, server, apiName);
+        ctx.metrics = metrics;
+        const host = options.metrics?.host ?? '127.0.0.1';
+        const bound = await metrics.listen(host, options.metrics?.port ?? 9644).catch(async (err: unknown) => {
+          await server.close();
+          throw new Error(`cannot serve metrics on ${host}:${options.metrics ? options.metrics.port : 9644}: ${(err as Error).message} (choose another --metrics-port, or 0 to turn metrics off)`);
+        });
+        metricsServer = bound.server;
+        metricsAddress = { host, port: bound.port };
+      }
+      return new KafkaBroker(sluice, server, address, metricsAddress, metricsServer);
     } catch (err) {
       await sluice.close();
       throw err;
@@ -66,6 +86,7 @@ export class KafkaBroker {
   /** Stops accepting, finishes in-flight requests, then closes Sluice cleanly. */
   async close(): Promise<void> {
     await this.server.close();
+    await new Promise<void>((r) => (this.metricsServer ? this.metricsServer.close(() => r()) : r()));
     await this.sluice.close();
   }
 }

@@ -25,6 +25,7 @@ import {
 import { collidingTopic, isInternalTopic, validateTopicName } from './topic-name.js';
 import { TopicRegistry, fsyncDir, type TopicMetadata } from './topic-registry.js';
 import { InvalidTopicError } from './errors.js';
+import { TrafficCounters } from '../observability/traffic.js';
 
 export interface SluiceOptions {
   /** Data directory (created when missing). */
@@ -90,6 +91,8 @@ export class Sluice {
   readonly meta: DataDirMeta;
   readonly pool: WorkerPool;
   readonly groups: GroupCoordinator;
+  /** Records and bytes in and out per topic (read by the metrics endpoint). */
+  readonly traffic = new TrafficCounters();
   /** What recovery did at open, per partition directory that was not closed cleanly. */
   readonly recovered: { dir: string; report: LogRecoveryReport }[] = [];
   private readonly registry: TopicRegistry;

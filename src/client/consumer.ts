@@ -490,6 +490,7 @@ export class Consumer<K = unknown, V = unknown> {
       if (a.buffered.length === 0) a.buffered = decoded;
       else for (const r of decoded) a.buffered.push(r);
     }
+    this.sluice.traffic.out(topic, a.buffered.length, view.length);
     // A read holding only batches the consumer skips (control batches): move past them.
     if (a.buffered.length === 0 && read.nextOffset > position) a.position = read.nextOffset;
     a.bufferedAt = a.position!;

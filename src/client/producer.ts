@@ -278,6 +278,7 @@ export class Producer {
             : (topicCodec as Exclude<CompressionName, 'zstd'>);
       const build = this.sluice.pool.buildBatch(batch.records, { compression, now: batch.now });
       const info = await partition.appendInOrder(build, this.acks === 'all', { validate: false });
+      this.sluice.traffic.in(batch.topic, batch.records.length, info.bytes);
       const logAppendTime = config['message.timestamp.type'] === 'LogAppendTime' ? info.maxTimestamp : -1;
       let offset = info.firstOffset;
       let j = 0;

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { scanBatches } from '../native.js';
+import { DEFAULT_MAX_DECOMPRESSED_SIZE } from '../record/compression.js';
 import { readInt64, setBaseOffset, setPartitionLeaderEpoch } from '../record/header.js';
 import {
   LAST_OFFSET_DELTA_OFFSET,
@@ -22,7 +23,6 @@ import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { runCompactionJob, type CompactionJob, type CompactionJobResult } from './cleaner.js';
 import { planCompaction } from './cleaner-plan.js';
 import { finishInterruptedCompaction, installCleaned } from './cleaner-swap.js';
-import { DEFAULT_MAX_DECOMPRESSED_SIZE } from '../record/compression.js';
 import { resolveLogConfig, type LogConfig } from './config.js';
 import {
   InvalidBatchError,
@@ -170,6 +170,8 @@ export class Log {
   private _cleanedOffset = -1;
   /** The compaction run under way (or queued); runs never overlap. */
   private compaction: Promise<void> | null = null;
+  /** close() has begun: no new compaction starts. */
+  private closing = false;
   /** Lowest offset truncateTo cut to while a compaction job ran; null when none runs. */
   private truncatedDuringCompaction: number | null = null;
 
@@ -484,7 +486,7 @@ export class Log {
    * and views taken before stay valid. Runs never overlap: a call made during one waits for it.
    */
   compact(options: CompactOptions): Promise<CompactionResult> {
-    if (this.closed) return Promise.reject(new LogClosedError(this.dir));
+    if (this.closed || this.closing) return Promise.reject(new LogClosedError(this.dir));
     const previous = this.compaction;
     const run = (async () => {
       if (previous !== null) await previous;
@@ -614,6 +616,7 @@ export class Log {
   /** Flushes, writes indexes and checkpoint, and leaves the clean-shutdown marker. Waits for a compaction under way. */
   async close(): Promise<void> {
     if (this.closed) return;
+    this.closing = true;
     while (this.compaction !== null) await this.compaction;
     if (this.closed) return;
     for (const t of this.timers) clearInterval(t);

@@ -22,7 +22,10 @@ export interface BrokerProcess {
 /** Starts `sluice serve` as a separate process on a free port of 127.0.0.1. */
 export async function startBroker(options: { dir?: string; args?: string[]; env?: Record<string, string> } = {}): Promise<BrokerProcess> {
   const dir = options.dir ?? tmpDir('sluice-broker-');
-  const proc = spawn(process.execPath, [cli, 'serve', '--dir', dir, '--port', '0', '--worker-threads', '1', ...(options.args ?? [])], {
+  // Metrics off unless a test asks for them (parallel brokers would all want port 9644).
+  const args = options.args ?? [];
+  const metrics = args.includes('--metrics-port') ? [] : ['--metrics-port', '0'];
+  const proc = spawn(process.execPath, [cli, 'serve', '--dir', dir, '--port', '0', '--worker-threads', '1', ...metrics, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
   });

@@ -5,6 +5,7 @@
  */
 import type { Sluice } from '../sluice.js';
 import type { ProducerStateManager } from './producer-state.js';
+import type { BrokerMetrics } from '../../observability/metrics.js';
 
 export interface BrokerSettings {
   /** Host and port written into Metadata and FindCoordinator answers. */
@@ -24,6 +25,8 @@ export interface BrokerContext {
   nodeId: number;
   clusterId: string;
   producers: ProducerStateManager;
+  /** Request counts, errors and latency (absent when metrics are off). */
+  metrics?: BrokerMetrics;
 }
 
 /** Kafka's "not provided" authorized-operations value. */

@@ -10,6 +10,13 @@ import { UUID_ZERO } from '../../protocol/primitives.js';
 import { UnsupportedVersionError } from '../../protocol/errors.js';
 import { advertisedVersions, decodeRequest, encodeResponse, type ApiKey } from '../../protocol/apis.js';
 import type { BrokerContext } from './context.js';
+import { errorCodesIn } from '../../observability/metrics.js';
+import { APIS } from '../../protocol/apis.js';
+
+/** Kafka's name of an API key ('Produce', 'Fetch', ...), for metrics labels. */
+export function apiName(apiKey: number): string {
+  return APIS.get(apiKey)?.name ?? `api-${apiKey}`;
+}
 import { handleAlterConfigs, handleDescribeConfigs, handleIncrementalAlterConfigs } from './configs.js';
 import { handleCreatePartitions, handleCreateTopics, handleDeleteRecords, handleDeleteTopics } from './admin.js';
 import {
@@ -128,8 +135,16 @@ export function createDispatcher(ctx: BrokerContext): Handler {
       throw err;
     }
     const { header, body } = decoded;
-    const answer = await run(ctx, header.apiKey, header.apiVersion, body, req);
-    if (answer === null) return null;
-    return encodeResponse(header.apiKey as ApiKey, header.apiVersion, header.correlationId, answer);
+    const started = performance.now();
+    let answer: Body | null;
+    try {
+      answer = await run(ctx, header.apiKey, header.apiVersion, body, req);
+    } catch (err) {
+      ctx.metrics?.observe(apiName(header.apiKey), (performance.now() - started) / 1000, [ErrorCode.UNKNOWN_SERVER_ERROR]);
+      throw err;
+    }
+    const response = answer === null ? null : encodeResponse(header.apiKey as ApiKey, header.apiVersion, header.correlationId, answer);
+    ctx.metrics?.observe(apiName(header.apiKey), (performance.now() - started) / 1000, answer === null ? [] : errorCodesIn(answer));
+    return response;
   };
 }

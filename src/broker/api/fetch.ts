@@ -8,6 +8,7 @@
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { OffsetOutOfRangeError } from '../../storage/index.js';
+import { LENGTH_OFFSET, LOG_OVERHEAD, RECORDS_COUNT_OFFSET, RECORDS_OFFSET } from '../../record/layout.js';
 import type { Partition } from '../partition.js';
 import type { BrokerContext } from './context.js';
 import { errorCodeOf } from './errors.js';
@@ -87,7 +88,11 @@ export async function handleFetch(ctx: BrokerContext, req: FetchRequest, version
   }
 
   const responses = topics.map((t) => ({ ...t, partitions: [] as FetchPartitionData[] }));
-  slots.forEach((s, i) => responses[s.topicIndex]!.partitions.push(result.data[i]!));
+  slots.forEach((s, i) => {
+    const d = result.data[i]!;
+    responses[s.topicIndex]!.partitions.push(d);
+    if (d.records !== null && d.records.length > 0) ctx.sluice.traffic.out(responses[s.topicIndex]!.topic, recordsIn(d.records), d.records.length);
+  });
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses };
 }
 
@@ -124,6 +129,15 @@ function gather(slots: Slot[], maxBytes: number): { data: FetchPartitionData[]; 
     }
   });
   return { data, bytes, anyError };
+}
+
+/** Records in a chain of whole batches (from their headers). */
+function recordsIn(view: Buffer): number {
+  let n = 0;
+  for (let pos = 0; pos + RECORDS_OFFSET <= view.length; pos += view.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD) {
+    n += view.readInt32BE(pos + RECORDS_COUNT_OFFSET);
+  }
+  return n;
 }
 
 function empty(partitionIndex: number, errorCode: number, hw: number, logStartOffset: number): FetchPartitionData {

@@ -108,6 +108,7 @@ async function producePartition(ctx: BrokerContext, topic: string, index: number
       state === null ? undefined : checkSequences(state, batches, topic, index),
     );
     if (state !== null && info.records >= 0) recordSequences(state, records, info);
+    if (info.records >= 0) ctx.sluice.traffic.in(topic, info.records, info.bytes);
     if (acks === -1 && (ctx.settings.acksAllFsync || partition.log.config.durability === 'fsync')) await partition.log.flush();
     return {
       index,

@@ -1,0 +1,152 @@
+/**
+ * Every setting of `sluice serve` in one table: its flag, its SLUICE_* environment variable,
+ * its key in a Kafka-style server.properties file (Kafka's own name where Kafka has one), its
+ * default and its meaning. Precedence: flag over environment over file over default. The help
+ * text and README's configuration reference come from this table.
+ */
+import fs from 'node:fs';
+import { TOPIC_CONFIGS } from '../broker/topic-config.js';
+
+/** A setting that cannot be used; names where it came from and what is allowed. */
+export class ConfigError extends Error {
+  constructor(where: string, value: string, allowed: string) {
+    super(`invalid value '${value}' for ${where}: ${allowed}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type Kind = { type: 'int'; min: number; max: number } | { type: 'bool' } | { type: 'string' } | { type: 'enum'; values: string[] };
+
+export interface Setting {
+  /** Flag name without dashes, e.g. 'port'; the env var is SLUICE_PORT. */
+  flag: string;
+  /** Keys accepted in the properties file (Kafka's name first). */
+  file: string[];
+  kind: Kind;
+  default: string;
+  doc: string;
+}
+
+const int = (min: number, max: number): Kind => ({ type: 'int', min, max });
+const MAX_INT = 2 ** 31 - 1;
+
+export const SETTINGS: Setting[] = [
+  { flag: 'dir', file: ['log.dirs', 'log.dir'], kind: { type: 'string' }, default: './data', doc: 'data directory' },
+  { flag: 'host', file: ['sluice.host'], kind: { type: 'string' }, default: '127.0.0.1', doc: 'interface to listen on' },
+  { flag: 'port', file: ['sluice.port'], kind: int(0, 65535), default: '9092', doc: 'port to listen on (0 picks a free one)' },
+  { flag: 'advertised-host', file: ['advertised.host.name'], kind: { type: 'string' }, default: '', doc: 'host clients are told to connect to (default: --host)' },
+  { flag: 'advertised-port', file: ['advertised.port'], kind: int(1, 65535), default: '', doc: 'port clients are told to connect to (default: the bound port)' },
+  { flag: 'num-partitions', file: ['num.partitions'], kind: int(1, 100_000), default: '1', doc: 'partitions of an auto-created topic' },
+  { flag: 'auto-create-topics', file: ['auto.create.topics.enable'], kind: { type: 'bool' }, default: 'true', doc: 'create topics on first use by Metadata and Produce' },
+  { flag: 'durability', file: ['sluice.durability'], kind: { type: 'enum', values: ['pagecache', 'fsync'] }, default: 'pagecache', doc: "'pagecache' acknowledges from the page cache (Kafka's default); 'fsync' fsyncs before every acknowledgement" },
+  { flag: 'acks-all-fsync', file: ['sluice.acks.all.fsync'], kind: { type: 'bool' }, default: 'true', doc: 'acks=-1 waits for an fsync (group commit): acks=all keeps its promise on one broker' },
+  { flag: 'max-request-bytes', file: ['socket.request.max.bytes'], kind: int(1024, MAX_INT), default: '104857600', doc: 'largest request accepted' },
+  { flag: 'max-connections', file: ['max.connections'], kind: int(1, 1_000_000), default: '10000', doc: 'connections beyond this are refused' },
+  { flag: 'idle-timeout-ms', file: ['connections.max.idle.ms'], kind: int(1, MAX_INT), default: '600000', doc: 'idle connections are closed after this' },
+  { flag: 'request-timeout-ms', file: ['sluice.request.timeout.ms'], kind: int(1, MAX_INT), default: '30000', doc: 'a request must arrive whole within this' },
+  { flag: 'worker-threads', file: ['sluice.worker.threads'], kind: int(0, 256), default: '', doc: 'codec worker threads (default: one per core; 0 runs codecs inline)' },
+  { flag: 'group-initial-rebalance-delay-ms', file: ['group.initial.rebalance.delay.ms'], kind: int(0, 300_000), default: '0', doc: "wait for more members before a new group's first rebalance (Kafka uses 3000)" },
+  { flag: 'group-min-session-timeout-ms', file: ['group.min.session.timeout.ms'], kind: int(1, MAX_INT), default: '6000', doc: 'shortest session timeout a consumer may ask for' },
+  { flag: 'group-max-session-timeout-ms', file: ['group.max.session.timeout.ms'], kind: int(1, MAX_INT), default: '1800000', doc: 'longest session timeout a consumer may ask for' },
+  { flag: 'offsets-retention-minutes', file: ['offsets.retention.minutes'], kind: int(1, MAX_INT), default: '10080', doc: 'committed offsets of an empty group expire after this' },
+  { flag: 'retention-check-interval-ms', file: ['log.retention.check.interval.ms'], kind: int(0, MAX_INT), default: '300000', doc: 'how often retention runs (0: never)' },
+  { flag: 'metrics-port', file: ['sluice.metrics.port'], kind: int(0, 65535), default: '9644', doc: 'Prometheus metrics at http://HOST:PORT/metrics (0: off)' },
+  { flag: 'metrics-host', file: ['sluice.metrics.host'], kind: { type: 'string' }, default: '127.0.0.1', doc: 'interface of the metrics endpoint' },
+  { flag: 'log-level', file: ['sluice.log.level'], kind: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, default: 'info', doc: 'log level' },
+  { flag: 'log-format', file: ['sluice.log.format'], kind: { type: 'enum', values: ['auto', 'json', 'pretty'] }, default: 'auto', doc: "'pretty' on a terminal, JSON lines otherwise ('auto')" },
+];
+
+/** Broker-wide topic defaults: Kafka's log.* keys in the file (log.retention.ms is retention.ms). */
+export const TOPIC_DEFAULT_PREFIX = 'log.';
+
+export function envName(flag: string): string {
+  return `SLUICE_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** Parses a Kafka-style properties file: key=value lines, # or ! comments. */
+export function readPropertiesFile(file: string): Map<string, string> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  const props = new Map<string, string>();
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith('!')) return;
+    const m = /^([^=:\s]+)\s*[=:]\s*(.*)$/.exec(line);
+    if (!m) throw new Error(`${file}:${i + 1}: expected key=value, found '${line}'`);
+    props.set(m[1]!, m[2]!.trim());
+  });
+  return props;
+}
+
+export interface ResolvedSettings {
+  values: Map<string, string>;
+  /** Where each value came from, for the startup banner and errors. */
+  sources: Map<string, 'flag' | 'env' | 'file' | 'default'>;
+  topicDefaults: Record<string, string>;
+}
+
+function check(s: Setting, value: string, where: string): string {
+  const k = s.kind;
+  if (k.type === 'int') {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || n < k.min || n > k.max) throw new ConfigError(where, value, `a whole number from ${k.min} to ${k.max}`);
+    return String(n);
+  }
+  if (k.type === 'bool') {
+    if (value !== 'true' && value !== 'false') throw new ConfigError(where, value, "'true' or 'false'");
+    return value;
+  }
+  if (k.type === 'enum' && !k.values.includes(value)) throw new ConfigError(where, value, `one of ${k.values.join(', ')}`);
+  return value;
+}
+
+/** Applies flag > env > file > default to every setting; unknown file keys are errors. */
+export function resolveSettings(flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv, file: Map<string, string> | null, fileName = 'config file'): ResolvedSettings {
+  const values = new Map<string, string>();
+  const sources = new Map<string, 'flag' | 'env' | 'file' | 'default'>();
+  const known = new Set<string>();
+  for (const s of SETTINGS) {
+    for (const k of s.file) known.add(k);
+    const fromFile = s.file.map((k) => file?.get(k)).find((v) => v !== undefined);
+    const fileKey = s.file.find((k) => file?.has(k));
+    if (flags[s.flag] !== undefined) {
+      values.set(s.flag, check(s, flags[s.flag]!, `--${s.flag}`));
+      sources.set(s.flag, 'flag');
+    } else if (env[envName(s.flag)] !== undefined) {
+      values.set(s.flag, check(s, env[envName(s.flag)]!, envName(s.flag)));
+      sources.set(s.flag, 'env');
+    } else if (fromFile !== undefined) {
+      values.set(s.flag, check(s, fromFile, `${fileKey} in ${fileName}`));
+      sources.set(s.flag, 'file');
+    } else if (s.default !== '') {
+      values.set(s.flag, s.default);
+      sources.set(s.flag, 'default');
+    }
+  }
+  const topicDefaults: Record<string, string> = {};
+  for (const [key, value] of file ?? []) {
+    if (known.has(key)) continue;
+    const topicKey = key.startsWith(TOPIC_DEFAULT_PREFIX) ? key.slice(TOPIC_DEFAULT_PREFIX.length) : null;
+    if (topicKey !== null && topicKey in TOPIC_CONFIGS) {
+      topicDefaults[topicKey] = value;
+      continue;
+    }
+    throw new Error(
+      `unknown key '${key}' in ${fileName}; known keys: ${[...known].join(', ')}, and log.<topic config> for topic defaults (e.g. log.retention.ms)`,
+    );
+  }
+  return { values, sources, topicDefaults };
+}
+
+/** The help lines of every setting: flag, env var, file key, default, meaning. */
+export function settingsHelp(): string {
+  return SETTINGS.map((s) => {
+    const allowed = s.kind.type === 'enum' ? s.kind.values.join('|') : s.kind.type === 'bool' ? 'true|false' : s.kind.type === 'int' ? 'n' : 'value';
+    const def = s.default === '' ? '' : ` (default ${s.default})`;
+    return `  --${s.flag} <${allowed}>\n      ${s.doc}${def}\n      env ${envName(s.flag)}, file key ${s.file[0]}`;
+  }).join('\n');
+}
