@@ -170,7 +170,7 @@ class Member {
 // ---- a minimal wire client (Sluice's codec, one socket, replies in order) ---------------------
 
 class Wire {
-  private buffered = Buffer.alloc(0);
+  private buffered: Buffer = Buffer.alloc(0);
   private waiting: ((frame: Buffer) => void)[] = [];
   private correlationId = 1;
 

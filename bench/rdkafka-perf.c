@@ -32,7 +32,7 @@
 
 #include <librdkafka/rdkafka.h>
 
-#define POOL_RECORDS 4096 /* distinct payloads, reused round robin */
+#define POOL_RECORDS 65536 /* distinct payloads (6.5 MB at 100 bytes, more than a batch), reused round robin */
 #define CONSUME_BATCH 10000 /* messages taken per rd_kafka_consume_batch_queue call */
 #define STALL_MS 30000 /* give up when nothing arrives for this long */
 

@@ -1,26 +1,34 @@
 /**
  * The wire-protocol benchmark: librdkafka (bench/rdkafka-perf.c) producing 100-byte JSON log
- * records with lz4 and acks=1 to a `sluice serve` process, then consuming them back, for
- * topics of 1 and 8 partitions; Redis Streams XADD (bench/peers.ts) in the same run, with
- * Sluice's produce rate as a ratio of it. Client and broker share the machine's cores.
+ * records with lz4 (and zstd) and acks=1 to a `sluice serve` process, then consuming them
+ * back, for topics of 1 and 8 partitions; Redis Streams XADD (bench/peers.ts) in the same
+ * run, with Sluice's produce rate as a ratio of it. Client and broker share the machine's cores.
  *
- *   node dist/bench/wire.js [--quick] [--records=N] [--runs=N] [--partitions=1,8]
+ * Each row's note gives the bytes the broker stored: librdkafka before 2.8 (Debian ships
+ * 2.0.2) silently sends gzip, snappy and lz4 batches uncompressed to a broker whose oldest
+ * Produce version is above 0 (librdkafka issue #4956); zstd is unaffected. The note says
+ * "sent uncompressed" when that happened.
+ *
+ *   node dist/bench/wire.js [--quick] [--records=N] [--runs=N] [--partitions=1,8] [--codecs=lz4,zstd] [--no-redis]
  *
  * SLUICE_BENCH_CPU_PROF=<dir> profiles each broker process (node --cpu-prof, written when
  * the broker stops); only the broker child gets the flag.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hasCommand, redisStreamsBench, stop, waitForLine } from './peers.js';
-import { benchDir, machine, medianOf, table, throughput, type Throughput } from './util.js';
+import { benchDir, machine, median, medianOf, table, throughput, type Throughput } from './util.js';
 
 export interface WireBenchOptions {
   records: number;
   partitions: number[];
   /** Fresh broker runs per partition count; the median is kept (default 1). */
   runs?: number;
+  /** Producer compression codecs, one set of rows each (default lz4). */
+  codecs?: string[];
   /** Skip the Redis Streams peer. */
   noRedis?: boolean;
 }
@@ -89,32 +97,55 @@ interface RunResult {
   produce: PerfResult;
   consume: PerfResult;
   paced?: PerfResult;
+  /** Bytes of the topic's segment files after the produce run (what the broker stored). */
+  storedBytes: number;
+}
+
+/** Flags `sluice serve` accepts that this benchmark wants off when present (read from --help once). */
+let extraServeFlags: string[] | undefined;
+function serveFlags(): string[] {
+  if (extraServeFlags === undefined) {
+    const help = spawnSync(process.execPath, [CLI, 'serve', '--help'], { encoding: 'utf8' }).stdout ?? '';
+    extraServeFlags = help.includes('--metrics-port') ? ['--metrics-port', '0'] : [];
+  }
+  return extraServeFlags;
+}
+
+function topicBytes(dir: string, topic: string): number {
+  let bytes = 0;
+  for (const d of fs.readdirSync(dir)) {
+    if (!new RegExp(`^${topic}-\\d+$`).test(d)) continue;
+    for (const f of fs.readdirSync(path.join(dir, d))) if (f.endsWith('.log')) bytes += fs.statSync(path.join(dir, d, f)).size;
+  }
+  return bytes;
 }
 
 /**
  * One fresh broker: produce `records`, consume them back, optionally a paced produce run for
  * latency; then stop the broker and remove its data.
  */
-async function runOnce(records: number, partitions: number, paced: boolean): Promise<RunResult> {
+async function runOnce(records: number, partitions: number, codec: string, paced: boolean): Promise<RunResult> {
   const dir = benchDir();
   const profDir = process.env.SLUICE_BENCH_CPU_PROF;
   const nodeFlags = profDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profDir)] : [];
-  const broker = spawn(process.execPath, [...nodeFlags, CLI, 'serve', '--dir', dir, '--port', '0', '--num-partitions', String(partitions)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const args = [...nodeFlags, CLI, 'serve', '--dir', dir, '--port', '0', '--num-partitions', String(partitions), ...serveFlags()];
+  const broker = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     const m = await waitForLine(broker, /listening on (\S+):(\d+)/, 15_000, 'sluice serve');
+    broker.stdout!.resume(); // keep draining the broker's log so it never blocks on a full pipe
+    broker.stderr!.resume();
     const bootstrap = `${m[1]}:${m[2]}`;
     const common = ['-b', bootstrap, '-t', TOPIC, '-n', String(records), '-s', String(RECORD_BYTES)];
-    const produce = await runPerf(['produce', ...common, '-z', 'lz4', '-a', '1', '-l', '5', '-B', String(1 << 20)]);
+    const produce = await runPerf(['produce', ...common, '-z', codec, '-a', '1', '-l', '5', '-B', String(1 << 20)]);
     if (produce.errors !== 0) throw new Error(`${produce.errors} delivery errors, first: ${produce.firstError}`);
     if (produce.partitions !== partitions) throw new Error(`topic has ${produce.partitions} partitions, expected ${partitions}`);
+    const storedBytes = topicBytes(dir, TOPIC);
     const consume = await runPerf(['consume', ...common]);
-    if (!paced) return { produce, consume };
+    if (!paced) return { produce, consume, storedBytes };
     const pacedArgs = ['-b', bootstrap, '-t', `${TOPIC}-paced`, '-n', String(PACED_RATE * PACED_SECONDS), '-s', String(RECORD_BYTES), '-r', String(PACED_RATE)];
-    const pacedResult = await runPerf(['produce', ...pacedArgs, '-z', 'lz4', '-a', '1', '-l', '5', '-B', String(1 << 20)]);
+    const pacedResult = await runPerf(['produce', ...pacedArgs, '-z', codec, '-a', '1', '-l', '5', '-B', String(1 << 20)]);
     if (pacedResult.errors !== 0) throw new Error(`${pacedResult.errors} delivery errors, first: ${pacedResult.firstError}`);
-    return { produce, consume, paced: pacedResult };
+    return { produce, consume, paced: pacedResult, storedBytes };
   } finally {
     await stop(broker);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -139,21 +170,26 @@ export async function wireBench(o: WireBenchOptions): Promise<Throughput[]> {
   const runs = o.runs ?? 1;
   const rows: Throughput[] = [];
   const produceRows: Throughput[] = [];
-  for (const partitions of o.partitions) {
-    const results: RunResult[] = [];
-    for (let i = 0; i < runs; i++) results.push(await runOnce(o.records, partitions, i === 0));
-    const label = `${partitions} partition${partitions > 1 ? 's' : ''}, lz4, acks=1`;
-    let p = 0;
-    let c = 0;
-    const produce = await medianOf(runs, () => row(`librdkafka produce (${label})`, results[p++]!.produce));
-    const consume = await medianOf(runs, () => row(`librdkafka consume (${label})`, results[c++]!.consume));
-    addNote(produce, 'latency = one record, enqueue to delivery report (1 in 16 sampled)');
-    addNote(consume, 'from assign to the last record');
-    rows.push(produce, consume);
-    const paced = row(`librdkafka produce paced at ${PACED_RATE / 1000} k/s (${label})`, results[0]!.paced!);
-    paced.note = 'latency = one record, enqueue to delivery report, at a fixed rate (linger.ms=5 included)';
-    rows.push(paced);
-    produceRows.push(produce);
+  for (const codec of o.codecs ?? ['lz4']) {
+    for (const partitions of o.partitions) {
+      const results: RunResult[] = [];
+      for (let i = 0; i < runs; i++) results.push(await runOnce(o.records, partitions, codec, i === 0));
+      const label = `${partitions} partition${partitions > 1 ? 's' : ''}, ${codec}, acks=1`;
+      let p = 0;
+      let c = 0;
+      const produce = await medianOf(runs, () => row(`librdkafka produce (${label})`, results[p++]!.produce));
+      const consume = await medianOf(runs, () => row(`librdkafka consume (${label})`, results[c++]!.consume));
+      const stored = median(results.map((r) => r.storedBytes));
+      const ratio = produce.bytes / stored;
+      const sent = codec !== 'none' && ratio < 1.1 ? 'sent uncompressed' : `compression ${ratio.toFixed(1)}x`;
+      addNote(produce, `stored ${(stored / 1e6).toFixed(0)} MB (${sent}); latency = one record, enqueue to delivery report (1 in 16 sampled)`);
+      addNote(consume, 'from assign to the last record');
+      rows.push(produce, consume);
+      const paced = row(`librdkafka produce paced at ${PACED_RATE / 1000} k/s (${label})`, results[0]!.paced!);
+      paced.note = 'latency = one record, enqueue to delivery report, at a fixed rate (linger.ms=5 included)';
+      rows.push(paced);
+      produceRows.push(produce);
+    }
   }
   if (!o.noRedis) {
     const redis = await redisStreamsBench(o.records);
@@ -174,9 +210,11 @@ async function main(): Promise<void> {
   const records = Number(arg('records') ?? (quick ? 1_000_000 : 10_000_000));
   const runs = Number(arg('runs') ?? (quick ? 1 : 3));
   const partitions = (arg('partitions') ?? '1,8').split(',').map(Number);
+  const codecs = (arg('codecs') ?? 'lz4,zstd').split(',');
   const tools = { librdkafka: hasCommand('pkg-config') ? spawnSync('pkg-config', ['--modversion', 'rdkafka']).stdout?.toString().trim() : undefined };
-  console.log(`Sluice wire benchmark ${JSON.stringify({ ...machine(), ...tools, records, runs, partitions })}\n`);
-  const rows = await wireBench({ records, partitions, runs, noRedis: process.argv.includes('--no-redis') });
+  const loadavg = os.loadavg().map((l) => +l.toFixed(2));
+  console.log(`Sluice wire benchmark ${JSON.stringify({ ...machine(), ...tools, loadavg, records, runs, partitions, codecs })}\n`);
+  const rows = await wireBench({ records, partitions, runs, codecs, noRedis: process.argv.includes('--no-redis') });
   if (rows.length === 0) return;
   console.log('Wire protocol: librdkafka client and `sluice serve` on the same 2 cores, 100-byte records');
   console.log(table(rows));

@@ -40,6 +40,8 @@ export interface SluiceOptions {
   numPartitions?: number;
   /** Worker threads for codec work (default: one per core); 0 runs everything inline. */
   workerThreads?: number;
+  /** How often the log cleaner looks for compacted topics to clean, ms (log.cleaner.backoff.ms, default 15 s; 0 = only when asked). */
+  cleanerBackoffMs?: number;
   /** How often retention runs, ms (log.retention.check.interval.ms, default 5 minutes). */
   retentionCheckIntervalMs?: number;
   /** Group coordinator settings. */
@@ -103,6 +105,7 @@ export class Sluice {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly clients = new Set<{ close(): Promise<void> }>();
   private closed = false;
+  private compacting = false;
 
   private constructor(
     private readonly options: SluiceOptions,
@@ -452,6 +455,11 @@ export class Sluice {
     if (retentionEvery > 0) {
       this.timers.push(setInterval(() => this.runRetention(), retentionEvery).unref());
     }
+    // Log compaction (log.cleaner.backoff.ms): look for dirty compacted partitions.
+    const cleanerEvery = this.options.cleanerBackoffMs ?? 15_000;
+    if (cleanerEvery > 0) {
+      this.timers.push(setInterval(() => void this.runCompaction().catch(() => {}), cleanerEvery).unref());
+    }
     // flush.ms per topic: one tick a second looks for partitions due a flush.
     this.timers.push(
       setInterval(() => {
@@ -466,6 +474,44 @@ export class Sluice {
         }
       }, 1000).unref(),
     );
+  }
+
+  /**
+   * Compacts every partition of every topic with cleanup.policy=compact whose dirty ratio has
+   * reached min.cleanable.dirty.ratio (or all of them with `force`), on the worker pool. It
+   * also runs every cleanerBackoffMs.
+   */
+  async runCompaction(force = false): Promise<{ partitions: number; recordsRemoved: number; bytesBefore: number; bytesAfter: number }> {
+    const total = { partitions: 0, recordsRemoved: 0, bytesBefore: 0, bytesAfter: 0 };
+    if (this.compacting) return total;
+    this.compacting = true;
+    try {
+      for (const name of this.registry.names()) {
+        const config = this.topicConfig(name);
+        if (!config['cleanup.policy']!.split(',').includes('compact')) continue;
+        for (const p of this.partitions.get(name) ?? []) {
+          if (this.closed || p.isClosed) return total;
+          if (!force && p.log.dirtyRatio < Number(config['min.cleanable.dirty.ratio'])) continue;
+          try {
+            const r = await p.log.compact({
+              deleteRetentionMs: Number(config['delete.retention.ms']),
+              minCompactionLagMs: Number(config['min.compaction.lag.ms']),
+              maxOffset: p.highWatermark,
+              pool: this.pool,
+            });
+            total.partitions++;
+            total.recordsRemoved += r.recordsRemoved;
+            total.bytesBefore += r.bytesBefore;
+            total.bytesAfter += r.bytesAfter;
+          } catch (err) {
+            this.options.logger?.warn({ err, topic: p.topic, partition: p.index }, 'compaction failed');
+          }
+        }
+      }
+      return total;
+    } finally {
+      this.compacting = false;
+    }
   }
 
   /** Applies retention to every partition now (it also runs every retentionCheckIntervalMs). */

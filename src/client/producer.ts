@@ -133,6 +133,10 @@ export class Producer {
     const partitions = this.sluice.partitionCount(topic);
     const config = this.sluice.topicConfig(topic);
     const maxMessageBytes = Number(config['max.message.bytes']);
+    if (config['cleanup.policy']!.includes('compact')) {
+      const keyless = list.findIndex((r) => r.key == null);
+      if (keyless >= 0) throw new KafkaError(ErrorCode.INVALID_RECORD, `topic '${topic}' is compacted (cleanup.policy=compact): record ${keyless} needs a key`);
+    }
     // Records whose value is already bytes go to the batch builder as they are (no copy,
     // no new object); others get their value serialized into a new record object.
     const inputs: RecordInput[] = new Array(list.length);

@@ -110,7 +110,8 @@ export class Cluster {
       clusterId: res.clusterId,
       controllerId: res.controllerId,
       brokers: new Map(res.brokers.map((b) => [b.nodeId, { nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack }])),
-      topics: new Map(),
+      // Asked for some topics: what is known of the others stays.
+      topics: topics === null ? new Map() : new Map(this.known?.topics),
     };
     for (const t of res.topics) {
       const name = t.name ?? '';

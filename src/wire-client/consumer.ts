@@ -1,0 +1,192 @@
+/**
+ * A consumer over the wire for assigned partitions: each poll sends one Fetch to the leader of
+ * each partition (in parallel when leaders differ), decodes the batches and returns the records
+ * at or after each partition's position, advancing it past the batches read. Control batches
+ * (transaction markers) are skipped; isolation is read_uncommitted, Kafka's default.
+ *
+ * Starting positions come from ListOffsets (earliest, latest, a time) or are given. When a
+ * position falls outside the log (OFFSET_OUT_OF_RANGE), it is reset to the earliest or latest
+ * offset as `autoOffsetReset` says. Not thread-safe.
+ */
+import { ApiKey } from '../protocol/apis.js';
+import { ErrorCode, isRetriable } from '../protocol/error-codes.js';
+import { readBatchHeader } from '../record/header.js';
+import { batchesIn, readRecords, type RecordHeaderOutput } from '../record/reader.js';
+import { TimestampType } from '../record/layout.js';
+import { EARLIEST, LATEST, listOffsets } from './admin.js';
+import { sleep, type Cluster } from './cluster.js';
+import { brokerError } from './errors.js';
+
+export interface ConsumedRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  timestampType: 'CreateTime' | 'LogAppendTime';
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: RecordHeaderOutput[];
+}
+
+/** Where to start reading a partition. */
+export type StartAt = { earliest: true } | { latest: true } | { offset: number } | { timestamp: number };
+
+export interface ConsumerOptions {
+  /** How long a Fetch may wait for data (default 500). */
+  maxWaitMs?: number;
+  /** Bytes a Fetch waits for (default 1). */
+  minBytes?: number;
+  /** Bytes per Fetch answer (default 50 MiB). */
+  maxBytes?: number;
+  /** Bytes per partition per Fetch (default 1 MiB; one whole batch always comes). */
+  partitionMaxBytes?: number;
+  /** Where to go when a position is out of range (default 'latest'). */
+  autoOffsetReset?: 'earliest' | 'latest';
+}
+
+interface Assigned {
+  topic: string;
+  partition: number;
+  position: number;
+  highWatermark: number;
+}
+
+const key = (topic: string, partition: number) => `${topic}\0${partition}`;
+
+export class Consumer {
+  private readonly assigned = new Map<string, Assigned>();
+  private readonly maxWaitMs: number;
+  private readonly minBytes: number;
+  private readonly maxBytes: number;
+  private readonly partitionMaxBytes: number;
+  private readonly autoOffsetReset: 'earliest' | 'latest';
+
+  constructor(
+    private readonly cluster: Cluster,
+    options: ConsumerOptions = {},
+  ) {
+    this.maxWaitMs = options.maxWaitMs ?? 500;
+    this.minBytes = options.minBytes ?? 1;
+    this.maxBytes = options.maxBytes ?? 50 * 1024 * 1024;
+    this.partitionMaxBytes = options.partitionMaxBytes ?? 1024 * 1024;
+    this.autoOffsetReset = options.autoOffsetReset ?? 'latest';
+  }
+
+  /** Adds partitions of one topic, each starting where `start` says. */
+  async assign(topic: string, partitions: readonly number[], start: StartAt): Promise<void> {
+    let offsets: Map<number, number>;
+    if ('offset' in start) offsets = new Map(partitions.map((p) => [p, start.offset]));
+    else {
+      const ts = 'earliest' in start ? EARLIEST : 'latest' in start ? LATEST : start.timestamp;
+      const answers = await listOffsets(this.cluster, topic, partitions, ts);
+      const latest = 'timestamp' in start ? await listOffsets(this.cluster, topic, partitions, LATEST) : null;
+      offsets = new Map(partitions.map((p) => {
+        const o = answers.get(p)?.offset ?? -1;
+        // No record at or after the time: start at the end, as Kafka's consumer does.
+        return [p, o >= 0 ? o : (latest?.get(p)?.offset ?? 0)];
+      }));
+    }
+    for (const p of partitions) this.assigned.set(key(topic, p), { topic, partition: p, position: offsets.get(p)!, highWatermark: -1 });
+  }
+
+  unassignAll(): void {
+    this.assigned.clear();
+  }
+
+  /** Moves a partition's position (for records read but not processed). */
+  seek(topic: string, partition: number, offset: number): void {
+    const a = this.assigned.get(key(topic, partition));
+    if (a !== undefined) a.position = offset;
+  }
+
+  /** Every assigned partition with its next offset to read and last known high watermark. */
+  positions(): Assigned[] {
+    return [...this.assigned.values()].map((a) => ({ ...a }));
+  }
+
+  /** One round of fetches; resolves with the records (possibly none after maxWaitMs). */
+  async poll(): Promise<ConsumedRecord[]> {
+    if (this.assigned.size === 0) {
+      await sleep(this.maxWaitMs);
+      return [];
+    }
+    const byLeader = new Map<number, Assigned[]>();
+    for (const a of this.assigned.values()) {
+      const leader = await this.cluster.leaderOf(a.topic, a.partition);
+      let list = byLeader.get(leader);
+      if (list === undefined) byLeader.set(leader, (list = []));
+      list.push(a);
+    }
+    const results = await Promise.all([...byLeader].map(([leader, list]) => this.fetchFrom(leader, list)));
+    return results.flat();
+  }
+
+  private async fetchFrom(leader: number, list: Assigned[]): Promise<ConsumedRecord[]> {
+    const conn = await this.cluster.broker(leader);
+    const topics = new Map<string, Assigned[]>();
+    for (const a of list) {
+      let l = topics.get(a.topic);
+      if (l === undefined) topics.set(a.topic, (l = []));
+      l.push(a);
+    }
+    const res = await conn.request(
+      ApiKey.Fetch,
+      {
+        replicaId: -1,
+        maxWaitMs: this.maxWaitMs,
+        minBytes: this.minBytes,
+        maxBytes: this.maxBytes,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [...topics].map(([topic, as]) => ({
+          topic,
+          partitions: as.map((a) => ({ partition: a.partition, fetchOffset: a.position, partitionMaxBytes: this.partitionMaxBytes })),
+        })),
+        forgottenTopicsData: [],
+        rackId: '',
+      },
+      { extraTimeoutMs: this.maxWaitMs },
+    );
+    if (res.errorCode !== 0) throw brokerError(res.errorCode, `fetching from broker ${conn.address}`);
+    const out: ConsumedRecord[] = [];
+    let refresh = false;
+    for (const t of res.responses) {
+      for (const p of t.partitions) {
+        const a = this.assigned.get(key(t.topic, p.partitionIndex));
+        if (a === undefined) continue;
+        if (p.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
+          await this.assign(a.topic, [a.partition], this.autoOffsetReset === 'earliest' ? { earliest: true } : { latest: true });
+          continue;
+        }
+        if (p.errorCode !== 0) {
+          if (!isRetriable(p.errorCode)) throw brokerError(p.errorCode, `fetching ${t.topic}-${p.partitionIndex} at offset ${a.position}`);
+          refresh = true;
+          continue;
+        }
+        a.highWatermark = p.highWatermark;
+        if (p.records !== null && p.records.length > 0) this.decode(a, p.records, out);
+      }
+    }
+    if (refresh) {
+      await sleep(100);
+      await this.cluster.metadata([...topics.keys()]);
+    }
+    return out;
+  }
+
+  private decode(a: Assigned, records: Buffer, out: ConsumedRecord[]): void {
+    for (const batch of batchesIn(records)) {
+      const h = readBatchHeader(batch);
+      if (h.lastOffset < a.position) continue;
+      if (!h.isControl) {
+        const timestampType = h.timestampType === TimestampType.LogAppendTime ? 'LogAppendTime' : 'CreateTime';
+        for (const r of readRecords(batch)) {
+          if (r.offset < a.position) continue;
+          out.push({ topic: a.topic, partition: a.partition, offset: r.offset, timestamp: r.timestamp, timestampType, key: r.key, value: r.value, headers: r.headers });
+        }
+      }
+      a.position = h.lastOffset + 1;
+    }
+  }
+}
