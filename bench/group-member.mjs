@@ -18,6 +18,9 @@
 // produce  fallback loader when librdkafka is missing: N 100-byte records, acks 1, no codec,
 //          batches of 5000 with 4 sends in flight, round robin over the partitions.
 //
+// SLUICE_BENCH_HEARTBEAT_MS and SLUICE_BENCH_MAX_WAIT_MS override the two client timers (to
+// see which share of a rebalance is the client's waiting).
+//
 // Times (`at`, `first`, `last`) are epoch milliseconds with sub-millisecond precision
 // (performance.timeOrigin + performance.now()), comparable with the parent's. SIGTERM or the
 // parent closing stdin ends the process cleanly: consumer.disconnect() (LeaveGroup), exit 0.
@@ -81,8 +84,8 @@ const consumer = kafka.consumer({
   groupId: group,
   sessionTimeout: 6000,
   rebalanceTimeout: 10000,
-  heartbeatInterval: 100,
-  maxWaitTimeInMs: 100,
+  heartbeatInterval: Number(process.env.SLUICE_BENCH_HEARTBEAT_MS ?? 100),
+  maxWaitTimeInMs: Number(process.env.SLUICE_BENCH_MAX_WAIT_MS ?? 100),
   allowAutoTopicCreation: false,
 });
 

@@ -15,7 +15,11 @@
  *      leave from LeaveGroup       the rebalance alone
  *    JoinGroup/LeaveGroup times are kafkajs' `sentAt` (the child's Date.now(), whole ms, so up
  *    to 1 ms early); the end is when the poll's answer arrives (up to POLL_MS + one round
- *    trip late). Members run heartbeatInterval 100, maxWaitTimeInMs 100, sessionTimeout 6000.
+ *    trip late). Members run heartbeatInterval 100, maxWaitTimeInMs 100, sessionTimeout 6000
+ *    (SLUICE_BENCH_HEARTBEAT_MS and SLUICE_BENCH_MAX_WAIT_MS change the first two). The notes
+ *    split the rebalance: until the last member's JoinGroup went out is the clients noticing
+ *    (kafkajs heartbeats only after an empty fetch, so it waits up to maxWait + interval);
+ *    from there to Stable is the broker's join/sync and the leader's SyncGroup.
  *    In these rows "records" counts rebalances, so records/s is rebalances per second of
  *    rebalancing; read the latency columns (p99 = max at 20 samples).
  * 2. Consume throughput. `records` 100-byte records go to the topic uncompressed (kafkajs has
@@ -34,6 +38,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiKey, decodeResponse, encodeRequest, type RequestInput, type ResponseBody } from '../src/protocol/apis.js';
@@ -70,8 +75,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Every child still running; `stopAll` ends them, and the exit hook kills any left. */
 const running = new Set<ChildProcess>();
+/** Data directories in use, removed on the way out even when the run is interrupted. */
+const dirs = new Set<string>();
 process.on('exit', () => {
   for (const c of running) c.kill('SIGKILL');
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
 function track(child: ChildProcess): ChildProcess {
@@ -314,15 +322,21 @@ interface RebalanceSamples {
   joinFromSpawn: number[];
   joinFromJoinGroup: number[];
   joinAllAssigned: number[];
+  /** The last member's JoinGroup sent -> Stable: the broker's share plus SyncGroup. */
+  joinAfterLastJoinGroup: number[];
   leaveFromSignal: number[];
   leaveFromLeaveGroup: number[];
   leaveAllAssigned: number[];
+  leaveAfterLastJoinGroup: number[];
 }
 
 async function rebalances(broker: Broker, wire: Wire, times: number): Promise<RebalanceSamples> {
   const groupId = 'bench-rebalance';
   const args = ['--broker', broker.bootstrap, '--topic', TOPIC, '--group', groupId];
-  const s: RebalanceSamples = { joinFromSpawn: [], joinFromJoinGroup: [], joinAllAssigned: [], leaveFromSignal: [], leaveFromLeaveGroup: [], leaveAllAssigned: [] };
+  const s: RebalanceSamples = { joinFromSpawn: [], joinFromJoinGroup: [], joinAllAssigned: [], joinAfterLastJoinGroup: [], leaveFromSignal: [], leaveFromLeaveGroup: [], leaveAllAssigned: [], leaveAfterLastJoinGroup: [] };
+  /** When the last JoinGroup after `since` went out, over `members` (kafkajs' sentAt). */
+  const lastJoinGroup = (members: Member[], since: number) =>
+    Math.max(...members.flatMap((m) => m.events.filter((e) => e.event === 'request' && e['api'] === 'JoinGroup' && (e['sentAt'] as number) >= Math.floor(since)).map((e) => e['sentAt'] as number)));
   const stay = [new Member('member', args), new Member('member', args)];
   try {
     await untilStable(wire, groupId, 2, 3);
@@ -338,6 +352,7 @@ async function rebalances(broker: Broker, wire: Wire, times: number): Promise<Re
         s.joinFromSpawn.push(stable - t0);
         s.joinFromJoinGroup.push(stable - (firstJoin['sentAt'] as number));
         s.joinAllAssigned.push(Math.max(...joined.map((e) => e.at!)) - t0);
+        s.joinAfterLastJoinGroup.push(stable - lastJoinGroup(all, t0));
 
         await sleep(300);
         const t1 = epochNow();
@@ -350,6 +365,7 @@ async function rebalances(broker: Broker, wire: Wire, times: number): Promise<Re
         s.leaveFromSignal.push(stable2 - t1);
         s.leaveFromLeaveGroup.push(stable2 - (leave['sentAt'] as number));
         s.leaveAllAssigned.push(Math.max(...rejoined.map((e) => e.at!)) - t1);
+        s.leaveAfterLastJoinGroup.push(stable2 - lastJoinGroup(stay, t1));
       } finally {
         await third.stop();
       }
@@ -490,6 +506,7 @@ export async function groupBench(options: GroupBenchOptions): Promise<Throughput
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: build with npx tsc -p tsconfig.json`);
   const runs = options.runs ?? 1;
   const dir = benchDir();
+  dirs.add(dir);
   let broker: Broker | undefined;
   let wire: Wire | undefined;
   const rows: Throughput[] = [];
@@ -504,9 +521,9 @@ export async function groupBench(options: GroupBenchOptions): Promise<Throughput
       const n = options.rebalances;
       rows.push(
         latencyRow('rebalance: join, spawn -> Stable 3x2', s.joinFromSpawn, `${n} joins; incl. node + kafkajs start-up; all members had GROUP_JOIN p50 ${p50(s.joinAllAssigned)} ms from spawn`),
-        latencyRow('rebalance: join, first JoinGroup -> Stable 3x2', s.joinFromJoinGroup, `${n} joins; the rebalance alone`),
+        latencyRow('rebalance: join, first JoinGroup -> Stable 3x2', s.joinFromJoinGroup, `${n} joins; the rebalance alone; last member's JoinGroup -> Stable p50 ${p50(s.joinAfterLastJoinGroup)} ms`),
         latencyRow('rebalance: leave, SIGTERM -> Stable 2x3', s.leaveFromSignal, `${n} leaves; incl. kafkajs stop + LeaveGroup; both members had GROUP_JOIN p50 ${p50(s.leaveAllAssigned)} ms from SIGTERM`),
-        latencyRow('rebalance: leave, LeaveGroup -> Stable 2x3', s.leaveFromLeaveGroup, `${n} leaves; the rebalance alone`),
+        latencyRow('rebalance: leave, LeaveGroup -> Stable 2x3', s.leaveFromLeaveGroup, `${n} leaves; the rebalance alone; last member's JoinGroup -> Stable p50 ${p50(s.leaveAfterLastJoinGroup)} ms`),
       );
       for (const r of rows) r.note += '; records/s = rebalances/s';
     }
@@ -527,6 +544,7 @@ export async function groupBench(options: GroupBenchOptions): Promise<Throughput
     wire?.close();
     await stopAll();
     fs.rmSync(dir, { recursive: true, force: true });
+    dirs.delete(dir);
   }
 }
 
@@ -536,10 +554,12 @@ async function main(): Promise<void> {
   const records = Number(arg('records') ?? (quick ? 500_000 : 3_000_000));
   const rebalanceCount = Number(arg('rebalances') ?? 20);
   const runs = Number(arg('runs') ?? (quick ? 1 : 3));
-  console.log(`Sluice consumer-group benchmark ${JSON.stringify({ ...machine(), records, rebalances: rebalanceCount, runs })}\n`);
+  const timers = { heartbeatMs: Number(process.env.SLUICE_BENCH_HEARTBEAT_MS ?? 100), maxWaitMs: Number(process.env.SLUICE_BENCH_MAX_WAIT_MS ?? 100) };
+  console.log(`Sluice consumer-group benchmark ${JSON.stringify({ ...machine(), records, rebalances: rebalanceCount, runs, ...timers, loadavg: os.loadavg().map((l) => +l.toFixed(1)) })}\n`);
   const rows = await groupBench({ records, rebalances: rebalanceCount, runs });
   console.log('\nConsumer groups: `sluice serve`, members as separate processes, all on the same cores, 100-byte records');
   console.log(table(rows));
+  console.log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (other work on these cores skews the rates)`);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -51,16 +51,21 @@ export function waitForLine(child: ChildProcess, ready: RegExp, ms: number, what
       const m = out.match(ready);
       if (m) finish(undefined, m);
     };
+    const onErr = (chunk: Buffer) => (out += chunk.toString());
     const onExit = (code: number | null, signal: string | null) => finish(new Error(`${what} exited (${code ?? signal}) before it was ready:\n${out}`));
     function finish(err?: Error, m?: RegExpMatchArray) {
       clearTimeout(timer);
       child.stdout!.off('data', onData);
+      child.stderr!.off('data', onErr);
       child.off('exit', onExit);
+      // Keep draining both pipes, so a chatty child never blocks on a full one.
+      child.stdout!.resume();
+      child.stderr!.resume();
       if (err) reject(err);
       else resolve(m!);
     }
     child.stdout!.on('data', onData);
-    child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr!.on('data', onErr);
     child.once('exit', onExit);
   });
 }

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,6 +65,13 @@ static double now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* CPU seconds (user + system) this process used so far, all of librdkafka's threads included. */
+static double cpu_seconds(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
 static void set(rd_kafka_conf_t *conf, const char *name, const char *value) {
@@ -179,6 +187,7 @@ static int produce(const struct options *o) {
   int partitions = partition_count(rk, rkt);
 
   long queue_full = 0;
+  double cpu0 = cpu_seconds();
   double t0 = now_ms();
   for (long i = 0; i < o->records; i++) {
     void *payload = pool + (i % POOL_RECORDS) * o->record_bytes;
@@ -202,14 +211,15 @@ static int produce(const struct options *o) {
   double enqueued = now_ms();
   while (d.delivered < o->records) rd_kafka_poll(rk, 100);
   double seconds = (d.last_report - t0) / 1e3;
+  double cpu = cpu_seconds() - cpu0;
 
   qsort(d.samples, d.samples_taken, sizeof(double), compare_double);
   long n = d.samples_taken;
   printf("{\"mode\":\"produce\",\"records\":%ld,\"bytes\":%ld,\"seconds\":%.6f,\"recordsPerSec\":%.0f,"
-         "\"partitions\":%d,\"errors\":%ld,\"firstError\":\"%s\",\"queueFullRetries\":%ld,\"enqueueSeconds\":%.6f,"
+         "\"partitions\":%d,\"cpuSeconds\":%.3f,\"errors\":%ld,\"firstError\":\"%s\",\"queueFullRetries\":%ld,\"enqueueSeconds\":%.6f,"
          "\"codec\":\"%s\",\"acks\":\"%s\",\"lingerMs\":%ld,\"batchBytes\":%ld,\"rate\":%ld,"
          "\"latency\":{\"samples\":%ld,\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f}}\n",
-         o->records, o->records * o->record_bytes, seconds, o->records / seconds, partitions, d.errors, d.first_error,
+         o->records, o->records * o->record_bytes, seconds, o->records / seconds, partitions, cpu, d.errors, d.first_error,
          queue_full, (enqueued - t0) / 1e3, o->codec, o->acks, o->linger_ms, o->batch_bytes, o->rate, n,
          quantile(d.samples, n, 0.5), quantile(d.samples, n, 0.95), quantile(d.samples, n, 0.99),
          quantile(d.samples, n, 0.999), n ? d.samples[n - 1] : 0.0);
@@ -242,6 +252,7 @@ static int consume(const struct options *o) {
   long count = 0, bad_length = 0, errors = 0;
   int64_t bytes = 0;
   char first_error[256] = "";
+  double cpu0 = cpu_seconds();
   double t0 = now_ms(), last = t0;
   rd_kafka_resp_err_t e = rd_kafka_assign(rk, parts);
   if (e) die("assign: %s", rd_kafka_err2str(e));
@@ -265,9 +276,10 @@ static int consume(const struct options *o) {
     else if (t - last > STALL_MS) break;
   }
   double seconds = (last - t0) / 1e3;
+  double cpu = cpu_seconds() - cpu0;
   printf("{\"mode\":\"consume\",\"records\":%ld,\"bytes\":%" PRId64 ",\"seconds\":%.6f,\"recordsPerSec\":%.0f,"
-         "\"partitions\":%d,\"errors\":%ld,\"firstError\":\"%s\",\"badLength\":%ld,\"expected\":%ld}\n",
-         count, bytes, seconds, count / seconds, partitions, errors, first_error, bad_length, o->records);
+         "\"partitions\":%d,\"cpuSeconds\":%.3f,\"errors\":%ld,\"firstError\":\"%s\",\"badLength\":%ld,\"expected\":%ld}\n",
+         count, bytes, seconds, count / seconds, partitions, cpu, errors, first_error, bad_length, o->records);
 
   free(batch);
   rd_kafka_queue_destroy(queue);

@@ -49,6 +49,8 @@ interface PerfResult {
   seconds: number;
   recordsPerSec: number;
   partitions: number;
+  /** CPU seconds the client used in the timed part (all librdkafka threads). */
+  cpuSeconds: number;
   errors: number;
   firstError: string;
   badLength?: number;
@@ -99,6 +101,21 @@ interface RunResult {
   paced?: PerfResult;
   /** Bytes of the topic's segment files after the produce run (what the broker stored). */
   storedBytes: number;
+  /** CPU seconds the broker process (all its threads) used during each phase. */
+  brokerCpu: { produce: number; consume: number };
+}
+
+let clockTicks: number | undefined;
+/** CPU seconds (user + system, all threads) process `pid` has used, from /proc; NaN elsewhere. */
+function processCpuSeconds(pid: number): number {
+  try {
+    clockTicks ??= Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks; // utime and stime: fields 14 and 15 of stat(5)
+  } catch {
+    return NaN;
+  }
 }
 
 /** Flags `sluice serve` accepts that this benchmark wants off when present (read from --help once). */
@@ -132,20 +149,21 @@ async function runOnce(records: number, partitions: number, codec: string, paced
   const broker = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     const m = await waitForLine(broker, /listening on (\S+):(\d+)/, 15_000, 'sluice serve');
-    broker.stdout!.resume(); // keep draining the broker's log so it never blocks on a full pipe
-    broker.stderr!.resume();
     const bootstrap = `${m[1]}:${m[2]}`;
     const common = ['-b', bootstrap, '-t', TOPIC, '-n', String(records), '-s', String(RECORD_BYTES)];
+    const cpu0 = processCpuSeconds(broker.pid!);
     const produce = await runPerf(['produce', ...common, '-z', codec, '-a', '1', '-l', '5', '-B', String(1 << 20)]);
+    const cpu1 = processCpuSeconds(broker.pid!);
     if (produce.errors !== 0) throw new Error(`${produce.errors} delivery errors, first: ${produce.firstError}`);
     if (produce.partitions !== partitions) throw new Error(`topic has ${produce.partitions} partitions, expected ${partitions}`);
     const storedBytes = topicBytes(dir, TOPIC);
     const consume = await runPerf(['consume', ...common]);
-    if (!paced) return { produce, consume, storedBytes };
+    const brokerCpu = { produce: cpu1 - cpu0, consume: processCpuSeconds(broker.pid!) - cpu1 };
+    if (!paced) return { produce, consume, storedBytes, brokerCpu };
     const pacedArgs = ['-b', bootstrap, '-t', `${TOPIC}-paced`, '-n', String(PACED_RATE * PACED_SECONDS), '-s', String(RECORD_BYTES), '-r', String(PACED_RATE)];
     const pacedResult = await runPerf(['produce', ...pacedArgs, '-z', codec, '-a', '1', '-l', '5', '-B', String(1 << 20)]);
     if (pacedResult.errors !== 0) throw new Error(`${pacedResult.errors} delivery errors, first: ${pacedResult.firstError}`);
-    return { produce, consume, paced: pacedResult, storedBytes };
+    return { produce, consume, paced: pacedResult, storedBytes, brokerCpu };
   } finally {
     await stop(broker);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -179,11 +197,15 @@ export async function wireBench(o: WireBenchOptions): Promise<Throughput[]> {
       let c = 0;
       const produce = await medianOf(runs, () => row(`librdkafka produce (${label})`, results[p++]!.produce));
       const consume = await medianOf(runs, () => row(`librdkafka consume (${label})`, results[c++]!.consume));
+      // CPU per million records, medians over the runs: steadier than wall time on a shared machine.
+      const perM = (f: (r: RunResult) => number) => (median(results.map(f)) / o.records) * 1e6;
+      const cpu = (phase: 'produce' | 'consume') =>
+        `CPU/M records: client ${perM((r) => r[phase].cpuSeconds).toFixed(2)} s, broker ${perM((r) => r.brokerCpu[phase]).toFixed(2)} s`;
       const stored = median(results.map((r) => r.storedBytes));
       const ratio = produce.bytes / stored;
       const sent = codec !== 'none' && ratio < 1.1 ? 'sent uncompressed' : `compression ${ratio.toFixed(1)}x`;
-      addNote(produce, `stored ${(stored / 1e6).toFixed(0)} MB (${sent}); latency = one record, enqueue to delivery report (1 in 16 sampled)`);
-      addNote(consume, 'from assign to the last record');
+      addNote(produce, `${cpu('produce')}; stored ${(stored / 1e6).toFixed(0)} MB (${sent}); latency = enqueue to delivery report`);
+      addNote(consume, `${cpu('consume')}; from assign to the last record`);
       rows.push(produce, consume);
       const paced = row(`librdkafka produce paced at ${PACED_RATE / 1000} k/s (${label})`, results[0]!.paced!);
       paced.note = 'latency = one record, enqueue to delivery report, at a fixed rate (linger.ms=5 included)';

@@ -73,6 +73,27 @@ Napi::Value LockFileJs(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
+// syncFilesystem(path): syncfs(2) on the filesystem holding `path`. One call makes every file
+// on it durable, which beats one fdatasync per partition when thousands close at once.
+Napi::Value SyncFilesystemJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    Napi::TypeError::New(env, "syncFilesystem(path: string)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const std::string path = info[0].As<Napi::String>().Utf8Value();
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    ThrowErrno(env, errno, "open", path);
+    return env.Undefined();
+  }
+  const int rc = syncfs(fd);
+  const int err = errno;
+  close(fd);
+  if (rc != 0) ThrowErrno(env, err, "syncfs", path);
+  return env.Undefined();
+}
+
 // unlockFile(fd): releases the lock by closing the descriptor.
 Napi::Value UnlockFileJs(const Napi::CallbackInfo& info) {
   if (info.Length() > 0 && info[0].IsNumber()) close(info[0].As<Napi::Number>().Int32Value());
@@ -93,6 +114,7 @@ static Napi::Object InitSluice(Napi::Env env, Napi::Object exports) {
   exports.Set("liveMappings", Napi::Function::New(env, LiveMappingsJs));
   exports.Set("lockFile", Napi::Function::New(env, LockFileJs));
   exports.Set("unlockFile", Napi::Function::New(env, UnlockFileJs));
+  exports.Set("syncFilesystem", Napi::Function::New(env, SyncFilesystemJs));
   return exports;
 }
 

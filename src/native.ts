@@ -69,6 +69,7 @@ interface NativeAddon {
   liveMappings(): number;
   lockFile(path: string): number;
   unlockFile(fd: number): void;
+  syncFilesystem(path: string): void;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -113,3 +114,5 @@ export const liveMappings = addon.liveMappings;
 export const lockFile = addon.lockFile;
 /** Releases a lock taken by lockFile. */
 export const unlockFile = addon.unlockFile;
+/** syncfs(2): makes every file on the filesystem holding `path` durable (blocks). */
+export const syncFilesystem = addon.syncFilesystem;

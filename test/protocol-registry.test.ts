@@ -25,10 +25,10 @@ import {
 const join = (c: { chunks: Buffer[]; length: number }) => Buffer.concat(c.chunks, c.length);
 
 describe('registry', () => {
-  it('advertises Kafka 3.8.0 ranges, Produce from v3 and Fetch from v4', () => {
+  it("advertises Kafka 3.8.0's full ranges (Produce and Fetch from v0, as librdkafka's codec checks need)", () => {
     const byKey = new Map(advertisedApis().map((a) => [a.apiKey, a]));
-    expect(byKey.get(ApiKey.Produce)).toMatchObject({ minVersion: 3, maxVersion: 11 });
-    expect(byKey.get(ApiKey.Fetch)).toMatchObject({ minVersion: 4, maxVersion: 16 });
+    expect(byKey.get(ApiKey.Produce)).toMatchObject({ minVersion: 0, maxVersion: 11 });
+    expect(byKey.get(ApiKey.Fetch)).toMatchObject({ minVersion: 0, maxVersion: 16 });
     expect(byKey.get(ApiKey.ApiVersions)).toMatchObject({ name: 'ApiVersions', minVersion: 0, maxVersion: 3 });
     expect(byKey.get(ApiKey.OffsetDelete)).toMatchObject({ minVersion: 0, maxVersion: 0 });
     expect(byKey.size).toBe(27);
@@ -73,8 +73,8 @@ describe('decodeRequest errors', () => {
 
   it('known API, version outside the advertised range: UnsupportedVersionError', () => {
     for (const [key, version] of [
-      [ApiKey.Produce, 2],
-      [ApiKey.Fetch, 3],
+      [ApiKey.Produce, 12],
+      [ApiKey.Fetch, 17],
       [ApiKey.ApiVersions, 4],
       [ApiKey.Heartbeat, -1],
     ] as const) {

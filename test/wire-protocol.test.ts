@@ -29,8 +29,9 @@ describe('Kafka protocol details, request by request', () => {
     const { broker, c } = await connect();
     const v3 = await c.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 'test', clientSoftwareVersion: '1' });
     const produce = v3.apiKeys.find((a) => a.apiKey === 0)!;
-    expect(produce).toMatchObject({ minVersion: 3 });
-    expect(v3.apiKeys.find((a) => a.apiKey === 1)!.minVersion).toBe(4);
+    // Listed from v0 like Kafka (librdkafka enables lz4/gzip/snappy only then)...
+    expect(produce).toMatchObject({ minVersion: 0 });
+    expect(v3.apiKeys.find((a) => a.apiKey === 1)!.minVersion).toBe(0);
     for (const key of [0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 23, 32, 33, 37, 42, 44, 47, 60]) {
       expect(v3.apiKeys.some((a) => a.apiKey === key), `api ${key}`).toBe(true);
     }
@@ -48,6 +49,17 @@ describe('Kafka protocol details, request by request', () => {
     expect(frame.readInt32BE(6)).toBeGreaterThan(10); // the api list follows
     c.close();
     await broker.stop();
+  });
+
+  it('refuses message formats 0/1 (Produce v0-2, Fetch v0-3) per partition', async () => {
+    const { c } = await connect();
+    await createTopic(c, 'old');
+    const p = await c.request(ApiKey.Produce, 2, produceBody('old', buildBatch([{ value: 'x' }])));
+    expect(p.responses[0]!.partitionResponses[0]!.errorCode).toBe(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT);
+    expect((await listOffset(c, 'old', -1)).offset).toBe(0);
+    const f = await c.request(ApiKey.Fetch, 3, { replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20, topics: [{ topic: 'old', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }] });
+    expect(f.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT);
+    c.close();
   });
 
   it('acknowledges a duplicate idempotent batch without writing it twice and refuses gaps and old epochs', async () => {

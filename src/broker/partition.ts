@@ -134,9 +134,15 @@ export class Partition {
     this.waiters = still;
   }
 
+  /** Stops taking appends and waits for the queued ones (before a shared sync and close). */
+  async quiesce(): Promise<void> {
+    this.closed = true;
+    this.cancelWaits();
+    await this.tail;
+  }
+
   /** Waits for queued appends, then closes the log cleanly. */
   async close(): Promise<void> {
-    if (this.closed) return;
     this.closed = true;
     this.cancelWaits();
     await this.tail;

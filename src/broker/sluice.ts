@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { GroupCoordinator } from '../group/index.js';
-import { Log, type Durability, type LogOptions, type LogRecoveryReport, type StorageLogger } from '../storage/index.js';
+import { syncFilesystem } from '../native.js';
+import { Log, StorageError, StorageIOError, type Durability, type LogOptions, type LogRecoveryReport, type StorageLogger } from '../storage/index.js';
 import { WorkerPool } from '../workers/index.js';
 import { Consumer, type ConsumerOptions } from '../client/consumer.js';
 import { Producer, type ProducerOptions } from '../client/producer.js';
@@ -40,6 +41,8 @@ export interface SluiceOptions {
   numPartitions?: number;
   /** Worker threads for codec work (default: one per core); 0 runs everything inline. */
   workerThreads?: number;
+  /** Close a partition's segment files after this long unused, ms (default 60 s; 0 keeps them open). */
+  idleFileTimeoutMs?: number;
   /** How often the log cleaner looks for compacted topics to clean, ms (log.cleaner.backoff.ms, default 15 s; 0 = only when asked). */
   cleanerBackoffMs?: number;
   /** How often retention runs, ms (log.retention.check.interval.ms, default 5 minutes). */
@@ -185,9 +188,13 @@ export class Sluice {
       config: topicConfigOverrides(config, this.defaults),
       createdAt: Date.now(),
     };
-    const parts: Partition[] = [];
-    for (let p = 0; p < count; p++) parts.push(this.openPartition(meta, p));
-    this.registry.put(meta);
+    const parts = await this.openNewPartitions(meta, 0, count);
+    try {
+      this.registry.put(meta);
+    } catch (err) {
+      await this.discardPartitions(meta, parts);
+      throw new StorageIOError(this.dir, `saving topics.json for the new topic '${name}'`, err);
+    }
     this.partitions.set(name, parts);
     return this.describeTopic(name);
   }
@@ -296,8 +303,14 @@ export class Sluice {
       );
     }
     if (validateOnly) return;
-    for (let p = meta.partitions; p < total; p++) parts.push(this.openPartition(meta, p));
-    this.registry.put({ ...meta, partitions: total });
+    const added = await this.openNewPartitions(meta, meta.partitions, total);
+    try {
+      this.registry.put({ ...meta, partitions: total });
+    } catch (err) {
+      await this.discardPartitions(meta, added);
+      throw new StorageIOError(this.dir, `saving topics.json with ${total} partitions of '${name}'`, err);
+    }
+    parts.push(...added);
   }
 
   /**
@@ -403,11 +416,33 @@ export class Sluice {
     for (const t of this.timers) clearInterval(t);
     for (const c of [...this.clients]) await c.close().catch(() => {});
     this.closed = true;
-    await this.groups.close();
-    for (const parts of this.partitions.values()) for (const p of parts) await p.close();
+    // Each step runs whatever the one before did (a full disk may fail a close): every log
+    // gets closed, the pool stopped and the lock released; the first error is thrown last.
+    let first: unknown = null;
+    const attempt = async (what: string, fn: () => Promise<void>) => {
+      try {
+        await fn();
+      } catch (err) {
+        first ??= err;
+        this.options.logger?.warn({ err }, `close: ${what} failed`);
+      }
+    };
+    await attempt('the group coordinator', () => this.groups.close());
+    // One syncfs makes every partition durable at once (thousands of fdatasyncs take minutes);
+    // if it fails, each log falls back to its own fdatasync in close().
+    const all = [...this.partitions.values()].flat();
+    await Promise.all(all.map((p) => p.quiesce().catch(() => {})));
+    try {
+      syncFilesystem(this.dir);
+      for (const p of all) p.log.assumeFlushed();
+    } catch (err) {
+      this.options.logger?.warn({ err, dir: this.dir }, 'close: syncfs failed; flushing partition by partition');
+    }
+    await inBatches(all, 64, (p) => attempt(`partition ${p.topic}-${p.index}`, () => p.close()));
     this.partitions.clear();
-    await this.pool.close();
+    await attempt('the worker pool', () => this.pool.close());
     this.release();
+    if (first !== null) throw first;
   }
 
   ensureOpen(): void {
@@ -419,6 +454,33 @@ export class Sluice {
   private logOptions(meta: TopicMetadata): LogOptions {
     const config = { ...this.defaults, ...meta.config };
     return { ...toLogConfig(config, this.durability), background: false, logger: this.options.logger };
+  }
+
+  /**
+   * Opens partitions [from, to) of a topic being created or grown. All or nothing: when one
+   * cannot be made (a full disk), the ones made are closed and their directories removed,
+   * and the error is a StorageIOError (KAFKA_STORAGE_ERROR).
+   */
+  private async openNewPartitions(meta: TopicMetadata, from: number, to: number): Promise<Partition[]> {
+    const parts: Partition[] = [];
+    for (let p = from; p < to; p++) {
+      try {
+        parts.push(this.openPartition(meta, p));
+      } catch (err) {
+        await this.discardPartitions(meta, parts);
+        fs.rmSync(path.join(this.dir, `${meta.name}-${p}`), { recursive: true, force: true });
+        throw err instanceof StorageError ? err : new StorageIOError(this.dir, `creating partition ${p} of '${meta.name}'`, err);
+      }
+    }
+    return parts;
+  }
+
+  /** Closes partitions never registered and removes their directories (best effort). */
+  private async discardPartitions(meta: TopicMetadata, parts: Partition[]): Promise<void> {
+    for (const p of parts) {
+      await p.close().catch(() => {});
+      fs.rmSync(path.join(this.dir, `${meta.name}-${p.index}`), { recursive: true, force: true });
+    }
   }
 
   private openPartition(meta: TopicMetadata, index: number): Partition {
@@ -434,8 +496,9 @@ export class Sluice {
       for (let p = 0; p < meta.partitions; p++) {
         const dir = path.join(this.dir, `${meta.name}-${p}`);
         if (fs.existsSync(dir) && !fs.existsSync(path.join(dir, '.clean-shutdown'))) {
-          const { logger: _logger, ...config } = this.logOptions(meta);
-          unclean.push({ dir, config });
+          // The logger stays: the pool replays each worker's recovery lines into it, so what
+          // recovery dropped reaches the broker's log.
+          unclean.push({ dir, config: this.logOptions(meta) });
         }
       }
     }
@@ -454,6 +517,17 @@ export class Sluice {
     const retentionEvery = this.options.retentionCheckIntervalMs ?? 5 * 60 * 1000;
     if (retentionEvery > 0) {
       this.timers.push(setInterval(() => this.runRetention(), retentionEvery).unref());
+    }
+    // Idle partitions give back their file descriptors and mappings; they reopen on use.
+    const idleMs = this.options.idleFileTimeoutMs ?? 60_000;
+    if (idleMs > 0) {
+      this.timers.push(
+        setInterval(() => {
+          for (const parts of this.partitions.values()) {
+            for (const p of parts) p.log.releaseIdleFiles(idleMs).catch((err: unknown) => this.options.logger?.warn({ err, topic: p.topic, partition: p.index }, 'closing idle files failed'));
+          }
+        }, Math.min(idleMs, 10_000)).unref(),
+      );
     }
     // Log compaction (log.cleaner.backoff.ms): look for dirty compacted partitions.
     const cleanerEvery = this.options.cleanerBackoffMs ?? 15_000;
@@ -531,6 +605,15 @@ export class Sluice {
     }
     return { deletedSegments, deletedBytes };
   }
+}
+
+/** Runs `fn` over `items`, at most `width` at a time. */
+async function inBatches<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
 }
 
 /** Removes directories left by topic deletion (`<topic>-<p>.<id>-delete`). */

@@ -10,6 +10,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { replaceFile } from '../storage/write-fully.js';
 import type { TopicConfig } from './topic-config.js';
 
 export const TOPICS_FILE = 'topics.json';
@@ -65,33 +66,31 @@ export class TopicRegistry {
     return this.names().map((n) => this.topics.get(n)!);
   }
 
-  /** Adds or replaces a topic and saves. */
+  /** Adds or replaces a topic and saves; on a failed save (thrown) nothing changes. */
   put(t: TopicMetadata): void {
+    const next = new Map(this.topics);
+    next.set(t.name, t);
+    this.save(next);
     this.topics.set(t.name, t);
-    this.save();
   }
 
+  /** Removes a topic and saves; on a failed save (thrown) nothing changes. */
   remove(name: string): void {
+    const next = new Map(this.topics);
+    next.delete(name);
+    this.save(next);
     this.topics.delete(name);
-    this.save();
   }
 
-  private save(): void {
+  private save(topics: Map<string, TopicMetadata>): void {
     const file: RegistryFile = { version: 1, topics: {} };
-    for (const t of this.all()) {
+    for (const t of [...topics.keys()].sort().map((n) => topics.get(n)!)) {
       const { name, ...rest } = t;
       file.topics[name] = rest;
     }
-    const target = path.join(this.dir, TOPICS_FILE);
-    const tmp = `${target}.tmp`;
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeSync(fd, `${JSON.stringify(file, null, 2)}\n`);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, target);
+    // Whole or not at all (a short write on a full disk must not leave a torn registry);
+    // memory changes only once the file did.
+    replaceFile(path.join(this.dir, TOPICS_FILE), `${JSON.stringify(file, null, 2)}\n`, true);
     fsyncDir(this.dir);
   }
 }

@@ -31,7 +31,7 @@ export const COMMON_HELP = `Common options:
 /** parseArgs (strict, no positionals) with errors a person can act on. */
 export function parse<O extends Options>(argv: string[], options: O): ReturnType<typeof parseArgs<{ options: O; strict: true; allowPositionals: false }>>['values'] {
   try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+    return parseArgs({ args: joinNegativeValues(argv, options), options, strict: true, allowPositionals: false }).values;
   } catch (err) {
     const e = err as { code?: string; message: string };
     const flag = /'(-[^' ]+)/.exec(e.message)?.[1];
@@ -48,12 +48,26 @@ export function parse<O extends Options>(argv: string[], options: O): ReturnType
   }
 }
 
+/** `--shift-by -5` -> `--shift-by=-5`: parseArgs would take `-5` for a short option. */
+function joinNegativeValues(argv: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (a.startsWith('--') && options[a.slice(2)]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 /** A whole number flag within [min, max], or undefined when absent. */
 export function intFlag(value: string | undefined, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!/^-?\d+$/.test(value.trim()) || n < min || n > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
+  if (!/^[-+]?\d+$/.test(value.trim()) || n < min || n > max) {
+    const range = min === Number.MIN_SAFE_INTEGER ? '(negative or positive)' : max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
     throw new UsageError(`invalid value '${value}' for --${flag}: a whole number ${range}`);
   }
   return n;

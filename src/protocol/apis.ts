@@ -91,11 +91,14 @@ export type ResponseInput<K extends ApiKey> = MessageInput<Defs[K][1]>;
 export type RequestInput<K extends ApiKey> = MessageInput<Defs[K][0]>;
 export type ResponseBody<K extends ApiKey> = MessageValue<Defs[K][1]>;
 
-/** Versions Sluice advertises where they differ from the definition's full range. */
-const MIN_ADVERTISED: Partial<Record<ApiKey, number>> = {
-  [ApiKey.Produce]: 3, // RecordBatch v2 only
-  [ApiKey.Fetch]: 4, // RecordBatch v2 only
-};
+/**
+ * Versions Sluice advertises where they differ from the definition's full range. Produce and
+ * Fetch are advertised from v0 like Kafka 3.x although only RecordBatch v2 is stored (older
+ * versions are answered with UNSUPPORTED_FOR_MESSAGE_FORMAT by the handlers): librdkafka
+ * before 2.8 enables gzip, snappy and lz4 only when the broker lists Produce v0, and would
+ * otherwise send those batches uncompressed.
+ */
+const MIN_ADVERTISED: Partial<Record<ApiKey, number>> = {};
 
 export interface ApiEntry {
   apiKey: ApiKey;
@@ -132,18 +135,28 @@ export function advertisedApis(): { apiKey: number; name: string; minVersion: nu
 
 /** A decoded request; narrow on `apiKey` to get the body's type. */
 export type DecodedRequest = {
-  [K in ApiKey]: { apiKey: K; apiVersion: number; header: RequestHeader; body: RequestBody<K> };
+  [K in ApiKey]: { apiKey: K; apiVersion: number; header: RequestHeader; body: RequestBody<K>; elements: number };
 }[ApiKey];
+
+/**
+ * Most array elements (topics, partitions, names, members, ... all arrays together) one
+ * request may hold. A 1 MiB Metadata v0 request can name 524,287 topics, and each decoded
+ * element costs the broker far more than its 2 wire bytes (a 1 MiB request of empty topic
+ * names once took a broker to 2 GiB of RSS); with this cap what one request can cost is
+ * bounded whatever socket.request.max.bytes allows. Kafka's largest legitimate requests
+ * (a Fetch or OffsetCommit naming every partition a client has) stay far below it.
+ */
+export const MAX_REQUEST_ELEMENTS = 100_000;
 
 /**
  * Decodes one request frame (the bytes after the size prefix). Throws:
  * - ProtocolError (header attached when it decoded) for truncated or malformed bytes,
- *   trailing bytes after the body included;
+ *   trailing bytes after the body included, and for more than `maxElements` array elements;
  * - UnknownApiError (a ProtocolError) for an apiKey Sluice does not serve;
  * - UnsupportedVersionError for a served API at a version outside the advertised range.
  * `records` fields in the body are views into `frame`: keep `frame` unchanged while they live.
  */
-export function decodeRequest(frame: Buffer): DecodedRequest {
+export function decodeRequest(frame: Buffer, maxElements = MAX_REQUEST_ELEMENTS): DecodedRequest {
   const header = decodeRequestHeader(frame);
   const entry = APIS.get(header.apiKey);
   if (entry === undefined) throw new UnknownApiError(header);
@@ -151,6 +164,7 @@ export function decodeRequest(frame: Buffer): DecodedRequest {
     throw new UnsupportedVersionError(entry.name, header, entry.minVersion, entry.maxVersion);
   }
   const r = new Reader(frame, header.headerLength);
+  r.maxElements = maxElements;
   let body: unknown;
   try {
     body = decode(entry.request, header.apiVersion, r);
@@ -165,7 +179,7 @@ export function decodeRequest(frame: Buffer): DecodedRequest {
     e.header = header;
     throw e;
   }
-  return { apiKey: entry.apiKey, apiVersion: header.apiVersion, header, body } as DecodedRequest;
+  return { apiKey: entry.apiKey, apiVersion: header.apiVersion, header, body, elements: r.elements } as DecodedRequest;
 }
 
 export interface EncodeOptions {

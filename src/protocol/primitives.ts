@@ -57,6 +57,14 @@ export class Reader {
   pos: number;
   /** One past the last readable byte. */
   readonly end: number;
+  /** Array elements read so far (every arrayLength adds its count). */
+  elements = 0;
+  /**
+   * Most array elements this reader accepts in all. A decoded element costs the heap 50-100
+   * times its few wire bytes (an object per struct, then the handler's work and answer), so
+   * the frame size alone does not bound what a request costs; this does.
+   */
+  maxElements = Infinity;
 
   constructor(buf: Buffer, pos = 0, end = buf.length) {
     if (pos < 0 || end > buf.length || pos > end) {
@@ -267,6 +275,10 @@ export class Reader {
     }
     if (n > this.end - this.pos) {
       throw new ProtocolError(`array length ${n}, ${this.end - this.pos} bytes left`, field, at);
+    }
+    this.elements += n;
+    if (this.elements > this.maxElements) {
+      throw new ProtocolError(`more than ${this.maxElements} array elements in one message`, field, at);
     }
     return n;
   }

@@ -16,6 +16,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { replaceFile } from './write-fully.js';
 
 export const CHECKPOINT_FILE = 'partition.checkpoint';
 const MAGIC = 'sluice-partition-checkpoint 1';
@@ -49,10 +50,8 @@ export function readCheckpoint(dir: string): PartitionCheckpoint | null {
   return cleanedOffset === undefined ? { logStartOffset, recoveryPoint } : { logStartOffset, recoveryPoint, cleanedOffset };
 }
 
+/** Throws the fs error (ENOSPC, EIO, ...) when it cannot write; the old file then stays whole. */
 export function writeCheckpoint(dir: string, c: PartitionCheckpoint): void {
-  const file = path.join(dir, CHECKPOINT_FILE);
-  const tmp = `${file}.tmp`;
   const cleaned = c.cleanedOffset === undefined ? '' : `cleanedOffset ${c.cleanedOffset}\n`;
-  fs.writeFileSync(tmp, `${MAGIC}\nlogStartOffset ${c.logStartOffset}\nrecoveryPoint ${c.recoveryPoint}\n${cleaned}`);
-  fs.renameSync(tmp, file);
+  replaceFile(path.join(dir, CHECKPOINT_FILE), `${MAGIC}\nlogStartOffset ${c.logStartOffset}\nrecoveryPoint ${c.recoveryPoint}\n${cleaned}`);
 }

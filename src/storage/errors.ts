@@ -70,6 +70,24 @@ export class StorageIOError extends StorageError {
 }
 
 /**
+ * A batch already in a segment fails its check when it is about to be served (CRC32C, bounds,
+ * or offsets that do not follow on): bit rot in data that recovery does not rescan (sealed
+ * segments after a clean shutdown, segments below the recovery point). The batch is never
+ * served; the rest of the log is. Kafka: KAFKA_STORAGE_ERROR.
+ */
+export class CorruptSegmentError extends StorageError {
+  constructor(
+    readonly dir: string,
+    readonly file: string,
+    readonly position: number,
+    readonly offset: number,
+    detail: string,
+  ) {
+    super('ERR_CORRUPT_SEGMENT', `refused to serve offset ${offset} from ${file} in ${dir}: the batch at byte ${position} ${detail}`);
+  }
+}
+
+/**
  * Log compaction could not go on: a segment holds bytes that are not a chain of batches, or
  * a cleaned file does not line up with the segments it replaces. Names the directory and
  * the offsets or byte positions involved. Nothing is swapped when it is thrown before the

@@ -6,6 +6,7 @@
  * so they are never fsynced. Not thread-safe.
  */
 import fs from 'node:fs';
+import { writeFully } from './write-fully.js';
 
 export abstract class IndexFile {
   /** Bytes of one entry on disk. */
@@ -114,7 +115,12 @@ export abstract class IndexFile {
     return problem;
   }
 
-  /** Writes the entries not yet on disk. */
+  /**
+   * Writes the entries not yet on disk. All or nothing as far as this object knows: on a
+   * failure (ENOSPC) it throws and counts none of them as written, so the next call writes
+   * them again from the same place (a torn tail left in the file is cut by that call, or
+   * fails the size check on the next open and the index is rebuilt).
+   */
   persist(): void {
     if (this.persisted === this.count) return;
     const from = this.persisted;
@@ -123,7 +129,7 @@ export abstract class IndexFile {
     const fd = fs.openSync(this.path, fs.constants.O_WRONLY | fs.constants.O_CREAT);
     try {
       fs.ftruncateSync(fd, from * this.entrySize);
-      fs.writeSync(fd, buf, 0, buf.length, from * this.entrySize);
+      writeFully(fd, buf, from * this.entrySize);
     } finally {
       fs.closeSync(fd);
     }

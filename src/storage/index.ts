@@ -15,6 +15,7 @@ export type {
 export { DEFAULT_LOG_CONFIG, KAFKA_NAMES, resolveLogConfig } from './config.js';
 export type { Durability, LogConfig } from './config.js';
 export {
+  CorruptSegmentError,
   InvalidBatchError,
   InvalidConfigError,
   LogCleanerError,

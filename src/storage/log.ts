@@ -25,13 +25,15 @@ import { planCompaction } from './cleaner-plan.js';
 import { finishInterruptedCompaction, installCleaned } from './cleaner-swap.js';
 import { resolveLogConfig, type LogConfig } from './config.js';
 import {
+  CorruptSegmentError,
   InvalidBatchError,
   LogClosedError,
   OffsetOutOfRangeError,
   RecordBatchTooLargeError,
+  StorageError,
   StorageIOError,
 } from './errors.js';
-import { INDEX_SUFFIX, LOG_SUFFIX, LogSegment, TIME_INDEX_SUFFIX, type SegmentRecovery } from './segment.js';
+import { INDEX_SUFFIX, LOG_SUFFIX, LogSegment, TIME_INDEX_SUFFIX, type SegmentRecovery, type SegmentSlice } from './segment.js';
 
 const fdatasync = promisify(fs.fdatasync);
 
@@ -166,6 +168,10 @@ export class Log {
   private flushing: Promise<void> | null = null;
   private flushAgain: Promise<void> | null = null;
   private closed = false;
+  /** Corrupt batches already logged (file:position). */
+  private readonly reportedCorrupt = new Set<string>();
+  /** The final flush of close() failed: the recovery point stays where it was. */
+  private flushFailed = false;
   /** Every sealed segment below this has been compacted; -1 when the log never was. */
   private _cleanedOffset = -1;
   /** The compaction run under way (or queued); runs never overlap. */
@@ -292,9 +298,16 @@ export class Log {
       batches++;
       pos += size;
     }
-    // Pass 2: write, then account each batch (indexes, timestamps) at its position.
-    const segment = this.segmentFor(length, next - 1, maxTimestamp);
+    // Pass 2: write, then account each batch (indexes, timestamps) at its position. A disk
+    // error (ENOSPC, EIO) in the roll or the write leaves the log as it was before the call:
+    // the roll is retried by the next append, and a write cut short is cut back natively.
+    let segment: LogSegment;
     let position: number;
+    try {
+      segment = this.segmentFor(length, next - 1, maxTimestamp);
+    } catch (err) {
+      throw asStorageError(err, this.dir, `roll to a new segment at offset ${firstOffset}`);
+    }
     try {
       position = segment.append(data);
     } catch (err) {
@@ -343,10 +356,19 @@ export class Log {
     const limit = Math.min(maxOffset, logEndOffset);
     for (let i = this.floorSegment(offset); i < this.segments.length && offset < limit; i++) {
       const segment = this.segments[i]!;
-      const position = segment.findBatch(offset);
-      if (position < 0) continue;
-      const s = segment.sliceFrom(position, maxBytes, limit);
-      if (s.end === s.position) break;
+      let s: SegmentSlice;
+      try {
+        const position = segment.findBatch(offset);
+        if (position < 0) continue;
+        s = segment.sliceFrom(position, maxBytes, limit);
+        if (s.end === s.position) break;
+        // Bytes not checked since open are checked now; a bad batch is never served.
+        const checked = segment.checkServed(s.position, s.end, offset);
+        if (checked.end !== s.end) s = { position: s.position, end: checked.end, nextOffset: checked.nextOffset };
+      } catch (err) {
+        if (err instanceof CorruptSegmentError) this.reportCorrupt(err);
+        throw err;
+      }
       const records = segment.slice(s.position, s.end);
       return {
         records,
@@ -373,10 +395,56 @@ export class Log {
     this.ensureOpen();
     for (const segment of this.segments) {
       if (segment.nextOffset <= this._logStartOffset) continue;
-      const found = segment.findOffsetByTimestamp(timestamp, this._logStartOffset);
-      if (found !== null) return found;
+      try {
+        const found = segment.findOffsetByTimestamp(timestamp, this._logStartOffset);
+        if (found !== null) return found;
+      } catch (err) {
+        if (err instanceof CorruptSegmentError) this.reportCorrupt(err);
+        throw err;
+      }
     }
     return null;
+  }
+
+  /** Logs a corrupt batch found on the read path, once per batch. */
+  private reportCorrupt(err: CorruptSegmentError): void {
+    const key = `${err.file}:${err.position}`;
+    if (this.reportedCorrupt.has(key)) return;
+    this.reportedCorrupt.add(key);
+    this.logger.warn(
+      { dir: this.dir, file: err.file, position: err.position, offset: err.offset, err },
+      'corrupt batch found in stored data: not served (the rest of the log still is)',
+    );
+  }
+
+  /**
+   * Marks everything appended so far as durable, for a caller that has just made the whole
+   * filesystem durable itself (syncfs) so that close() need not fdatasync each segment.
+   */
+  assumeFlushed(): void {
+    if (this.closed || this.flushing !== null) return;
+    this._recoveryPoint = this.logEndOffset;
+    this.unflushedRecords = 0;
+  }
+
+  /**
+   * Closes the files of segments not used for `idleForMs` (after flushing what they hold),
+   * so thousands of quiet partitions hold no descriptors or mappings. They reopen on use.
+   * Returns how many files were closed.
+   */
+  async releaseIdleFiles(idleForMs: number): Promise<number> {
+    if (this.closed) return 0;
+    const since = Date.now() - idleForMs;
+    const idle = this.segments.filter((s) => s.isIdleSince(since));
+    if (idle.length === 0) return 0;
+    if (idle.some((s) => s.nextOffset > this._recoveryPoint)) await this.flush();
+    let released = 0;
+    for (const s of idle) {
+      if (this.closed || s.nextOffset > this._recoveryPoint || !s.isIdleSince(since)) continue;
+      s.releaseFile();
+      released++;
+    }
+    return released;
   }
 
   /** The largest record timestamp and the offset of its batch (ListOffsets' MAX_TIMESTAMP), -1/-1 when empty. */
@@ -402,6 +470,8 @@ export class Log {
     if (offset > this._logStartOffset) {
       this._logStartOffset = offset;
       this.deleteSegmentsWhile((s, next) => next !== undefined && next.baseOffset <= this._logStartOffset);
+      // The new log start offset is only durable in the checkpoint: a client must hear when
+      // it is not (it holds in memory, and a retry writes it again).
       this.saveCheckpoint();
     }
     return this._logStartOffset;
@@ -448,7 +518,7 @@ export class Log {
     if (this._recoveryPoint > offset) this._recoveryPoint = offset;
     if (this._cleanedOffset > offset) this._cleanedOffset = offset;
     if (this.truncatedDuringCompaction !== null) this.truncatedDuringCompaction = Math.min(this.truncatedDuringCompaction, offset);
-    this.saveCheckpoint();
+    this.trySaveCheckpoint('truncation');
   }
 
   /**
@@ -575,7 +645,7 @@ export class Log {
       result.tombstonesRemoved += cleaned.tombstonesRemoved;
     }
     if (plan.cleanableEnd > this._cleanedOffset) this._cleanedOffset = Math.min(plan.cleanableEnd, this.logEndOffset);
-    this.saveCheckpoint();
+    this.trySaveCheckpoint('compaction');
     result.cleanedOffset = this.cleanedOffset;
     result.durationMs = performance.now() - started;
     if (result.recordsRemoved > 0 || result.segmentsMerged > 0) {
@@ -620,17 +690,34 @@ export class Log {
     while (this.compaction !== null) await this.compaction;
     if (this.closed) return;
     for (const t of this.timers) clearInterval(t);
-    await this.flush();
+    this.flushFailed = false;
+    await this.flush().catch((err: unknown) => {
+      this.flushFailed = true;
+      this.logger.warn({ dir: this.dir, err }, 'close: the final flush failed');
+    });
     while (this.flushing !== null) await this.flushing.catch(() => {});
     this.closed = true;
-    this.active.seal();
+    // Best effort on a failing disk: every file gets closed whatever fails, and the
+    // clean-shutdown marker is written only when indexes and checkpoint are all on disk,
+    // so the next open checks (and repairs) whatever could not be written.
+    const failures: string[] = [];
+    const attempt = (what: string, fn: () => void) => {
+      try {
+        fn();
+      } catch (err) {
+        failures.push(what);
+        this.logger.warn({ dir: this.dir, err }, `close: ${what} failed; the next open will recover this log`);
+      }
+    };
+    attempt('sealing the active segment', () => this.active.seal());
     for (const s of this.segments) {
-      s.persistIndexes();
-      s.close();
+      attempt(`persisting the indexes of ${path.basename(s.logPath)}`, () => s.persistIndexes());
+      attempt(`closing ${path.basename(s.logPath)}`, () => s.close());
     }
-    this._recoveryPoint = this.logEndOffset;
-    this.saveCheckpoint();
-    fs.writeFileSync(path.join(this.dir, CLEAN_SHUTDOWN_FILE), '');
+    if (this.flushFailed) failures.push('flush');
+    else this._recoveryPoint = this.logEndOffset;
+    attempt('writing the checkpoint', () => this.saveCheckpoint());
+    if (failures.length === 0) attempt('writing the clean-shutdown marker', () => fs.writeFileSync(path.join(this.dir, CLEAN_SHUTDOWN_FILE), ''));
   }
 
   private startFlush(): Promise<void> {
@@ -664,7 +751,9 @@ export class Log {
     this._lastFlushTime = this.time();
     this.unflushedRecords = Math.max(0, this.unflushedRecords - recordsCovered);
     // Recovery starts from the segment holding the recovery point: persist it when that moves.
-    if (!this.closed && this.floorSegment(this._recoveryPoint) !== this.checkpointedSegment) this.saveCheckpoint();
+    // The data is durable whether or not the checkpoint can be written (a stale one only
+    // makes the next unclean open check more): a full disk must not fail the flush.
+    if (!this.closed && this.floorSegment(this._recoveryPoint) !== this.checkpointedSegment) this.trySaveCheckpoint('flush');
   }
 
   private backgroundFlush(): void {
@@ -682,8 +771,16 @@ export class Log {
     if (active.size === 0) {
       // An empty active segment is never rolled, but may be too small for one huge batch.
       if (!active.canHold(bytes, Math.max(segmentBytes, bytes))) {
+        // Same base offset, so the same file names: the old one goes first. If the new one
+        // cannot be made, an empty one of the usual size takes its place, so the log always
+        // has an active segment.
         this.segments.pop()!.delete();
-        this.segments.push(this.newSegment(active.baseOffset, bytes, now));
+        try {
+          this.segments.push(this.newSegment(active.baseOffset, bytes, now));
+        } catch (err) {
+          this.segments.push(this.newSegment(active.baseOffset, 0, now));
+          throw err;
+        }
       }
       return this.active;
     }
@@ -721,7 +818,8 @@ export class Log {
     }
     if (deletedSegments > 0) {
       if (this.segments[0]!.baseOffset > this._logStartOffset) this._logStartOffset = this.segments[0]!.baseOffset;
-      this.saveCheckpoint();
+      // The segments are gone whatever the checkpoint says: the next open starts at the first.
+      this.trySaveCheckpoint('retention');
     }
     return { deletedSegments, deletedBytes };
   }
@@ -743,13 +841,31 @@ export class Log {
     return found;
   }
 
+  /** Writes partition.checkpoint; StorageIOError when it cannot (the old file stays whole). */
   private saveCheckpoint(): void {
-    writeCheckpoint(this.dir, {
-      logStartOffset: this._logStartOffset,
-      recoveryPoint: this._recoveryPoint,
-      cleanedOffset: this._cleanedOffset >= 0 ? this._cleanedOffset : undefined,
-    });
+    try {
+      writeCheckpoint(this.dir, {
+        logStartOffset: this._logStartOffset,
+        recoveryPoint: this._recoveryPoint,
+        cleanedOffset: this._cleanedOffset >= 0 ? this._cleanedOffset : undefined,
+      });
+    } catch (err) {
+      this.checkpointedSegment = -1;
+      throw new StorageIOError(this.dir, 'writing partition.checkpoint', err);
+    }
     this.checkpointedSegment = this.floorSegment(this._recoveryPoint);
+  }
+
+  /**
+   * saveCheckpoint where a stale checkpoint is safe (it only makes the next open check more,
+   * or start lower): a failure is logged, and the next save writes the current state.
+   */
+  private trySaveCheckpoint(after: string): void {
+    try {
+      this.saveCheckpoint();
+    } catch (err) {
+      this.logger.warn({ dir: this.dir, err }, `could not write partition.checkpoint after ${after}; it will be written again later`);
+    }
   }
 
   private ensureOpen(): void {
@@ -804,7 +920,7 @@ export class Log {
       this.segments.push(this.newSegment(base, 0, now));
       this._logStartOffset = base;
       this._recoveryPoint = base;
-      this.saveCheckpoint();
+      this.trySaveCheckpoint('creating the log');
       return report;
     }
     for (let i = 0; i < bases.length; i++) {
@@ -821,7 +937,10 @@ export class Log {
       const s = this.segments[i]!;
       const indexBad = report.rebuiltIndexes.some((r) => r.baseOffset === s.baseOffset);
       // Every other segment gets the cheap check: its tail from the last index entry.
-      if (i < recoverFrom && !indexBad && s.loadTail()) continue;
+      if (i < recoverFrom && !indexBad) {
+        if (s.loadTail()) continue;
+        report.rebuiltIndexes.push({ baseOffset: s.baseOffset, reason: 'the data after the last index entry does not check out' });
+      }
       const r = s.recover();
       report.recovered.push(r);
       if (r.truncatedBytes > 0) {
@@ -835,11 +954,19 @@ export class Log {
         }
       }
     }
-    // A segment whose data does not follow the one before it (overlap) is cut off too.
+    // A segment whose data does not follow on from the one before it (an overlap, or a gap
+    // left by a sealed segment cut at a batch boundary) is cut off too, with all after it:
+    // offsets stay dense.
     for (let i = 1; i < this.segments.length; i++) {
-      if (this.segments[i]!.baseOffset < this.segments[i - 1]!.nextOffset) {
+      const prev = this.segments[i - 1]!;
+      if (this.segments[i]!.baseOffset !== prev.nextOffset) {
+        this.logger.warn(
+          { dir: this.dir, segment: this.segments[i]!.baseOffset, previousEnd: prev.nextOffset },
+          'recovery found a segment that does not follow on from the one before it',
+        );
         for (const later of this.segments.splice(i)) {
           report.deletedSegments.push(later.baseOffset);
+          report.truncatedBytes += later.size;
           later.delete();
         }
         break;
@@ -856,7 +983,31 @@ export class Log {
     }
     this._recoveryPoint = this.logEndOffset;
     if (this._cleanedOffset > this.logEndOffset) this._cleanedOffset = this.logEndOffset;
-    this.saveCheckpoint();
+    // A clean open with nothing changed leaves the checkpoint as it is (one write per partition
+    // saved, which matters with thousands of partitions).
+    const unchanged =
+      checkpoint !== null &&
+      checkpoint.logStartOffset === this._logStartOffset &&
+      checkpoint.recoveryPoint === this._recoveryPoint &&
+      (checkpoint.cleanedOffset ?? -1) === this._cleanedOffset;
+    if (unchanged) this.checkpointedSegment = this.floorSegment(this._recoveryPoint);
+    else this.trySaveCheckpoint('recovery');
+    if (report.truncatedBytes > 0 || report.deletedSegments.length > 0) {
+      this.logger.warn(
+        {
+          dir: this.dir,
+          droppedBytes: report.truncatedBytes,
+          deletedSegments: report.deletedSegments,
+          cuts: report.recovered.filter((r) => r.truncatedBytes > 0),
+          logEndOffset: this.logEndOffset,
+          cleanShutdown,
+        },
+        `recovery dropped invalid data: ${report.truncatedBytes} bytes, ${report.deletedSegments.length} whole segment(s); the log now ends at offset ${this.logEndOffset}`,
+      );
+    }
+    if (report.rebuiltIndexes.length > 0) {
+      this.logger.warn({ dir: this.dir, rebuiltIndexes: report.rebuiltIndexes }, `recovery rebuilt the indexes of ${report.rebuiltIndexes.length} segment(s)`);
+    }
     if (report.truncatedBytes > 0 || report.rebuiltIndexes.length > 0 || !cleanShutdown) {
       this.logger.info({ dir: this.dir, ...report, recovered: report.recovered.length }, 'log recovered');
     }
@@ -882,6 +1033,11 @@ export class Log {
     }
     return bases.sort((a, b) => a - b);
   }
+}
+
+/** `err` when it is a StorageError already, else a StorageIOError naming `what`. */
+function asStorageError(err: unknown, dir: string, what: string): StorageError {
+  return err instanceof StorageError ? err : new StorageIOError(dir, what, err);
 }
 
 /** Size of the batch at `pos`, or -1 when it is malformed or runs past `end`. */

@@ -31,6 +31,15 @@ export class OffsetIndex extends IndexFile {
     return i < 0 ? 0 : this.values[i]!;
   }
 
+  /**
+   * lookup, with the last offset of the batch the entry points at (-1 when there is no entry
+   * at or below `offset` and the scan starts at byte 0).
+   */
+  lookupEntry(offset: number): { position: number; lastOffset: number } {
+    const i = this.floor(offset - this.baseOffset, false);
+    return i < 0 ? { position: 0, lastOffset: -1 } : { position: this.values[i]!, lastOffset: this.keys[i]! + this.baseOffset };
+  }
+
   /** Entries whose batch starts before `position` (for truncation). */
   entriesBefore(position: number): number {
     let n = this.count;

@@ -20,10 +20,11 @@ import {
   LENGTH_OFFSET,
   LOG_OVERHEAD,
   MAX_TIMESTAMP_OFFSET,
+  MIN_BATCH_LENGTH,
   RECORD_BATCH_OVERHEAD,
 } from '../record/layout.js';
 import type { LogConfig } from './config.js';
-import { LogCleanerError } from './errors.js';
+import { CorruptSegmentError, LogCleanerError } from './errors.js';
 import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
 
@@ -43,6 +44,11 @@ export interface SegmentRecovery {
   truncatedBytes: number;
   /** Why the tail was cut, when it was. */
   reason: string | null;
+}
+
+/** Bytes a batch of this length field takes, or -1 when the field cannot be a batch's. */
+function batchBytes(lengthField: number): number {
+  return lengthField >= MIN_BATCH_LENGTH ? lengthField + LOG_OVERHEAD : -1;
 }
 
 /** Where a read of a segment starts and ends. */
@@ -93,6 +99,16 @@ export class LogSegment {
   private cachedView: Buffer | null = null;
   private bytesSinceIndexEntry = 0;
   private pendingClose = false;
+  /** When the file was last used (Date.now()), for closing idle files. */
+  private lastUsed = Date.now();
+  /**
+   * Which bytes are known good (CRC32C, bounds and dense offsets checked since this process
+   * opened the file, or written by it): the prefix [0, verifiedEnd) and the suffix
+   * [trustedFrom, size). Bytes in between (sealed data a clean open does not rescan) are
+   * checked on their way out (checkServed), and never served when they fail.
+   */
+  private verifiedEnd = 0;
+  private trustedFrom = 0;
 
   private constructor(
     readonly dir: string,
@@ -136,6 +152,7 @@ export class LogSegment {
     const s = new LogSegment(dir, baseOffset, capacity, config, now);
     s.size = fs.statSync(s.logPath).size;
     s.capacity = Math.max(capacity, s.size);
+    s.trustedFrom = s.size;
     const indexProblem = s.offsetIndex.load(s.size) ?? s.timeIndex.load(s.size);
     return { segment: s, indexProblem };
   }
@@ -153,6 +170,7 @@ export class LogSegment {
     s.capacity = s.size;
     s.offsetIndex.reset();
     s.timeIndex.reset();
+    s.trustedFrom = 0;
     const { end, reason } = s.rebuild(s.size);
     if (end !== s.size) {
       throw new LogCleanerError(dir, `cleaned segment ${path.basename(s.logPath)} does not walk to its end (${s.size} bytes): ${reason ?? `stopped at byte ${end}`}`);
@@ -163,7 +181,25 @@ export class LogSegment {
 
   private get mapped(): MappedFileHandle {
     if (this.file === null) this.file = new MappedFile(this.logPath, this.capacity, { create: false });
+    this.lastUsed = Date.now();
     return this.file;
+  }
+
+  /** True when the file is open and has not been used since `since` (ms, wall clock). */
+  isIdleSince(since: number): boolean {
+    return this.file !== null && !this.file.closed && this.lastUsed < since && this.syncsInFlight === 0;
+  }
+
+  /**
+   * Closes the file to give back its descriptor and mapping while the segment is idle; the
+   * next append or read opens it again. Only for data already flushed (the Log checks).
+   * Views already taken stay valid.
+   */
+  releaseFile(): void {
+    if (this.file === null || this.file.closed || this.syncsInFlight > 0) return;
+    this.cachedView = null;
+    this.file.close();
+    this.file = null;
   }
 
   /** The open file's descriptor, for fdatasync on the libuv pool; -1 when not open. */
@@ -228,13 +264,28 @@ export class LogSegment {
    */
   findBatch(offset: number): number {
     if (offset >= this.nextOffset) return -1;
-    let pos = this.offsetIndex.lookup(offset);
+    const entry = this.offsetIndex.lookupEntry(offset);
+    let pos = entry.position;
+    // The walk checks that offsets follow on from its anchor (the index entry's batch, or the
+    // segment's base offset at byte 0): baseOffset lies outside the CRC.
+    let expectedBase = entry.lastOffset < 0 ? this.baseOffset : -1;
     const v = this.slice(0, this.size);
     while (pos + RECORD_BATCH_OVERHEAD <= this.size) {
-      const last = readInt64(v, pos + BASE_OFFSET_OFFSET) + v.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET);
+      const base = readInt64(v, pos + BASE_OFFSET_OFFSET);
+      const last = base + v.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET);
+      if (expectedBase >= 0 ? base !== expectedBase : last !== entry.lastOffset) {
+        throw this.corrupt(pos, offset, `has offsets [${base}, ${last}] that do not follow on`);
+      }
       if (last >= offset) return pos;
-      pos += v.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD;
+      expectedBase = last + 1;
+      const size = batchBytes(v.readInt32BE(pos + LENGTH_OFFSET));
+      // A length no batch can have (only in data that was never checked): stop rather than
+      // walk backwards or forever.
+      if (size < 0) throw this.corrupt(pos, offset, 'has an invalid length field');
+      pos += size;
     }
+    // An intact chain ends exactly at the end of the data.
+    if (pos !== this.size) throw this.corrupt(pos, offset, 'is not where the chain of batch lengths leads');
     return -1;
   }
 
@@ -248,8 +299,16 @@ export class LogSegment {
     let nextOffset = -1;
     while (end + RECORD_BATCH_OVERHEAD <= this.size) {
       const base = readInt64(v, end + BASE_OFFSET_OFFSET);
-      const size = v.readInt32BE(end + LENGTH_OFFSET) + LOG_OVERHEAD;
-      if (base >= maxOffset || end + size > this.size) break;
+      const size = batchBytes(v.readInt32BE(end + LENGTH_OFFSET));
+      if (size < 0) {
+        if (end === position) throw this.corrupt(end, base, 'has an invalid length field');
+        break;
+      }
+      if (end + size > this.size) {
+        if (end === position) throw this.corrupt(end, base, 'runs past the end of the segment');
+        break;
+      }
+      if (base >= maxOffset) break;
       if (end > position && end + size - position > maxBytes) break;
       nextOffset = base + v.readInt32BE(end + LAST_OFFSET_DELTA_OFFSET) + 1;
       end += size;
@@ -267,9 +326,14 @@ export class LogSegment {
     let pos = this.offsetIndex.lookup(Math.max(after, startOffset, this.baseOffset));
     const v = this.slice(0, this.size);
     while (pos + RECORD_BATCH_OVERHEAD <= this.size) {
-      const size = v.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD;
+      const size = batchBytes(v.readInt32BE(pos + LENGTH_OFFSET));
       const last = readInt64(v, pos) + v.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET);
+      if (size < 0 || pos + size > this.size) throw this.corrupt(pos, last, 'has an invalid length field');
       if (readInt64(v, pos + MAX_TIMESTAMP_OFFSET) >= timestamp && last >= startOffset) {
+        // Decode only checked bytes: a time lookup must not read a rotten batch either.
+        if (this.checkServed(pos, pos + size, Math.max(readInt64(v, pos), startOffset)).end !== pos + size) {
+          throw this.corrupt(pos, last, 'fails its check');
+        }
         for (const r of readRecords(v.subarray(pos, pos + size))) {
           if (r.timestamp >= timestamp && r.offset >= startOffset) return { offset: r.offset, timestamp: r.timestamp };
         }
@@ -290,6 +354,8 @@ export class LogSegment {
     const validEnd = this.mapped.scan(0, total);
     const { end, reason } = this.rebuild(validEnd);
     if (end < total) this.cut(end);
+    this.verifiedEnd = end;
+    this.trustedFrom = 0;
     return {
       baseOffset: this.baseOffset,
       validBytes: end,
@@ -329,8 +395,12 @@ export class LogSegment {
       if (counted) this.bytesSinceIndexEntry += size;
       pos += size;
     }
+    // The time index must point inside this segment's offsets (a garbage file can pass its
+    // own ordering check).
+    if (this.timeIndex.count > 0 && this.timeIndex.lastValue + this.baseOffset >= this.nextOffset) return false;
     const first = start === 0 ? tail : readRange(this.logPath, 0, RECORD_BATCH_OVERHEAD);
     this.firstBatchTimestamp = first === null ? -1 : readInt64(first, MAX_TIMESTAMP_OFFSET);
+    this.trustedFrom = start;
     return true;
   }
 
@@ -351,6 +421,45 @@ export class LogSegment {
     this.mapped.truncate(position);
     this.cachedView = null;
     this.size = position;
+    this.verifiedEnd = Math.min(this.verifiedEnd, position);
+    this.trustedFrom = Math.min(this.trustedFrom, position);
+  }
+
+  /**
+   * Checks the batches of [position, end) that are not known good before they are served:
+   * CRC32C and bounds (native scan), and offsets that follow on from a first batch holding
+   * `offset`. Returns the end of the good prefix and the offset after it; throws
+   * CorruptSegmentError when the first batch is bad. Costs nothing for bytes this process
+   * wrote or checked already (the hot path); checked bytes at the start of the file join
+   * the known-good prefix, so each byte is scanned once per process.
+   */
+  checkServed(position: number, end: number, offset: number): { end: number; nextOffset: number } {
+    if (end <= this.verifiedEnd || position >= this.trustedFrom || this.verifiedEnd >= this.trustedFrom) return { end, nextOffset: -1 };
+    const v = this.slice(0, this.size);
+    const from = Math.max(position, this.verifiedEnd);
+    const to = Math.min(end, this.trustedFrom);
+    let good = from < to ? scanBatches(v, from, to) : to;
+    if (good === to) good = end;
+    // Offsets are not covered by the CRC: walk the headers of what passed.
+    let pos = position;
+    let expected = -1;
+    while (pos < good) {
+      const base = readInt64(v, pos + BASE_OFFSET_OFFSET);
+      const last = base + v.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET);
+      if (expected < 0 ? base > offset || last < offset || base < this.baseOffset : base !== expected) break;
+      const next = pos + v.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD;
+      if (next > good) break;
+      expected = last + 1;
+      pos = next;
+    }
+    good = pos;
+    if (good === position) throw this.corrupt(position, offset, 'fails its check (CRC32C, length or offsets)');
+    if (position <= this.verifiedEnd && good > this.verifiedEnd) this.verifiedEnd = Math.min(good, this.size);
+    return { end: good, nextOffset: expected };
+  }
+
+  private corrupt(position: number, offset: number, detail: string): CorruptSegmentError {
+    return new CorruptSegmentError(this.dir, path.basename(this.logPath), position, offset, detail);
   }
 
   /**

@@ -149,7 +149,8 @@ export class Cluster {
       if (code === ErrorCode.NONE && !leaderless) return t!;
       const transient = code === ErrorCode.LEADER_NOT_AVAILABLE || leaderless || (allowAutoTopicCreation && code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
       if (!transient || attempt >= 20) {
-        throw brokerError(code === ErrorCode.NONE ? ErrorCode.LEADER_NOT_AVAILABLE : code, `topic '${name}'`);
+        const what = code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION ? `topic '${name}' does not exist` : code === ErrorCode.NONE ? `topic '${name}' has partitions without a leader` : `topic '${name}'`;
+        throw brokerError(code === ErrorCode.NONE ? ErrorCode.LEADER_NOT_AVAILABLE : code, what);
       }
       await sleep(100);
     }

@@ -3,7 +3,7 @@
  * act on; Kafka error codes travel as KafkaError (protocol/error-codes.ts), whose message
  * starts with the code's name (UNKNOWN_TOPIC_OR_PARTITION: ...).
  */
-import { KafkaError } from '../protocol/error-codes.js';
+import { errorName, KafkaError } from '../protocol/error-codes.js';
 
 /** The TCP connection could not be made (refused, unresolvable, timed out). */
 export class BrokerUnreachableError extends Error {
@@ -36,7 +36,9 @@ export class UnsupportedApiError extends Error {
 
 /** A Kafka error code from a response, with what was being done: `KafkaError` naming the code. */
 export function brokerError(errorCode: number, what: string, serverMessage?: string | null): KafkaError {
-  return new KafkaError(errorCode, serverMessage ? `${what}: ${serverMessage}` : what);
+  // Brokers often start their message with the code's name too: say it once.
+  const detail = serverMessage?.replace(new RegExp(`^${errorName(errorCode)}:\\s*`), '');
+  return new KafkaError(errorCode, detail ? `${what}: ${detail}` : what);
 }
 
 /** Throws brokerError unless `errorCode` is 0 (NONE). */

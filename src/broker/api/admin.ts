@@ -8,6 +8,8 @@ import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerContext } from './context.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
 import { describeTopicConfigs } from './configs.js';
+import { createTopicStepwise, growStepwise, withPartitionBudget } from './limits.js';
+import { topicIdLookup } from './topics.js';
 
 interface CreatableTopic {
   name: string;
@@ -20,6 +22,7 @@ interface CreatableTopic {
 export async function handleCreateTopics(ctx: BrokerContext, req: { topics: CreatableTopic[]; timeoutMs: number; validateOnly: boolean }, zeroUuid: string) {
   const seen = new Set<string>();
   const topics = [];
+  const budget = { used: 0 };
   for (const t of req.topics) {
     const result = { name: t.name, topicId: zeroUuid, errorCode: ErrorCode.NONE as number, errorMessage: null as string | null, numPartitions: -1, replicationFactor: -1, configs: null as unknown[] | null };
     try {
@@ -36,8 +39,10 @@ export async function handleCreateTopics(ctx: BrokerContext, req: { topics: Crea
       const partitions = t.assignments.length > 0 ? t.assignments.length : t.numPartitions === -1 ? undefined : t.numPartitions;
       const config: Record<string, string> = {};
       for (const c of t.configs) if (c.value !== null) config[c.name] = c.value;
-      await ctx.sluice.createTopic(t.name, { partitions, config, validateOnly: req.validateOnly });
-      result.numPartitions = partitions ?? ctx.sluice.partitionCountDefault;
+      const count = partitions ?? ctx.sluice.partitionCountDefault;
+      await ctx.sluice.createTopic(t.name, { partitions, config, validateOnly: true });
+      await withPartitionBudget(ctx, count, budget, () => (req.validateOnly ? Promise.resolve() : createTopicStepwise(ctx, t.name, count, config)));
+      result.numPartitions = count;
       result.replicationFactor = 1;
       if (!req.validateOnly) result.topicId = ctx.sluice.topicId(t.name);
       result.configs = req.validateOnly ? [] : describeTopicConfigs(ctx, t.name, null, false, false).map((c) => ({ name: c.name, value: c.value, readOnly: c.readOnly, configSource: c.configSource, isSensitive: false }));
@@ -53,8 +58,9 @@ export async function handleCreateTopics(ctx: BrokerContext, req: { topics: Crea
 export async function handleDeleteTopics(ctx: BrokerContext, req: { topics: { name: string | null; topicId: string }[]; topicNames: string[]; timeoutMs: number }, version: number, zeroUuid: string) {
   const wanted = version >= 6 ? req.topics : req.topicNames.map((name) => ({ name, topicId: zeroUuid }));
   const responses = [];
+  const byId = topicIdLookup(ctx);
   for (const t of wanted) {
-    const name = t.name ?? ctx.sluice.topicById(t.topicId) ?? null;
+    const name = t.name ?? byId(t.topicId) ?? null;
     const r = { name, topicId: t.topicId, errorCode: ErrorCode.NONE as number, errorMessage: null as string | null };
     try {
       if (name === null) {
@@ -78,6 +84,7 @@ export async function handleCreatePartitions(
   req: { topics: { name: string; count: number; assignments: { brokerIds: number[] }[] | null }[]; timeoutMs: number; validateOnly: boolean },
 ) {
   const results = [];
+  const budget = { used: 0 };
   for (const t of req.topics) {
     const r = { name: t.name, errorCode: ErrorCode.NONE as number, errorMessage: null as string | null };
     try {
@@ -86,7 +93,9 @@ export async function handleCreatePartitions(
           throw Object.assign(new Error(`assignment [${a.brokerIds.join(', ')}] names brokers this cluster does not have (only ${ctx.nodeId})`), { errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT });
         }
       }
-      await ctx.sluice.createPartitions(t.name, t.count, req.validateOnly);
+      await ctx.sluice.createPartitions(t.name, t.count, true); // validates: count above the current one, known topic
+      const added = t.count - ctx.sluice.partitionCount(t.name);
+      await withPartitionBudget(ctx, added, budget, () => (req.validateOnly ? Promise.resolve() : growStepwise(ctx, t.name, t.count)));
     } catch (err) {
       r.errorCode = (err as { errorCode?: number }).errorCode ?? errorCodeOf(err);
       r.errorMessage = errorMessageOf(err);

@@ -61,7 +61,11 @@ export function handleInitProducerId(ctx: BrokerContext, req: { transactionalId:
     return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 };
   }
   // A producer re-initialising its id (v3+) just gets a fresh one with epoch 0.
-  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: ctx.producers.allocate(), producerEpoch: 0 };
+  try {
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: ctx.producers.allocate(), producerEpoch: 0 };
+  } catch (err) {
+    return { throttleTimeMs: 0, errorCode: errorCodeOf(err), producerId: -1, producerEpoch: -1 };
+  }
 }
 
 export function handleSaslHandshake() {

@@ -6,6 +6,7 @@
 import type { Sluice } from '../sluice.js';
 import type { ProducerStateManager } from './producer-state.js';
 import type { BrokerMetrics } from '../../observability/metrics.js';
+import type { RequestLimits } from './limits.js';
 
 export interface BrokerSettings {
   /** Host and port written into Metadata and FindCoordinator answers. */
@@ -17,6 +18,8 @@ export interface BrokerSettings {
   autoCreateTopics: boolean;
   /** Longest a Fetch may wait (clamps max.wait.ms), ms. */
   maxFetchWaitMs: number;
+  /** What one request may create or allocate (limits.ts); DEFAULT_LIMITS where not given. */
+  limits?: Partial<RequestLimits>;
 }
 
 export interface BrokerContext {

@@ -40,6 +40,7 @@ import {
   handleSyncGroup,
 } from './groups.js';
 import { handleListOffsets } from './list-offsets.js';
+import { elementBudget, SMALL_REQUEST_ELEMENTS } from './limits.js';
 import { handleMetadata } from './metadata.js';
 import { handleProduce } from './produce.js';
 
@@ -56,13 +57,37 @@ function apiVersionsBody(errorCode: number): Body {
   };
 }
 
+/**
+ * Kafka handles one request at a time per connection, so a request sees what the ones before
+ * it on the connection did. Here each request starts once the one before has *applied* its
+ * effects: Produce after its appends (its fsync wait may overlap the next request), Fetch,
+ * JoinGroup and SyncGroup at once (they wait without changing anything the next one reads),
+ * everything else when it has answered. Responses still go out in order (the server).
+ */
+const applying = new WeakMap<object, Promise<void>>();
+
 async function run(ctx: BrokerContext, apiKey: number, version: number, body: Body, req: RequestContext): Promise<Body | null> {
+  const before = applying.get(req.connection) ?? Promise.resolve();
+  let release!: () => void;
+  applying.set(req.connection, new Promise<void>((r) => (release = r)));
+  await before;
+  try {
+    return await runApplied(ctx, apiKey, version, body, req, release);
+  } finally {
+    release();
+  }
+}
+
+async function runApplied(ctx: BrokerContext, apiKey: number, version: number, body: Body, req: RequestContext, applied: () => void): Promise<Body | null> {
   const client = { clientId: req.clientId ?? '', clientHost: `/${req.connection.remoteAddress}` };
   switch (apiKey) {
     case 0:
-      return handleProduce(ctx, body);
-    case 1:
-      return handleFetch(ctx, body, version, req.signal);
+      return handleProduce(ctx, body, version, applied);
+    case 1: {
+      const fetched = handleFetch(ctx, body, version, req.signal);
+      applied();
+      return fetched;
+    }
     case 2:
       return handleListOffsets(ctx, body, version);
     case 3:
@@ -73,14 +98,20 @@ async function run(ctx: BrokerContext, apiKey: number, version: number, body: Bo
       return handleOffsetFetch(ctx, body, version);
     case 10:
       return handleFindCoordinator(ctx, body, version);
-    case 11:
-      return handleJoinGroup(ctx, body, version, client);
+    case 11: {
+      const joined = handleJoinGroup(ctx, body, version, client);
+      applied();
+      return joined;
+    }
     case 12:
       return handleHeartbeat(ctx, body);
     case 13:
       return handleLeaveGroup(ctx, body, version);
-    case 14:
-      return handleSyncGroup(ctx, body);
+    case 14: {
+      const synced = handleSyncGroup(ctx, body);
+      applied();
+      return synced;
+    }
     case 15:
       return handleDescribeGroups(ctx, body);
     case 16:
@@ -135,16 +166,26 @@ export function createDispatcher(ctx: BrokerContext): Handler {
       throw err;
     }
     const { header, body } = decoded;
-    const started = performance.now();
-    let answer: Body | null;
+    // The decoded body and the answer built from it are held until the answer is encoded:
+    // that is what the element budget counts (limits.ts). Small requests, the everyday ones,
+    // never wait for it (so a few large long polls cannot hold up ordinary clients).
+    const cost = decoded.elements > SMALL_REQUEST_ELEMENTS ? decoded.elements : 0;
+    const budget = elementBudget(ctx);
+    if (cost > 0 && !budget.tryAcquire(cost)) await budget.acquire(cost, req.signal);
     try {
-      answer = await run(ctx, header.apiKey, header.apiVersion, body, req);
-    } catch (err) {
-      ctx.metrics?.observe(apiName(header.apiKey), (performance.now() - started) / 1000, [ErrorCode.UNKNOWN_SERVER_ERROR]);
-      throw err;
+      const started = performance.now();
+      let answer: Body | null;
+      try {
+        answer = await run(ctx, header.apiKey, header.apiVersion, body, req);
+      } catch (err) {
+        ctx.metrics?.observe(apiName(header.apiKey), (performance.now() - started) / 1000, [ErrorCode.UNKNOWN_SERVER_ERROR]);
+        throw err;
+      }
+      const response = answer === null ? null : encodeResponse(header.apiKey as ApiKey, header.apiVersion, header.correlationId, answer);
+      ctx.metrics?.observe(apiName(header.apiKey), (performance.now() - started) / 1000, answer === null ? [] : errorCodesIn(answer));
+      return response;
+    } finally {
+      if (cost > 0) budget.release(cost);
     }
-    const response = answer === null ? null : encodeResponse(header.apiKey as ApiKey, header.apiVersion, header.correlationId, answer);
-    ctx.metrics?.observe(apiName(header.apiKey), (performance.now() - started) / 1000, answer === null ? [] : errorCodesIn(answer));
-    return response;
   };
 }

@@ -5,6 +5,7 @@
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import { CorruptRecordError, InvalidRecordError, UnsupportedCompressionError } from '../../record/index.js';
 import {
+  CorruptSegmentError,
   InvalidBatchError,
   InvalidConfigError,
   LogClosedError,
@@ -21,7 +22,7 @@ export function errorCodeOf(err: unknown): number {
   if (err instanceof InvalidRecordError) return ErrorCode.INVALID_RECORD;
   if (err instanceof UnsupportedCompressionError) return ErrorCode.UNSUPPORTED_COMPRESSION_TYPE;
   if (err instanceof InvalidConfigError) return ErrorCode.INVALID_CONFIG;
-  if (err instanceof StorageIOError) return ErrorCode.KAFKA_STORAGE_ERROR;
+  if (err instanceof StorageIOError || err instanceof CorruptSegmentError) return ErrorCode.KAFKA_STORAGE_ERROR;
   if (err instanceof LogClosedError) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
   return ErrorCode.UNKNOWN_SERVER_ERROR;
 }

@@ -12,7 +12,8 @@ import { LENGTH_OFFSET, LOG_OVERHEAD, RECORDS_COUNT_OFFSET, RECORDS_OFFSET } fro
 import type { Partition } from '../partition.js';
 import type { BrokerContext } from './context.js';
 import { errorCodeOf } from './errors.js';
-import { topicNameById } from './topics.js';
+import { topicIdLookup } from './topics.js';
+import { limitsOf } from './limits.js';
 
 export interface FetchRequest {
   maxWaitMs: number;
@@ -52,8 +53,9 @@ interface Slot {
 export async function handleFetch(ctx: BrokerContext, req: FetchRequest, version: number, signal: AbortSignal): Promise<FetchResponse> {
   // Sessions (KIP-227) are not kept: a full fetch every time, session id 0.
   const slots: Slot[] = [];
+  const byId = topicIdLookup(ctx);
   const topics = req.topics.map((t, topicIndex) => {
-    const name = version >= 13 ? topicNameById(ctx, t.topicId) : t.topic;
+    const name = version >= 13 ? byId(t.topicId) : t.topic;
     for (const p of t.partitions) {
       let partition: Partition | null = null;
       let error: number = ErrorCode.NONE;
@@ -71,20 +73,35 @@ export async function handleFetch(ctx: BrokerContext, req: FetchRequest, version
     return { topic: name ?? t.topic, topicId: t.topicId };
   });
 
+  // v0-3 readers expect message format 0/1; Sluice serves RecordBatch v2 only.
+  if (version < 4) {
+    for (const s of slots) if (s.error === ErrorCode.NONE) s.error = ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT;
+  }
   const deadline = Date.now() + Math.min(Math.max(req.maxWaitMs, 0), ctx.settings.maxFetchWaitMs);
-  let result = gather(slots, req.maxBytes);
+  // fetch.max.bytes: a client cannot ask for a 2 GiB answer.
+  const maxBytes = Math.min(req.maxBytes, limitsOf(ctx).maxFetchBytes);
+  // One waiter per distinct partition (at the lowest offset asked): a request may name the same
+  // partition thousands of times, and every waiter is a timer and a listener.
+  const waitFor = new Map<Partition, number>();
+  for (const s of slots) {
+    if (s.partition !== null) waitFor.set(s.partition, Math.min(waitFor.get(s.partition) ?? Infinity, s.request.fetchOffset));
+  }
+  let result = gather(slots, maxBytes);
   while (result.bytes < Math.max(req.minBytes, 1) && !result.anyError && !signal.aborted) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;
     const wake = new AbortController();
     const stop = () => wake.abort();
     signal.addEventListener('abort', stop, { once: true });
-    const waits = slots.filter((s) => s.partition !== null).map((s) => s.partition!.waitForData(s.request.fetchOffset, remaining, wake.signal));
+    // Wait for data past what is there now: when the partition already holds data past the
+    // fetch offset (too few bytes for minBytes), waiting at the fetch offset would resolve at
+    // once and spin this loop on microtasks, freezing the event loop until the deadline.
+    const waits = [...waitFor].map(([partition, offset]) => partition.waitForData(Math.max(offset, partition.highWatermark), remaining, wake.signal));
     if (waits.length === 0) waits.push(new Promise((r) => setTimeout(() => r(false), remaining).unref()));
     await Promise.race(waits);
     wake.abort();
     signal.removeEventListener('abort', stop);
-    result = gather(slots, req.maxBytes);
+    result = gather(slots, maxBytes);
   }
 
   const responses = topics.map((t) => ({ ...t, partitions: [] as FetchPartitionData[] }));

@@ -6,7 +6,7 @@
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { AUTHORIZED_OPERATIONS_OMITTED, type BrokerContext } from './context.js';
-import { ensureTopicForRequest, missingTopicError } from './topics.js';
+import { ensureTopicForRequest, missingTopicError, topicIdLookup } from './topics.js';
 
 export interface MetadataRequest {
   topics: { topicId: string; name: string | null }[] | null;
@@ -19,11 +19,23 @@ export async function handleMetadata(ctx: BrokerContext, req: MetadataRequest, v
   const s = ctx.sluice;
   const all = req.topics === null || (version === 0 && req.topics.length === 0);
   let names: (string | null)[];
+  let requested: { topicId: string; name: string | null }[] = [];
   if (all) names = s.listTopics();
-  else names = req.topics!.map((t) => t.name ?? (t.topicId ? s.topicById(t.topicId) ?? null : null));
+  else {
+    // Each topic once, as Kafka answers (a request naming one topic 100,000 times gets one entry).
+    const seen = new Set<string>();
+    requested = req.topics!.filter((t) => {
+      const key = t.name ?? `id:${t.topicId}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    const byId = topicIdLookup(ctx);
+    names = requested.map((t) => t.name ?? (t.topicId ? byId(t.topicId) ?? null : null));
+  }
   const topics = await Promise.all(
     names.map(async (name, i) => {
-      const requestedId = all ? zeroUuid : req.topics![i]!.topicId;
+      const requestedId = all ? zeroUuid : requested[i]!.topicId;
       if (name === null) {
         return { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: requestedId, isInternal: false, partitions: [], topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED };
       }

@@ -19,13 +19,14 @@ import {
   LOG_OVERHEAD,
   PRODUCER_EPOCH_OFFSET,
   PRODUCER_ID_OFFSET,
+  RECORDS_COUNT_OFFSET,
 } from '../../record/layout.js';
 import type { LogAppendInfo } from '../../storage/index.js';
 import { UnknownTopicError } from '../errors.js';
 import type { Partition } from '../partition.js';
 import type { BrokerContext } from './context.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
-import { ensureTopicForRequest } from './topics.js';
+import { ensureTopicError } from './topics.js';
 
 export interface ProduceRequest {
   transactionalId: string | null;
@@ -51,25 +52,52 @@ export interface ProduceResponse {
 
 const CODECS: Record<string, number> = { uncompressed: 0, gzip: 1, snappy: 2, lz4: 3 };
 
-export async function handleProduce(ctx: BrokerContext, req: ProduceRequest): Promise<ProduceResponse | null> {
+/**
+ * `applied` is called once every partition's batches are appended (or refused), before any
+ * fsync wait: the next request of the connection may start then and still see this one's data.
+ */
+export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, version = 3, applied: () => void = () => {}): Promise<ProduceResponse | null> {
+  let pending = req.topicData.reduce((n, t) => n + t.partitionData.length, 0);
+  const appended = () => {
+    if (--pending === 0) applied();
+  };
+  if (pending === 0) applied();
   const acks = req.acks;
   let refuse: { code: number; message: string } | null = null;
-  if (acks !== 0 && acks !== 1 && acks !== -1) refuse = { code: ErrorCode.INVALID_REQUIRED_ACKS, message: `acks must be 0, 1 or -1, not ${acks}` };
+  // v0-2 carry message sets of magic 0/1, which Sluice does not store (it keeps RecordBatch v2).
+  if (version < 3) refuse = { code: ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, message: 'Produce v0-2 (message format 0/1) is not supported: use a client that sends RecordBatch v2 (Produce v3+)' };
+  else if (acks !== 0 && acks !== 1 && acks !== -1) refuse = { code: ErrorCode.INVALID_REQUIRED_ACKS, message: `acks must be 0, 1 or -1, not ${acks}` };
   else if (req.transactionalId != null) {
     refuse = { code: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, message: 'transactions are not supported by Sluice; produce without a transactional.id' };
   }
   const responses = await Promise.all(
     req.topicData.map(async (t) => {
-      let exists = true;
-      if (refuse === null) exists = await ensureTopicForRequest(ctx, t.name);
+      let missing: number = ErrorCode.NONE;
+      if (refuse === null) missing = await ensureTopicError(ctx, t.name);
       const partitionResponses = await Promise.all(
-        t.partitionData.map((p) => {
-          if (refuse !== null) return failed(p.index, refuse.code, refuse.message);
-          if (!exists) return failed(p.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic '${t.name}' does not exist`);
-          return producePartition(ctx, t.name, p.index, p.records, acks);
+        t.partitionData.map(async (p) => {
+          let called = false;
+          const once = () => {
+            if (!called) {
+              called = true;
+              appended();
+            }
+          };
+          try {
+            return await producePartitionOrRefuse(p, once);
+          } finally {
+            once();
+          }
         }),
       );
       return { name: t.name, partitionResponses };
+
+      async function producePartitionOrRefuse(p: { index: number; records: Buffer | null }, once: () => void): Promise<PartitionProduceResponse> {
+          if (refuse !== null) return failed(p.index, refuse.code, refuse.message);
+          if (missing === ErrorCode.KAFKA_STORAGE_ERROR) return failed(p.index, missing, `topic '${t.name}' could not be created: storage error (is the disk full?)`);
+          if (missing !== ErrorCode.NONE) return failed(p.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic '${t.name}' does not exist`);
+          return producePartition(ctx, t.name, p.index, p.records, acks, once);
+      }
     }),
   );
   return acks === 0 ? null : { responses, throttleTimeMs: 0 };
@@ -79,7 +107,7 @@ function failed(index: number, errorCode: number, errorMessage: string | null): 
   return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage };
 }
 
-async function producePartition(ctx: BrokerContext, topic: string, index: number, records: Buffer | null, acks: number): Promise<PartitionProduceResponse> {
+async function producePartition(ctx: BrokerContext, topic: string, index: number, records: Buffer | null, acks: number, appended: () => void = () => {}): Promise<PartitionProduceResponse> {
   let partition: Partition;
   try {
     partition = ctx.sluice.partition(topic, index);
@@ -98,6 +126,14 @@ async function producePartition(ctx: BrokerContext, topic: string, index: number
       const attributes = records.readInt16BE(pos + ATTRIBUTES_OFFSET);
       if (attributes & ATTRIBUTE_TRANSACTIONAL) throw new KafkaError(ErrorCode.INVALID_TXN_STATE, 'transactional batches are not supported by Sluice');
       if (attributes & ATTRIBUTE_CONTROL) throw new KafkaError(ErrorCode.INVALID_RECORD, 'clients may not write control batches');
+      // Kafka's LogValidator: the header's record count must be positive and match its offset
+      // range. A CRC only proves the client meant these bytes; a negative count would be stored
+      // and then served, and would drive the per-topic record counters negative.
+      const count = records.readInt32BE(pos + RECORDS_COUNT_OFFSET);
+      const lastOffsetDelta = records.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET);
+      if (count <= 0 || lastOffsetDelta + 1 !== count) {
+        throw new KafkaError(ErrorCode.INVALID_RECORD, `batch at byte ${pos} of ${topic}-${index}: record count ${count} does not match its offset range (lastOffsetDelta ${lastOffsetDelta})`);
+      }
       producerId = readInt64(records, pos + PRODUCER_ID_OFFSET);
     }
     if (compacted) refuseNullKeys(records, topic, index);
@@ -109,6 +145,7 @@ async function producePartition(ctx: BrokerContext, topic: string, index: number
     );
     if (state !== null && info.records >= 0) recordSequences(state, records, info);
     if (info.records >= 0) ctx.sluice.traffic.in(topic, info.records, info.bytes);
+    appended();
     if (acks === -1 && (ctx.settings.acksAllFsync || partition.log.config.durability === 'fsync')) await partition.log.flush();
     return {
       index,

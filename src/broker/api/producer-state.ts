@@ -11,6 +11,8 @@
  * Not thread-safe.
  */
 import fs from 'node:fs';
+import { StorageIOError } from '../../storage/index.js';
+import { replaceFile } from '../../storage/write-fully.js';
 import path from 'node:path';
 import type { Partition } from '../partition.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
@@ -127,16 +129,15 @@ export class ProducerStateManager {
   /** A fresh producer id (InitProducerId without a transactional id). */
   allocate(): number {
     if (this.nextId >= this.reservedUpTo) {
-      this.reservedUpTo = this.nextId + ID_BLOCK;
-      const file = path.join(this.dir, ID_FILE);
-      const fd = fs.openSync(`${file}.tmp`, 'w');
+      // The mark moves in memory only once it is on disk: ids handed out after a failed
+      // write (a full disk) could otherwise be handed out again after a restart.
+      const reserve = this.nextId + ID_BLOCK;
       try {
-        fs.writeSync(fd, `${this.reservedUpTo}\n`);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
+        replaceFile(path.join(this.dir, ID_FILE), `${reserve}\n`, true);
+      } catch (err) {
+        throw new StorageIOError(this.dir, `reserving producer ids in ${ID_FILE}`, err);
       }
-      fs.renameSync(`${file}.tmp`, file);
+      this.reservedUpTo = reserve;
     }
     return this.nextId++;
   }

@@ -1,0 +1,141 @@
+/**
+ * `sluice groups`: list, describe, reset the offsets of, and delete consumer groups on any
+ * Kafka-compatible broker, like Kafka's kafka-consumer-groups.sh (same action and option names).
+ */
+import { ErrorCode } from '../protocol/error-codes.js';
+import { decodeAssignment, type TopicPartitions } from '../group/consumer-protocol.js';
+import { deleteGroup, describeGroup, fetchOffsets, LATEST, listGroups, listOffsets, type GroupDescription } from '../wire-client/admin.js';
+import type { Cluster } from '../wire-client/cluster.js';
+import { brokerError } from '../wire-client/errors.js';
+import { COMMON_HELP, COMMON_OPTIONS, oneAction, parse, required } from './args.js';
+import { withCluster } from './connect.js';
+import { resetOffsets, RESET_OPTIONS } from './groups-reset.js';
+import { table } from './table.js';
+
+export const GROUPS_HELP = `Usage: sluice groups (--list | --describe | --reset-offsets | --delete) [options]
+
+Lists, describes, resets the offsets of, and deletes consumer groups.
+
+Actions:
+  --list                     group ids, one per line (with --state: and each group's state)
+  --describe --group G       the group's state and members (client id, host, assignment), and
+                             per partition its committed offset, the log end offset and the lag
+                             (--members or --offsets for one part only)
+  --reset-offsets --group G (--topic T[:P,P] ... | --all-topics) <where>
+                             plan new committed offsets and print them; with --execute, commit
+                             them. Only while the group has no members, as in Kafka.
+      <where> is one of:
+        --to-earliest        the log start offset
+        --to-latest          the log end offset
+        --to-datetime <iso>  the first offset at or after this time (e.g. 2024-05-01T12:00:00Z)
+        --to-offset <n>      this offset (kept within the log)
+        --shift-by <n>       the committed offset moved by n (negative: back), kept within the log
+  --delete --group G         delete a group that has no members, and its committed offsets
+
+Options:
+  --group <id>               the group
+  --topic <T[:P,P]>          topic (and partitions) to reset (repeatable)
+  --all-topics               with --reset-offsets: every topic the group has offsets for
+  --execute                  with --reset-offsets: commit the new offsets (default: dry run)
+  --dry-run                  with --reset-offsets: print the plan only (the default)
+  --members, --offsets       with --describe: print only the members, or only the offsets
+  --state                    with --list: also print each group's state
+${COMMON_HELP}
+Examples:
+  sluice groups --describe --group audit
+  sluice groups --reset-offsets --group audit --topic events --to-earliest --execute
+`;
+
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  ...RESET_OPTIONS,
+  list: { type: 'boolean' },
+  describe: { type: 'boolean' },
+  'reset-offsets': { type: 'boolean' },
+  delete: { type: 'boolean' },
+  group: { type: 'string' },
+  members: { type: 'boolean' },
+  offsets: { type: 'boolean' },
+  state: { type: 'boolean' },
+} as const;
+
+export async function groups(argv: string[]): Promise<number> {
+  const v = parse(argv, OPTIONS);
+  if (v.help) {
+    process.stdout.write(GROUPS_HELP);
+    return 0;
+  }
+  const action = oneAction(v, ['list', 'describe', 'reset-offsets', 'delete'] as const);
+  const group = action === 'list' ? undefined : required(v.group, 'group', `with --${action}`);
+  if (action === 'reset-offsets') return resetOffsets(v, group!);
+  return withCluster(v, 'sluice-groups', async (cluster) => {
+    switch (action) {
+      case 'list': {
+        const all = await listGroups(cluster);
+        process.stdout.write(v.state ? table(['GROUP', 'STATE'], all.map((g) => [g.groupId, g.state || 'unknown'])) : all.map((g) => `${g.groupId}\n`).join(''));
+        return 0;
+      }
+      case 'describe':
+        return describe(cluster, group!, { members: v.members === true || v.offsets !== true, offsets: v.offsets === true || v.members !== true });
+      case 'delete':
+        await deleteGroup(cluster, group!);
+        process.stdout.write(`Deleted consumer group '${group}'.\n`);
+        return 0;
+    }
+  });
+}
+
+function assignmentOf(m: { memberAssignment: Buffer }): TopicPartitions[] {
+  try {
+    return m.memberAssignment.length === 0 ? [] : decodeAssignment(m.memberAssignment).assignedPartitions;
+  } catch {
+    return []; // not a consumer-protocol group
+  }
+}
+
+async function describe(cluster: Cluster, groupId: string, show: { members: boolean; offsets: boolean }): Promise<number> {
+  const g = await describeGroup(cluster, groupId);
+  const committed = await fetchOffsets(cluster, groupId, null);
+  if (g.state === 'Dead' && committed.size === 0) throw brokerError(ErrorCode.GROUP_ID_NOT_FOUND, `consumer group '${groupId}' does not exist`);
+  const owner = new Map<string, GroupDescription['members'][number]>();
+  for (const m of g.members) for (const tp of assignmentOf(m)) for (const p of tp.partitions) owner.set(`${tp.topic}\0${p}`, m);
+  // Every partition that has a commit or an owner.
+  const partitions = new Map<string, Set<number>>();
+  const add = (t: string, p: number) => (partitions.get(t) ?? partitions.set(t, new Set()).get(t)!).add(p);
+  for (const [t, ps] of committed) for (const p of ps.keys()) add(t, p);
+  for (const k of owner.keys()) add(k.split('\0')[0]!, Number(k.split('\0')[1]));
+
+  let out = `Group: ${groupId}  State: ${g.state}  Protocol: ${g.protocol || '-'}  Members: ${g.members.length}\n`;
+  if (show.members) {
+    out += '\n';
+    out +=
+      g.members.length === 0
+        ? `Consumer group '${groupId}' has no active members.\n`
+        : table(
+            ['CONSUMER-ID', 'HOST', 'CLIENT-ID', '#PARTITIONS', 'ASSIGNMENT'],
+            g.members.map((m) => {
+              const a = assignmentOf(m);
+              const n = a.reduce((s, t) => s + t.partitions.length, 0);
+              return [m.memberId, m.clientHost, m.clientId, n, a.map((t) => `${t.topic}(${t.partitions.join(',')})`).join(' ') || '-'];
+            }),
+          );
+  }
+  if (show.offsets) {
+    const rows: (string | number)[][] = [];
+    for (const [topic, ps] of [...partitions].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const list = [...ps].sort((a, b) => a - b);
+      const ends = await listOffsets(cluster, topic, list, LATEST).catch(() => new Map<number, { offset: number }>());
+      for (const p of list) {
+        const current = committed.get(topic)?.get(p);
+        const end = ends.get(p)?.offset;
+        const m = owner.get(`${topic}\0${p}`);
+        const lag = current !== undefined && end !== undefined ? Math.max(0, end - current) : '-';
+        rows.push([groupId, topic, p, current ?? '-', end ?? '-', lag, m?.memberId ?? '-', m?.clientHost ?? '-', m?.clientId ?? '-']);
+      }
+    }
+    out += '\n';
+    out += rows.length === 0 ? `Consumer group '${groupId}' has no committed offsets.\n` : table(['GROUP', 'TOPIC', 'PARTITION', 'CURRENT-OFFSET', 'LOG-END-OFFSET', 'LAG', 'CONSUMER-ID', 'HOST', 'CLIENT-ID'], rows);
+  }
+  process.stdout.write(out);
+  return 0;
+}
