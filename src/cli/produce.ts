@@ -96,7 +96,7 @@ export async function produce(argv: string[]): Promise<number> {
           key = Buffer.from(line.slice(0, at));
           value = line.slice(at + separator.length);
         }
-        await producer.send({ topic, partition, key, value: Buffer.from(value), headers });
+        if (!producer.append({ topic, partition, key, value: Buffer.from(value), headers })) await producer.room();
         if (interrupted) break;
       }
     } finally {

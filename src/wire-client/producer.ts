@@ -108,8 +108,18 @@ export class Producer {
 
   /** Adds a record to its partition's batch; waits while too much is buffered. */
   async send(r: ProducerRecord): Promise<void> {
+    if (!this.partitionCounts.has(r.topic)) await this.partitionsOf(r.topic);
+    if (!this.append(r)) await this.room();
+  }
+
+  /**
+   * send() without the wait, for hot loops: the topic's partition count must be known
+   * (partitionsOf). Returns false when the caller should await room() before adding more.
+   */
+  append(r: ProducerRecord): boolean {
     if (this.failure !== null) throw this.failure;
-    const count = await this.partitionsOf(r.topic);
+    const count = this.partitionCounts.get(r.topic);
+    if (count === undefined) throw new Error(`append before partitionsOf('${r.topic}')`);
     let partition = r.partition;
     if (partition === undefined) {
       partition = r.key != null ? partitionForKey(r.key, count) : this.sticky.partition(r.topic, count);
@@ -125,6 +135,11 @@ export class Producer {
     this.bufferedBytes += size;
     if (acc.bytes >= this.batchBytes) this.ship([id]);
     else this.lingerTimer ??= setTimeout(() => this.ship(null), this.lingerMs);
+    return this.bufferedBytes <= this.maxBufferedBytes;
+  }
+
+  /** Waits until buffered bytes are below maxBufferedBytes (or nothing is in flight). */
+  async room(): Promise<void> {
     while (this.bufferedBytes > this.maxBufferedBytes && this.inFlight.size > 0) await Promise.race(this.inFlight);
     if (this.failure !== null) throw this.failure;
   }

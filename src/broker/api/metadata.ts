@@ -6,7 +6,7 @@
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { AUTHORIZED_OPERATIONS_OMITTED, type BrokerContext } from './context.js';
-import { ensureTopicForRequest, missingTopicError, topicIdLookup } from './topics.js';
+import { autoCreateBudget, collisionLookup, ensureTopicForRequest, missingTopicError, topicIdLookup } from './topics.js';
 
 export interface MetadataRequest {
   topics: { topicId: string; name: string | null }[] | null;
@@ -33,6 +33,8 @@ export async function handleMetadata(ctx: BrokerContext, req: MetadataRequest, v
     const byId = topicIdLookup(ctx);
     names = requested.map((t) => t.name ?? (t.topicId ? byId(t.topicId) ?? null : null));
   }
+  const autoCreate = autoCreateBudget(ctx);
+  const collides = collisionLookup(ctx);
   const topics = await Promise.all(
     names.map(async (name, i) => {
       const requestedId = all ? zeroUuid : requested[i]!.topicId;
@@ -40,9 +42,9 @@ export async function handleMetadata(ctx: BrokerContext, req: MetadataRequest, v
         return { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: requestedId, isInternal: false, partitions: [], topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED };
       }
       const allow = version < 4 ? true : req.allowAutoTopicCreation;
-      const exists = all || (await ensureTopicForRequest(ctx, name, allow));
+      const exists = all || (await ensureTopicForRequest(ctx, name, allow, autoCreate));
       if (!exists) {
-        return { errorCode: await missingTopicError(ctx, name), name, topicId: zeroUuid, isInternal: false, partitions: [], topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED };
+        return { errorCode: await missingTopicError(ctx, name, collides), name, topicId: zeroUuid, isInternal: false, partitions: [], topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED };
       }
       const d = s.describeTopic(name);
       return {

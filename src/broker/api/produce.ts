@@ -26,7 +26,7 @@ import { UnknownTopicError } from '../errors.js';
 import type { Partition } from '../partition.js';
 import type { BrokerContext } from './context.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
-import { ensureTopicError } from './topics.js';
+import { autoCreateBudget, ensureTopicError } from './topics.js';
 
 export interface ProduceRequest {
   transactionalId: string | null;
@@ -70,10 +70,11 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, ver
   else if (req.transactionalId != null) {
     refuse = { code: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, message: 'transactions are not supported by Sluice; produce without a transactional.id' };
   }
+  const autoCreate = autoCreateBudget(ctx);
   const responses = await Promise.all(
     req.topicData.map(async (t) => {
       let missing: number = ErrorCode.NONE;
-      if (refuse === null) missing = await ensureTopicError(ctx, t.name);
+      if (refuse === null) missing = await ensureTopicError(ctx, t.name, true, autoCreate);
       const partitionResponses = await Promise.all(
         t.partitionData.map(async (p) => {
           let called = false;

@@ -2,14 +2,24 @@
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerContext } from './context.js';
 import { errorCodeOf } from './errors.js';
-import { autoCreateAllowed } from './limits.js';
+import { autoCreateAllowed, limitsOf, yieldToEventLoop } from './limits.js';
 
 /**
  * True when the topic exists, creating it first when auto-creation is on (and the name is
  * valid). Used by Metadata and Produce.
  */
-export async function ensureTopicForRequest(ctx: BrokerContext, name: string, allow = true): Promise<boolean> {
-  return (await ensureTopicError(ctx, name, allow)) === ErrorCode.NONE;
+export async function ensureTopicForRequest(ctx: BrokerContext, name: string, allow = true, budget?: AutoCreateBudget): Promise<boolean> {
+  return (await ensureTopicError(ctx, name, allow, budget)) === ErrorCode.NONE;
+}
+
+/** Partitions one request may still auto-create (see autoCreateBudget). */
+export interface AutoCreateBudget {
+  left: number;
+}
+
+/** A fresh per-request auto-creation budget: maxPartitionsPerRequest partitions. */
+export function autoCreateBudget(ctx: BrokerContext): AutoCreateBudget {
+  return { left: limitsOf(ctx).maxPartitionsPerRequest };
 }
 
 /**
@@ -17,12 +27,20 @@ export async function ensureTopicForRequest(ctx: BrokerContext, name: string, al
  * KAFKA_STORAGE_ERROR when creating it failed on the disk (a full disk: the producer should
  * hear that, not that the topic is unknown), else UNKNOWN_TOPIC_OR_PARTITION.
  */
-export async function ensureTopicError(ctx: BrokerContext, name: string, allow = true): Promise<number> {
+export async function ensureTopicError(ctx: BrokerContext, name: string, allow = true, budget?: AutoCreateBudget): Promise<number> {
   if (ctx.sluice.hasTopic(name)) return ErrorCode.NONE;
-  if (!allow || !ctx.settings.autoCreateTopics) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-  // Auto-creation counts against the broker's partition limit like CreateTopics does.
+  if (!allow || !ctx.settings.autoCreateTopics || !isLegalTopicName(name)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  // Auto-creation counts against the broker's partition limits like CreateTopics does: one
+  // Metadata request naming 100,000 new topics must not create them all.
+  if (budget !== undefined) {
+    if (budget.left < ctx.sluice.partitionCountDefault) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    budget.left -= ctx.sluice.partitionCountDefault;
+  }
   if (!autoCreateAllowed(ctx)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   try {
+    // Opening partitions is synchronous: let other clients in between two creations.
+    await yieldToEventLoop();
+    if (ctx.sluice.hasTopic(name)) return ErrorCode.NONE;
     await ctx.sluice.ensureTopic(name);
     return ErrorCode.NONE;
   } catch (err) {
@@ -30,15 +48,33 @@ export async function ensureTopicError(ctx: BrokerContext, name: string, allow =
   }
 }
 
-/** The error code for asking about a topic that is not there (invalid name or unknown). */
-export async function missingTopicError(ctx: BrokerContext, name: string): Promise<number> {
-  try {
-    await ctx.sluice.createTopic(name, { validateOnly: true });
-    return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-  } catch (err) {
-    const code = errorCodeOf(err);
-    return code === ErrorCode.TOPIC_ALREADY_EXISTS ? ErrorCode.NONE : code === ErrorCode.INVALID_TOPIC_EXCEPTION ? code : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-  }
+/**
+ * The error code for asking about a topic that is not there (invalid name or unknown). Decided
+ * by the name alone, without Sluice.createTopic's validation: that throws (an Error with a
+ * stack per name) and compares the name with every topic, and a request may name 100,000.
+ */
+export async function missingTopicError(ctx: BrokerContext, name: string, collides: (name: string) => boolean = collisionLookup(ctx)): Promise<number> {
+  if (ctx.sluice.hasTopic(name)) return ErrorCode.NONE; // created meanwhile
+  return isLegalTopicName(name) && !collides(name) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.INVALID_TOPIC_EXCEPTION;
+}
+
+/**
+ * For one request: does a name collide with an existing topic ('.' and '_' being the same in
+ * metric names, which Kafka refuses)? Builds the set of normalised names once, on first use.
+ */
+export function collisionLookup(ctx: BrokerContext): (name: string) => boolean {
+  let normalised: Set<string> | null = null;
+  return (name) => {
+    normalised ??= new Set(ctx.sluice.listTopics().map((t) => t.replace(/\./g, '_')));
+    return !ctx.sluice.hasTopic(name) && normalised.has(name.replace(/\./g, '_'));
+  };
+}
+
+const LEGAL_TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+
+/** Kafka's topic name rules (topic-name.ts), without throwing. */
+export function isLegalTopicName(name: string): boolean {
+  return LEGAL_TOPIC_NAME.test(name) && name !== '.' && name !== '..';
 }
 
 /** Topic name of a topic id (Fetch v13+, DeleteTopics v6+), or undefined. */
