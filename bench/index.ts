@@ -10,6 +10,8 @@ import { microBench } from './micro.js';
 import { storageBench } from './storage.js';
 import { embeddedBench } from './embedded.js';
 import { poolThresholdBench, thresholdTable } from './pool-threshold.js';
+import { wireBench } from './wire.js';
+import { groupBench } from './groups.js';
 import { machine, table } from './util.js';
 
 const quick = process.argv.includes('--quick');
@@ -49,6 +51,20 @@ async function main(): Promise<void> {
     report.embedded = embedded;
     console.log('Embedded broker: producer and consumer in one process, 100-byte records');
     console.log(table(embedded));
+    console.log();
+  }
+  if (!only || only === 'wire') {
+    const wire = await wireBench({ records: quick ? 1_000_000 : 10_000_000, partitions: [1, 8], runs: quick ? 1 : 3 });
+    report.wire = wire;
+    console.log('Wire protocol: librdkafka load generator against a broker process, 100-byte records, acks=1, beside Redis Streams');
+    console.log(table(wire));
+    console.log();
+  }
+  if (!only || only === 'groups') {
+    const groups = await groupBench({ records: quick ? 500_000 : 3_000_000, rebalances: 20, runs: quick ? 1 : 3 });
+    report.groups = groups;
+    console.log('Consumer groups over the wire: rebalance latency and 3 members against 1');
+    console.log(table(groups));
     console.log();
   }
   const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
