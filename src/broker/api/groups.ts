@@ -7,6 +7,7 @@
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { AUTHORIZED_OPERATIONS_OMITTED, type BrokerContext } from './context.js';
+import { limitsOf } from './limits.js';
 
 export interface ClientInfo {
   clientId: string;
@@ -19,6 +20,11 @@ export async function handleJoinGroup(
   version: number,
   client: ClientInfo,
 ) {
+  // Protocol metadata stays in memory for the member's whole session: bound what one join may park.
+  const metadataBytes = req.protocols.reduce((n, p) => n + p.metadata.length, 0);
+  if (metadataBytes > limitsOf(ctx).maxJoinMetadataBytes) {
+    return joinRefused(req.memberId, ErrorCode.INVALID_REQUEST);
+  }
   const res = await ctx.sluice.groups.joinGroup({
     groupId: req.groupId,
     memberId: req.memberId,
@@ -46,10 +52,17 @@ export async function handleJoinGroup(
   };
 }
 
+function joinRefused(memberId: string, errorCode: number) {
+  return { throttleTimeMs: 0, errorCode, generationId: -1, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId, members: [] };
+}
+
 export async function handleSyncGroup(
   ctx: BrokerContext,
   req: { groupId: string; generationId: number; memberId: string; groupInstanceId: string | null; protocolType: string | null; protocolName: string | null; assignments: { memberId: string; assignment: Buffer }[] },
 ) {
+  if (req.assignments.reduce((n, a) => n + a.assignment.length, 0) > limitsOf(ctx).maxJoinMetadataBytes) {
+    return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
+  }
   const res = await ctx.sluice.groups.syncGroup(req);
   return { throttleTimeMs: 0, errorCode: res.errorCode, protocolType: res.protocolType, protocolName: res.protocolName, assignment: res.assignment };
 }

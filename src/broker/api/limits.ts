@@ -14,7 +14,7 @@
  *   maxFetchBytes                55 MiB     (clamps maxBytes, like Kafka's fetch.max.bytes)
  *   maxJoinMetadataBytes         1 MiB      INVALID_REQUEST (JoinGroup protocols' metadata,
  *                                           SyncGroup assignments, kept for a member's life)
- *   maxElementsInFlight          200,000    (not an error: requests wait) array elements of
+ *   maxElementsInFlight          100,000    (not an error: requests wait) array elements of
  *                                           all large requests (over 1,000 elements) being
  *                                           handled at once, server-wide;
  *                                           with MAX_REQUEST_ELEMENTS (100,000 per request,
@@ -42,7 +42,7 @@ export const DEFAULT_LIMITS: Readonly<RequestLimits> = Object.freeze({
   partitionOpenStep: 16,
   maxFetchBytes: 55 * 1024 * 1024,
   maxJoinMetadataBytes: 1024 * 1024,
-  maxElementsInFlight: 200_000,
+  maxElementsInFlight: 100_000,
 });
 
 export function limitsOf(ctx: BrokerContext): RequestLimits {
