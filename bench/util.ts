@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 
 export interface Throughput {
   name: string;
@@ -15,6 +16,8 @@ export interface Throughput {
   /** Filled in by the suite: this run's rate over a baseline's. */
   ratio?: { to: string; value: number };
   note?: string;
+  /** The workload's parameters (record bytes, partitions, acks, codec...), for the report. */
+  params?: Record<string, string | number>;
 }
 
 export interface Percentiles {
@@ -94,5 +97,62 @@ export function machine(): Record<string, unknown> {
     node: process.version,
     platform: `${os.platform()} ${os.release()}`,
     tmpdir: os.tmpdir(),
+    disk: diskOf(os.tmpdir()),
+    loadavg: loadavg(),
+  };
+}
+
+/** 1, 5 and 15 minute load averages, rounded (the machine is shared: print them). */
+export function loadavg(): number[] {
+  return os.loadavg().map((l) => +l.toFixed(2));
+}
+
+/** The filesystem holding `dir`: device, type, size and free space (from df), when df is there. */
+export function diskOf(dir: string): Record<string, string> | undefined {
+  const r = spawnSync('df', ['-hT', dir], { encoding: 'utf8' });
+  const line = r.stdout?.trim().split('\n')[1];
+  if (r.status !== 0 || !line) return undefined;
+  const [device, type, size, , avail] = line.split(/\s+/);
+  let model: string | undefined;
+  const dev = device?.match(/^\/dev\/([a-z]+)/)?.[1];
+  if (dev) {
+    try {
+      const rotational = fs.readFileSync(`/sys/block/${dev}/queue/rotational`, 'utf8').trim();
+      model = rotational === '1' ? 'rotational' : 'non-rotational';
+    } catch {
+      // not a block device we can see
+    }
+  }
+  return { device: device ?? '?', type: type ?? '?', size: size ?? '?', avail: avail ?? '?', ...(model ? { kind: model } : {}) };
+}
+
+function firstLine(cmd: string, args: string[], re?: RegExp): string | undefined {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return undefined;
+  const text = `${r.stdout}${r.stderr}`.trim();
+  if (!re) return text.split('\n')[0];
+  return text.match(re)?.[1];
+}
+
+/** Versions of everything the run compares; undefined where a tool is missing. */
+export function versions(): Record<string, string | undefined> {
+  const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
+  const pkg = (p: string) => {
+    try {
+      return (JSON.parse(fs.readFileSync(path.join(root, p), 'utf8')) as { version: string }).version;
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    node: process.version,
+    sluice: pkg('package.json'),
+    librdkafka: firstLine('pkg-config', ['--modversion', 'rdkafka']),
+    redis: firstLine('redis-server', ['--version'], /v=(\S+)/),
+    nats: firstLine('nats-server', ['--version'], /v?(\d+\.\d+\.\d+)/),
+    natsClient: pkg('node_modules/nats/package.json'),
+    lmdb: pkg('node_modules/lmdb/package.json'),
+    fio: firstLine('fio', ['--version']),
+    kernel: os.release(),
   };
 }

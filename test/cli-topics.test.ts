@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startBroker } from './helpers/broker.js';
 import { closedPort, sluice } from './helpers/cli.js';
@@ -85,7 +87,7 @@ describe('sluice topics against a broker process', () => {
     const lines = d.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^Topic: orders\tTopicId: \S+\tPartitionCount: 3\tReplicationFactor: 1\tConfigs: retention.ms=3600000$/);
     expect(lines.slice(1)).toEqual([0, 1, 2].map((p) =>
-      `\tTopic: orders\tPartition: ${p}\tLeader: 0\tReplicas: 0\tIsr: 0\tLogStartOffset: 0\tLogEndOffset: ${p === 1 ? 3 : 0}\tSize: n/a`,
+      expect.stringMatching(new RegExp(`^\tTopic: orders\tPartition: ${p}\tLeader: 0\tReplicas: 0\tIsr: 0\tLogStartOffset: 0\tLogEndOffset: ${p === 1 ? 3 : 0}\tSize: ${p === 1 ? '[1-9]\\d* B' : '0 B'}$`)),
     ));
 
     const all = await sluice(['topics', '--describe', ...b]);
@@ -111,6 +113,40 @@ describe('sluice topics against a broker process', () => {
 
     expect(await sluice(['topics', '--delete', '--topic', 'orders', ...b])).toMatchObject({ code: 0, stdout: 'Deleted topic orders.\n' });
     expect((await sluice(['topics', '--list', ...b])).stdout).not.toContain('orders');
+  });
+
+  it('--describe shows each partition size on disk (DescribeLogDirs), the bytes of its .log files', async () => {
+    const broker = await startBroker({ args: ['--auto-create-topics', 'false'] });
+    const b = ['--bootstrap-server', broker.bootstrap];
+    expect((await sluice(['topics', '--create', '--topic', 'sized', '--partitions', '2', ...b])).code).toBe(0);
+    // Enough data for a size past 1 KiB on partition 0, a few records on partition 1.
+    const big = Array.from({ length: 200 }, (_, i) => `record ${i} ${'x'.repeat(40)}\n`).join('');
+    expect((await sluice(['produce', '--topic', 'sized', '--partition', '0', ...b], { input: big })).code).toBe(0);
+    expect((await sluice(['produce', '--topic', 'sized', '--partition', '1', ...b], { input: 'a\nb\n' })).code).toBe(0);
+
+    const d = await sluice(['topics', '--describe', '--topic', 'sized', ...b]);
+    expect(d.code).toBe(0);
+    const shown = new Map<number, number>();
+    for (const line of d.stdout.trim().split('\n').slice(1)) {
+      const m = /\tPartition: (\d+)\t.*\tSize: (\d+) B(?: \((\d+\.\d) (KiB|MiB)\))?$/.exec(line);
+      expect(m, line).not.toBeNull();
+      const size = Number(m![2]);
+      // Human-readable form from 1 KiB up.
+      if (size >= 1024) expect(m![3], line).toBe((size / 1024).toFixed(1));
+      else expect(m![3], line).toBeUndefined();
+      shown.set(Number(m![1]), size);
+    }
+    expect(shown.get(0)).toBeGreaterThan(1024);
+    expect(shown.get(0)).toBeGreaterThan(shown.get(1)!);
+    expect(shown.get(1)).toBeGreaterThan(0);
+
+    // After a clean stop, the .log files under the data directory hold exactly those bytes.
+    expect(await broker.stop()).toBe(0);
+    for (const [p, size] of shown) {
+      const dir = path.join(broker.dir, `sized-${p}`);
+      const onDisk = fs.readdirSync(dir).filter((f) => f.endsWith('.log')).reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0);
+      expect(onDisk, `sized-${p}`).toBe(size);
+    }
   });
 
   it('names the missing topic in every action, and --if-exists silences it', async () => {

@@ -8,6 +8,7 @@ import {
   createPartitions,
   createTopic,
   deleteTopic,
+  describeLogDirs,
   describeTopicConfigs,
   EARLIEST,
   LATEST,
@@ -28,7 +29,9 @@ Actions:
                              when left out); --if-not-exists: no error when it exists
   --list                     topic names, one per line
   --describe [--topic T]     partitions, leaders, replicas, in-sync replicas, log start and end
-                             offsets, and the topic's own configs (every topic without --topic)
+                             offsets, size on disk (n/a where the broker does not serve
+                             DescribeLogDirs), and the topic's own configs (every topic
+                             without --topic)
   --alter --topic T (--partitions N | --config k=v ... | --delete-config k ...)
                              add partitions (never fewer), set or remove configs
   --delete --topic T         delete a topic and its data
@@ -163,19 +166,35 @@ async function describe(cluster: Cluster, topic: string | undefined, ifExists: b
 
 async function describeOne(cluster: Cluster, t: TopicInfo): Promise<string> {
   const ids = t.partitions.map((p) => p.partition);
-  const [configs, starts, ends] = await Promise.all([
+  const [configs, starts, ends, sizes] = await Promise.all([
     describeTopicConfigs(cluster, t.name).catch(() => null),
     listOffsets(cluster, t.name, ids, EARLIEST),
     listOffsets(cluster, t.name, ids, LATEST),
+    // Sizes are extra information: a broker that refuses DescribeLogDirs (not authorized,
+    // say) leaves them n/a rather than failing the whole description.
+    describeLogDirs(cluster, t.name, ids).catch(() => new Map<number, number>()),
   ]);
   const own = configs === null ? 'n/a' : configs.filter((c) => c.source === 'DYNAMIC_TOPIC_CONFIG').map((c) => `${c.name}=${c.isSensitive ? '<sensitive>' : c.value}`).join(',');
   const rf = t.partitions[0]?.replicas.length ?? 0;
   let out = `Topic: ${t.name}\tTopicId: ${t.topicId}\tPartitionCount: ${t.partitions.length}\tReplicationFactor: ${rf}\tConfigs: ${own}\n`;
   for (const p of t.partitions) {
-    // Size on disk needs DescribeLogDirs, which this client does not speak: n/a.
+    const size = sizes.get(p.partition);
     out +=
       `\tTopic: ${t.name}\tPartition: ${p.partition}\tLeader: ${p.leader < 0 ? 'none' : p.leader}\tReplicas: ${p.replicas.join(',')}\tIsr: ${p.isr.join(',')}` +
-      `\tLogStartOffset: ${starts.get(p.partition)?.offset ?? 'n/a'}\tLogEndOffset: ${ends.get(p.partition)?.offset ?? 'n/a'}\tSize: n/a\n`;
+      `\tLogStartOffset: ${starts.get(p.partition)?.offset ?? 'n/a'}\tLogEndOffset: ${ends.get(p.partition)?.offset ?? 'n/a'}\tSize: ${size === undefined ? 'n/a' : formatSize(size)}\n`;
   }
   return out;
+}
+
+/** `1234 B` below 1 KiB; above, the exact bytes and the size in binary units: `5120 B (5.0 KiB)`. */
+export function formatSize(bytes: number): string {
+  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  if (bytes < 1024) return `${bytes} B`;
+  let n = bytes / 1024;
+  let unit = 0;
+  while (n >= 1023.95 && unit < units.length - 1) {
+    n /= 1024;
+    unit++;
+  }
+  return `${bytes} B (${n.toFixed(1)} ${units[unit]})`;
 }

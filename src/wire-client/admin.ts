@@ -3,6 +3,7 @@
  * ListOffsets to partition leaders, group calls to the group's coordinator, ListGroups to
  * every broker. Each call adapts to the version negotiated with the broker and turns a Kafka
  * error code into a KafkaError naming the code and the topic, partition or group.
+ * DescribeLogDirs goes to partition leaders too.
  */
 import { ApiKey } from '../protocol/apis.js';
 import { ErrorCode } from '../protocol/error-codes.js';
@@ -160,6 +161,43 @@ export async function listOffsets(cluster: Cluster, topic: string, partitions: r
           check(p.errorCode, `listing offsets of ${topic}-${p.partitionIndex}`);
           const offset = p.oldStyleOffsets.length > 0 ? p.oldStyleOffsets[0]! : p.offset;
           out.set(p.partitionIndex, { offset, timestamp: p.timestamp });
+        }
+      }
+    }),
+  );
+  return out;
+}
+
+/**
+ * Size on disk of partitions of one topic (bytes of their log segments), each asked of its
+ * leader with DescribeLogDirs and summed over the leader's log directories (future logs of a
+ * move between directories left out). Partitions whose leader does not serve DescribeLogDirs,
+ * or does not hold them, are absent from the answer.
+ */
+export async function describeLogDirs(cluster: Cluster, topic: string, partitions: readonly number[]): Promise<Map<number, number>> {
+  const byLeader = new Map<number, number[]>();
+  for (const p of partitions) {
+    const leader = await cluster.leaderOf(topic, p);
+    let list = byLeader.get(leader);
+    if (list === undefined) byLeader.set(leader, (list = []));
+    list.push(p);
+  }
+  const out = new Map<number, number>();
+  await Promise.all(
+    [...byLeader].map(async ([leader, ps]) => {
+      const conn = await cluster.broker(leader);
+      if (!conn.versions.has(ApiKey.DescribeLogDirs)) return;
+      const res = await conn.request(ApiKey.DescribeLogDirs, { topics: [{ topic, partitions: ps }] });
+      check(res.errorCode, `describing the log directories of broker ${conn.address}`);
+      const wanted = new Set(ps);
+      for (const dir of res.results) {
+        if (dir.errorCode !== ErrorCode.NONE) continue; // an offline directory: nothing to count
+        for (const t of dir.topics) {
+          if (t.name !== topic) continue;
+          for (const p of t.partitions) {
+            if (p.isFutureKey || !wanted.has(p.partitionIndex)) continue;
+            out.set(p.partitionIndex, (out.get(p.partitionIndex) ?? 0) + p.partitionSize);
+          }
         }
       }
     }),

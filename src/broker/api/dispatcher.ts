@@ -40,6 +40,7 @@ import {
   handleSyncGroup,
 } from './groups.js';
 import { handleListOffsets } from './list-offsets.js';
+import { handleDescribeLogDirs } from './log-dirs.js';
 import { elementBudget, SMALL_REQUEST_ELEMENTS } from './limits.js';
 import { handleMetadata } from './metadata.js';
 import { handleProduce } from './produce.js';
@@ -134,6 +135,8 @@ async function runApplied(ctx: BrokerContext, apiKey: number, version: number, b
       return handleDescribeConfigs(ctx, body);
     case 33:
       return handleAlterConfigs(ctx, body);
+    case 35:
+      return handleDescribeLogDirs(ctx, body, version);
     case 37:
       return handleCreatePartitions(ctx, body);
     case 42:

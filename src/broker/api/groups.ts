@@ -23,7 +23,7 @@ export async function handleJoinGroup(
   // Protocol metadata stays in memory for the member's whole session: bound what one join may park.
   const metadataBytes = req.protocols.reduce((n, p) => n + p.metadata.length, 0);
   if (metadataBytes > limitsOf(ctx).maxJoinMetadataBytes) {
-    return joinRefused(req.memberId, ErrorCode.INVALID_REQUEST);
+    return joinRefused(req.memberId, ErrorCode.INVALID_REQUEST, version);
   }
   const res = await ctx.sluice.groups.joinGroup({
     groupId: req.groupId,
@@ -52,8 +52,8 @@ export async function handleJoinGroup(
   };
 }
 
-function joinRefused(memberId: string, errorCode: number) {
-  return { throttleTimeMs: 0, errorCode, generationId: -1, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId, members: [] };
+function joinRefused(memberId: string, errorCode: number, version: number) {
+  return { throttleTimeMs: 0, errorCode, generationId: -1, protocolType: null, protocolName: version < 7 ? '' : null, leader: '', skipAssignment: false, memberId, members: [] };
 }
 
 export async function handleSyncGroup(

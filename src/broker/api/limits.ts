@@ -84,6 +84,7 @@ export async function withPartitionBudget<T>(ctx: BrokerContext, count: number, 
   }
   requestBudget.used += count;
   pending.set(ctx, (pending.get(ctx) ?? 0) + count);
+  heldCache.delete(ctx); // the auto-creation check recounts, pending partitions included
   try {
     return await create();
   } finally {
