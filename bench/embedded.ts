@@ -1,33 +1,78 @@
 /**
- * End to end in one process: a producer sends 100-byte records (keyless, sticky) to a topic
- * of 1, 8 or 64 partitions, with and without lz4, with the worker pool on and off; then a
+ * End to end in one process, in the conventions of kafka-producer-perf-test: a producer
+ * sends keyless (sticky) records of 100 B or 1 KB to a topic of 1, 8 or 64 partitions,
+ * acks 1 or all, compression none or lz4 (and, for 100 B lz4, the worker pool off); then a
  * consumer reads them all back. Reports records/s, MB/s, send latency and event-loop delay.
+ *
+ * acks=all runs on a Sluice opened with durability 'fsync': the send resolves once its
+ * batch is fsynced (group commit), as acks=all does on a `sluice serve` broker. acks=1 runs
+ * use the default page-cache durability.
+ *
+ * End-to-end latency at a fixed rate (endToEnd): a producer paced at a share of the
+ * measured maximum and a consumer polling in the same process, each value stamped with its
+ * send time (performance.now() in its first 8 bytes); one latency sample per record.
  */
 import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Sluice, type ProducerRecord } from '../src/index.js';
-import { makeRecords } from './storage.js';
+import { makeValues } from './storage.js';
 import { benchDir, now, percentiles, throughput, type Throughput } from './util.js';
 
+export interface EmbeddedWorkload {
+  recordBytes: number;
+  partitions: number;
+  acks: '1' | 'all';
+  compression: 'none' | 'lz4';
+  pool: boolean;
+}
+
 export interface EmbeddedBenchOptions {
+  /** Records per run of 100-byte records; larger records get the same bytes (at least 1/10 of the records). */
   records: number;
   partitions: number[];
-  /** Sends of 1000 records kept in flight at once. */
+  sizes?: number[];
+  acks?: ('1' | 'all')[];
+  /** Keep only the workloads this accepts (the quick mode's cut). */
+  filter?: (w: EmbeddedWorkload) => boolean;
+  /** Sends of up to 1000 records kept in flight at once. */
   inFlight?: number;
+  /** Seconds of each end-to-end run (default 3; 0 skips them). */
+  e2eSeconds?: number;
+  /** Shares of the maximum rate for the end-to-end runs (default [0.5]). */
+  e2eShares?: number[];
+}
+
+export interface EmbeddedResult {
+  rows: Throughput[];
+  produce: Throughput[];
+  e2e: Throughput[];
 }
 
 const SEND_SIZE = 1000;
 
-async function run(records: number, partitions: number, compression: 'none' | 'lz4', pool: boolean, inFlight: number): Promise<Throughput[]> {
+function label(w: EmbeddedWorkload): string {
+  const size = w.recordBytes >= 1024 ? `${w.recordBytes / 1024} KB` : `${w.recordBytes} B`;
+  return `${size}, ${w.partitions} partition${w.partitions > 1 ? 's' : ''}, ${w.compression}, acks=${w.acks}, pool ${w.pool ? 'on' : 'off'}`;
+}
+
+/** Sends of `perSend` records each, built once and reused round robin. */
+function makeSends(recordBytes: number, perSend: number): ProducerRecord[][] {
+  const values = makeValues(8 * perSend, recordBytes, 7);
+  const sends: ProducerRecord[][] = [];
+  for (let g = 0; g < 8; g++) sends.push(values.slice(g * perSend, (g + 1) * perSend).map((value) => ({ value })));
+  return sends;
+}
+
+async function run(records: number, w: EmbeddedWorkload, inFlight: number, consume: boolean): Promise<Throughput[]> {
   const dir = benchDir();
-  const s = await Sluice.open({ dir, workerThreads: pool ? undefined : 0, retentionCheckIntervalMs: 0 });
+  const s = await Sluice.open({ dir, workerThreads: w.pool ? undefined : 0, retentionCheckIntervalMs: 0, durability: w.acks === 'all' ? 'fsync' : 'pagecache' });
   try {
+    const { partitions, recordBytes, compression } = w;
     await s.createTopic('bench', { partitions, config: { 'retention.ms': -1, 'segment.ms': '604800000' } });
-    const base = makeRecords(8 * SEND_SIZE, 7);
-    const sends: ProducerRecord[][] = [];
-    for (let g = 0; g < 8; g++) sends.push(base.slice(g * SEND_SIZE, (g + 1) * SEND_SIZE).map((r) => ({ value: r.value })));
-    const producer = s.producer({ compression });
-    const total = Math.ceil(records / SEND_SIZE);
+    const perSend = Math.max(1, Math.min(SEND_SIZE, Math.floor(2 ** 20 / recordBytes)));
+    const sends = makeSends(recordBytes, perSend);
+    const producer = s.producer({ compression, acks: w.acks === 'all' ? 'all' : 1 });
+    const total = Math.ceil(records / perSend);
     const lat = new Float64Array(total);
     const eld = monitorEventLoopDelay({ resolution: 5 });
     let next = 0;
@@ -47,44 +92,131 @@ async function run(records: number, partitions: number, compression: 'none' | 'l
     await new Promise((r) => setTimeout(r, 10));
     eld.disable();
     const seconds = (now() - t0) / 1000;
-    const bytes = total * SEND_SIZE * 100;
-    const label = `${partitions} partition${partitions > 1 ? 's' : ''}, ${compression}, pool ${pool ? 'on' : 'off'}`;
-    const produce = throughput(`produce (${label})`, total * SEND_SIZE, bytes, seconds, percentiles(Array.from(lat)));
-    produce.note = `event loop delay p99 ${(eld.percentile(99) / 1e6).toFixed(1)} ms, max ${(eld.max / 1e6).toFixed(1)} ms; send = ${SEND_SIZE} records, ${inFlight} in flight`;
+    const count = total * perSend;
+    const produce = throughput(`produce (${label(w)})`, count, count * recordBytes, seconds, percentiles(Array.from(lat)));
+    produce.note = `event loop delay p99 ${(eld.percentile(99) / 1e6).toFixed(1)} ms, max ${(eld.max / 1e6).toFixed(1)} ms; send = ${perSend} records, ${inFlight} in flight`;
+    produce.params = { recordBytes, partitions, acks: w.acks, compression, pool: w.pool ? 'on' : 'off', mode: 'produce' };
+    await producer.close();
+    if (!consume) return [produce];
 
     const consumer = s.consumer({ autoOffsetReset: 'earliest', maxPollRecords: 20_000, checkCrcs: true });
     consumer.assign(Array.from({ length: partitions }, (_, partition) => ({ topic: 'bench', partition })));
-    let count = 0;
+    let got = 0;
     let checksum = 0;
     const polls: number[] = [];
     const c0 = now();
-    while (count < total * SEND_SIZE) {
+    while (got < count) {
       const p0 = now();
-      const got = await consumer.poll({ timeoutMs: 1000 });
+      const batch = await consumer.poll({ timeoutMs: 1000 });
       polls.push(now() - p0);
-      if (got.length === 0) break;
-      for (const r of got) checksum += (r.value as Buffer).length;
-      count += got.length;
+      if (batch.length === 0) break;
+      for (const r of batch) checksum += (r.value as Buffer).length;
+      got += batch.length;
     }
     const cs = (now() - c0) / 1000;
-    if (count !== total * SEND_SIZE || checksum !== count * 100) throw new Error(`consumed ${count} of ${total * SEND_SIZE}`);
-    const consume = throughput(`consume (${label})`, count, count * 100, cs, percentiles(polls));
-    consume.note = 'latency = one poll of up to 20000 records';
+    if (got !== count || checksum !== count * recordBytes) throw new Error(`consumed ${got} of ${count}`);
+    const consumed = throughput(`consume (${label(w)})`, got, got * recordBytes, cs, percentiles(polls));
+    consumed.note = 'latency = one poll of up to 20000 records';
+    consumed.params = { ...produce.params, mode: 'consume' };
     await consumer.close();
-    await producer.close();
-    return [produce, consume];
+    return [produce, consumed];
   } finally {
     await s.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-export async function embeddedBench(o: EmbeddedBenchOptions): Promise<Throughput[]> {
-  const out: Throughput[] = [];
+/**
+ * Produce at `rate` records/s for `seconds` while a consumer in the same process reads
+ * them; latency = the consumer's now minus the send time stamped in each value.
+ */
+export async function endToEnd(rate: number, seconds: number, partitions: number, recordBytes = 100): Promise<Throughput> {
+  const dir = benchDir();
+  const s = await Sluice.open({ dir, retentionCheckIntervalMs: 0 });
+  try {
+    await s.createTopic('e2e', { partitions, config: { 'retention.ms': -1 } });
+    const producer = s.producer({ acks: 1 });
+    const consumer = s.consumer({ autoOffsetReset: 'earliest', maxPollRecords: 20_000 });
+    consumer.assign(Array.from({ length: partitions }, (_, partition) => ({ topic: 'e2e', partition })));
+    const template = makeValues(1024, recordBytes, 3);
+    const total = Math.round(rate * seconds);
+    const lat = new Float64Array(total);
+    let received = 0;
+    let producing = true;
+    const reader = (async () => {
+      while (received < total) {
+        const batch = await consumer.poll({ timeoutMs: producing ? 100 : 2000 });
+        const t = now();
+        if (batch.length === 0 && !producing) break;
+        for (const r of batch) lat[received++] = t - (r.value as Buffer).readDoubleLE(0);
+      }
+    })();
+    // Every tick (about 1 ms) send the records due by now, each stamped with the send time.
+    let sent = 0;
+    const pending: Promise<unknown>[] = [];
+    const t0 = now();
+    while (sent < total) {
+      const due = Math.min(total, Math.floor(((now() - t0) / 1000) * rate));
+      if (due > sent) {
+        const records: ProducerRecord[] = new Array(due - sent);
+        const stamp = now();
+        for (let i = 0; i < records.length; i++) {
+          const value = Buffer.from(template[(sent + i) & 1023]!);
+          value.writeDoubleLE(stamp, 0);
+          records[i] = { value };
+        }
+        sent = due;
+        pending.push(producer.send('e2e', records));
+        if (pending.length > 64) await Promise.all(pending.splice(0));
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await Promise.all(pending);
+    const elapsed = (now() - t0) / 1000;
+    producing = false;
+    await reader;
+    await producer.close();
+    await consumer.close();
+    if (received !== total) throw new Error(`end to end: consumed ${received} of ${total}`);
+    const t = throughput(`end to end at ${(rate / 1000).toFixed(0)} k/s (${recordBytes} B, ${partitions} partition${partitions > 1 ? 's' : ''}, none, acks=1)`, total, total * recordBytes, elapsed, percentiles(Array.from(lat)));
+    t.note = 'latency = send call to consumer poll return, one sample per record; sends every ~1 ms';
+    t.params = { recordBytes, partitions, acks: '1', compression: 'none', mode: 'e2e', rate };
+    return t;
+  } finally {
+    await s.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function embeddedBench(o: EmbeddedBenchOptions): Promise<EmbeddedResult> {
+  const out: EmbeddedResult = { rows: [], produce: [], e2e: [] };
   for (const partitions of o.partitions) {
-    out.push(...(await run(o.records, partitions, 'none', true, o.inFlight ?? 8)));
-    out.push(...(await run(o.records, partitions, 'lz4', true, o.inFlight ?? 8)));
-    out.push(...(await run(o.records, partitions, 'lz4', false, o.inFlight ?? 8)));
+    let maxRate = 0;
+    for (const recordBytes of o.sizes ?? [100, 1024]) {
+      for (const acks of o.acks ?? ['1', 'all']) {
+        const variants: [EmbeddedWorkload['compression'], boolean][] = [['none', true], ['lz4', true]];
+        if (recordBytes === 100 && acks === '1') variants.push(['lz4', false]);
+        for (const [compression, pool] of variants) {
+          const w: EmbeddedWorkload = { recordBytes, partitions, acks, compression, pool };
+          if (o.filter && !o.filter(w)) continue;
+          const records = Math.max(Math.ceil(o.records / 10), Math.round((o.records * 100) / recordBytes));
+          const rows = await run(records, w, o.inFlight ?? 8, acks === '1');
+          out.rows.push(...rows);
+          out.produce.push(rows[0]!);
+          if (recordBytes === 100 && acks === '1' && compression === 'none') maxRate = rows[0]!.recordsPerSec;
+        }
+      }
+    }
+    const seconds = o.e2eSeconds ?? 3;
+    if (maxRate > 0 && seconds > 0) {
+      for (const share of o.e2eShares ?? [0.5]) {
+        const t = await endToEnd(Math.round(maxRate * share), seconds, partitions);
+        t.name = `${t.name} = ${Math.round(share * 100)}% of max`;
+        t.params = { ...t.params, share };
+        out.rows.push(t);
+        out.e2e.push(t);
+      }
+    }
   }
   return out;
 }

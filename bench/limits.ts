@@ -71,8 +71,24 @@ export function diskWriteBandwidth(mib: number): { result?: Throughput; skipped?
   }
 }
 
-export function limitsBench(quick: boolean): Limits {
+/**
+ * The limits; the disk figure is the best of `diskRuns` runs: a limit is what the machine
+ * can do at its best, and this shared disk varies by 2x from one run to the next.
+ */
+export function limitsBench(quick: boolean, diskRuns = quick ? 2 : 3): Limits {
   const memcpy = memcpyBandwidth(256, quick ? 0.5 : 2);
-  const disk = diskWriteBandwidth(quick ? 512 : 2048);
-  return { memcpy, disk: disk.result, diskSkipped: disk.skipped };
+  const runs: Throughput[] = [];
+  let skipped: string | undefined;
+  for (let i = 0; i < diskRuns; i++) {
+    const d = diskWriteBandwidth(quick ? 512 : 2048);
+    if (d.skipped) {
+      skipped = d.skipped;
+      break;
+    }
+    runs.push(d.result!);
+  }
+  runs.sort((a, b) => b.mbPerSec - a.mbPerSec);
+  const disk = runs[0];
+  if (disk && runs.length > 1) disk.note = `best of ${runs.length} runs (${runs.map((r) => r.mbPerSec.toFixed(0)).join(', ')} MB/s); ${disk.note}`;
+  return { memcpy, disk, diskSkipped: skipped };
 }

@@ -5,6 +5,8 @@
  *   rdkafka-perf produce -b HOST:PORT -t TOPIC [-n RECORDS] [-s BYTES] [-z CODEC] [-a ACKS]
  *                        [-l LINGER_MS] [-B BATCH_BYTES] [-S SAMPLE_EVERY] [-r RECORDS_PER_SEC]
  *   rdkafka-perf consume -b HOST:PORT -t TOPIC [-n RECORDS] [-s BYTES]
+ *   rdkafka-perf e2e     -b HOST:PORT -t TOPIC -r RECORDS_PER_SEC [-n RECORDS] [-s BYTES] [-z CODEC]
+ *                        [-a ACKS] [-l LINGER_MS]
  *
  * Producer: RECORDS keyless records of BYTES bytes each (JSON log lines, varied, generated
  * once into a pool that librdkafka references without copying), sent round robin over the
@@ -17,11 +19,18 @@
  * RECORDS records arrived, checks each payload's length. Time runs from assign to the
  * last record.
  *
+ * End to end (e2e): a producer paced at RECORDS_PER_SEC and a consumer (its own thread,
+ * assigned every partition of the fresh topic from the beginning) in one process, so both
+ * read the same clock. Each record's first 8 bytes are its send time (CLOCK_MONOTONIC, ns);
+ * the consumer takes one latency sample per record: produce call -> consumed. This is
+ * OpenMessaging's end-to-end latency, and Kafka's EndToEndLatency tool's, at a fixed rate.
+ *
  * Output: one JSON line on stdout. Exit status 1 on any delivery or consume error.
- * Build: cc -O2 -o build/rdkafka-perf bench/rdkafka-perf.c -lrdkafka
+ * Build: cc -O2 -o build/rdkafka-perf bench/rdkafka-perf.c -lrdkafka -lpthread
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -97,8 +106,8 @@ static void hex(char *out, int n) {
   out[n] = 0;
 }
 
-/* POOL_RECORDS JSON log lines like {"ts":...,"lvl":"info","path":"/v1/orders/3fa9...",...},
- * each cut or padded with spaces to exactly `bytes`. One allocation; record i at i*bytes. */
+/* POOL_RECORDS records of JSON log lines like {"ts":...,"lvl":"info","path":"/v1/orders/3fa9...",...},
+ * as many lines as fit, cut or padded with spaces to exactly `bytes`. One allocation; record i at i*bytes. */
 static char *make_payloads(long bytes) {
   static const char *levels[] = {"info", "info", "info", "warn", "debug", "error"};
   static const char *paths[] = {"/v1/orders/", "/v1/users/", "/health", "/v2/cart/", "/v1/search?q="};
@@ -106,14 +115,24 @@ static char *make_payloads(long bytes) {
   if (!pool) die("out of memory for the payload pool");
   char line[512], id[16], req[16];
   for (long i = 0; i < POOL_RECORDS; i++) {
-    hex(id, 8);
-    hex(req, 12);
-    int n = snprintf(line, sizeof line, "{\"ts\":%" PRId64 ",\"lvl\":\"%s\",\"path\":\"%s%s\",\"status\":%d,\"ms\":%.1f,\"req\":\"%s\"}",
-                     (int64_t)1700000000000 + i * 7, levels[rnd(6)], paths[rnd(5)], id, rnd(10) < 9 ? 200 : 503,
-                     rnd(1000) / 10.0, req);
+    /* Records longer than one line hold several lines, newline separated, like a batch of
+     * log lines (padding with spaces would make them compress unrealistically well). */
     char *p = pool + i * bytes;
+    long filled = 0;
     memset(p, ' ', bytes);
-    memcpy(p, line, n < bytes ? n : bytes);
+    for (;;) {
+      hex(id, 8);
+      hex(req, 12);
+      int n = snprintf(line, sizeof line, "{\"ts\":%" PRId64 ",\"lvl\":\"%s\",\"path\":\"%s%s\",\"status\":%d,\"ms\":%.1f,\"req\":\"%s\"}",
+                       (int64_t)1700000000000 + i * 7, levels[rnd(6)], paths[rnd(5)], id, rnd(10) < 9 ? 200 : 503,
+                       rnd(1000) / 10.0, req);
+      long room = bytes - filled;
+      memcpy(p + filled, line, n < room ? n : room);
+      filled += n;
+      /* Another line when there is room for most of one; the rest stays padded. */
+      if (bytes - filled < 40) break;
+      p[filled++] = '\n';
+    }
   }
   return pool;
 }
@@ -288,9 +307,142 @@ static int consume(const struct options *o) {
   return count == o->records && errors == 0 && bad_length == 0 ? 0 : 1;
 }
 
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The e2e consumer thread's state; the producer thread only reads `consumed` and `done`. */
+struct e2e_consumer {
+  const struct options *o;
+  int partitions;
+  volatile long consumed;
+  volatile int stop;
+  long errors, samples_taken;
+  double *samples; /* latency in ms, one per record */
+  char first_error[256];
+};
+
+static void *e2e_consume(void *arg) {
+  struct e2e_consumer *c = arg;
+  const struct options *o = c->o;
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  set(conf, "bootstrap.servers", o->brokers);
+  set(conf, "group.id", "rdkafka-perf-e2e");
+  set(conf, "enable.auto.commit", "false");
+  set(conf, "enable.partition.eof", "false");
+  set(conf, "fetch.wait.max.ms", "100");
+  char err[512];
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (!rk) die("consumer: %s", err);
+  rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(c->partitions);
+  for (int p = 0; p < c->partitions; p++) rd_kafka_topic_partition_list_add(parts, o->topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_queue_t *queue = rd_kafka_queue_get_consumer(rk);
+  rd_kafka_message_t **batch = malloc(sizeof(*batch) * CONSUME_BATCH);
+  if (rd_kafka_assign(rk, parts)) die("assign failed");
+  rd_kafka_topic_partition_list_destroy(parts);
+  double last = now_ms();
+  while (c->consumed < o->records && !c->stop) {
+    ssize_t got = rd_kafka_consume_batch_queue(queue, 100, batch, CONSUME_BATCH);
+    if (got < 0) die("consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
+    int64_t t = now_ns();
+    for (ssize_t i = 0; i < got; i++) {
+      rd_kafka_message_t *m = batch[i];
+      if (m->err) {
+        if (c->errors++ == 0) snprintf(c->first_error, sizeof c->first_error, "%s", rd_kafka_message_errstr(m));
+      } else if (m->len >= 8) {
+        int64_t sent;
+        memcpy(&sent, m->payload, 8);
+        if (c->samples_taken < o->records) c->samples[c->samples_taken++] = (t - sent) / 1e6;
+        c->consumed++;
+      }
+      rd_kafka_message_destroy(m);
+    }
+    if (got > 0) last = now_ms();
+    else if (now_ms() - last > STALL_MS) break;
+  }
+  free(batch);
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  return NULL;
+}
+
+static int e2e(const struct options *o) {
+  if (o->rate <= 0) die("e2e needs -r RECORDS_PER_SEC");
+  if (o->record_bytes < 8) die("e2e needs records of at least 8 bytes (the send time)");
+  char *pool = make_payloads(o->record_bytes);
+  struct delivery d = {0};
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  set(conf, "bootstrap.servers", o->brokers);
+  set(conf, "compression.codec", o->codec);
+  set(conf, "acks", o->acks);
+  setl(conf, "linger.ms", o->linger_ms);
+  setl(conf, "batch.size", o->batch_bytes);
+  setl(conf, "message.max.bytes", o->batch_bytes + 1024 * 1024);
+  setl(conf, "queue.buffering.max.messages", 2000000);
+  setl(conf, "queue.buffering.max.kbytes", 1024 * 1024);
+  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+  rd_kafka_conf_set_opaque(conf, &d);
+  d.samples = malloc(sizeof(double));
+  char err[512];
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (!rk) die("producer: %s", err);
+  rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, o->topic, NULL);
+  int partitions = partition_count(rk, rkt);
+
+  struct e2e_consumer c = {.o = o, .partitions = partitions};
+  c.samples = malloc(sizeof(double) * o->records);
+  if (!c.samples) die("out of memory for latency samples");
+  pthread_t thread;
+  if (pthread_create(&thread, NULL, e2e_consume, &c) != 0) die("pthread_create failed");
+  usleep(300 * 1000); /* let the consumer join its partitions before the clock starts */
+
+  char *buf = malloc(o->record_bytes);
+  double t0 = now_ms();
+  for (long i = 0; i < o->records; i++) {
+    memcpy(buf, pool + (i % POOL_RECORDS) * o->record_bytes, o->record_bytes);
+    int64_t sent = now_ns();
+    memcpy(buf, &sent, 8);
+    while (rd_kafka_produce(rkt, (int32_t)(i % partitions), RD_KAFKA_MSG_F_COPY, buf, o->record_bytes, NULL, 0, NULL) == -1) {
+      rd_kafka_resp_err_t e = rd_kafka_last_error();
+      if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) die("produce: %s", rd_kafka_err2str(e));
+      rd_kafka_poll(rk, 1);
+    }
+    /* Paced per record at low rates, per 64 records above 64 k/s (sleeps under ~1 ms are coarse). */
+    if (o->rate < 65536 || (i & 63) == 0) {
+      rd_kafka_poll(rk, 0);
+      double ahead = t0 + (i + 1) * 1e3 / o->rate - now_ms();
+      if (ahead > 0) usleep((useconds_t)(ahead * 1e3));
+    }
+  }
+  while (d.delivered < o->records) rd_kafka_poll(rk, 100);
+  double produced = now_ms();
+  pthread_join(thread, NULL);
+  double seconds = (produced - t0) / 1e3;
+
+  qsort(c.samples, c.samples_taken, sizeof(double), compare_double);
+  long n = c.samples_taken;
+  printf("{\"mode\":\"e2e\",\"records\":%ld,\"bytes\":%ld,\"seconds\":%.6f,\"recordsPerSec\":%.0f,\"rate\":%ld,"
+         "\"partitions\":%d,\"cpuSeconds\":0,\"errors\":%ld,\"firstError\":\"%s\",\"consumed\":%ld,"
+         "\"latency\":{\"samples\":%ld,\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f}}\n",
+         o->records, o->records * o->record_bytes, seconds, o->records / seconds, o->rate, partitions, d.errors + c.errors,
+         d.errors ? d.first_error : c.first_error, c.consumed, n, quantile(c.samples, n, 0.5), quantile(c.samples, n, 0.95),
+         quantile(c.samples, n, 0.99), quantile(c.samples, n, 0.999), n ? c.samples[n - 1] : 0.0);
+
+  rd_kafka_topic_destroy(rkt);
+  rd_kafka_destroy(rk);
+  free(buf);
+  free(c.samples);
+  free(d.samples);
+  free(pool);
+  return d.errors == 0 && c.errors == 0 && c.consumed == o->records ? 0 : 1;
+}
+
 static void usage(void) {
   fprintf(stderr,
-          "usage: rdkafka-perf produce|consume -b HOST:PORT -t TOPIC [-n RECORDS] [-s BYTES]\n"
+          "usage: rdkafka-perf produce|consume|e2e -b HOST:PORT -t TOPIC [-n RECORDS] [-s BYTES]\n"
           "       producer only: [-z CODEC (lz4)] [-a ACKS (1)] [-l LINGER_MS (5)] [-B BATCH_BYTES (1048576)]\n"
           "                      [-S SAMPLE_EVERY (16): one latency sample per this many records]\n"
           "                      [-r RECORDS_PER_SEC (0 = as fast as possible)]\n");
@@ -322,6 +474,7 @@ int main(int argc, char **argv) {
   if (o.records <= 0 || o.record_bytes <= 0 || o.sample_every <= 0) usage();
   if (strcmp(o.mode, "produce") == 0) return produce(&o);
   if (strcmp(o.mode, "consume") == 0) return consume(&o);
+  if (strcmp(o.mode, "e2e") == 0) return e2e(&o);
   usage();
   return 2;
 }

@@ -40,6 +40,29 @@ export function makeRecords(count: number, seed: number): RecordInput[] {
   return out;
 }
 
+/**
+ * `count` values of `bytes` bytes: JSON log lines as makeRecords makes them, several to a
+ * value (newline separated) when the value is larger than a line, cut to size when smaller;
+ * 100-byte values are makeRecords' own.
+ */
+export function makeValues(count: number, bytes: number, seed: number): Buffer[] {
+  if (bytes === RECORD_BYTES) return makeRecords(count, seed).map((r) => r.value as Buffer);
+  const lines = makeRecords(Math.max(64, count * Math.ceil(bytes / 90)), seed).map((r) => (r.value as Buffer).toString().trimEnd());
+  let next = 0;
+  return Array.from({ length: count }, () => {
+    const value = Buffer.alloc(bytes, 0x20);
+    let pos = 0;
+    for (;;) {
+      const line = lines[next++ % lines.length]!;
+      value.write(line, pos);
+      pos += line.length;
+      if (bytes - pos < 40) break;
+      value[pos++] = 0x0a;
+    }
+    return value;
+  });
+}
+
 const logConfig = { background: false, segmentMs: Infinity, retentionMs: -1 } as const;
 
 /** Appends `batches` (reused round robin) until `records` records are in a fresh log. */

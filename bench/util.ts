@@ -76,7 +76,7 @@ export function table(rows: Throughput[]): string {
   const head = ['benchmark', 'records/s', 'MB/s', 'p50 ms', 'p99 ms', 'max ms', 'vs baseline', 'note'];
   const body = rows.map((r) => [
     r.name,
-    fmtRate(r.recordsPerSec),
+    r.records > 0 ? fmtRate(r.recordsPerSec) : '',
     r.mbPerSec.toFixed(0),
     r.latency ? r.latency.p50.toFixed(3) : '',
     r.latency ? r.latency.p99.toFixed(3) : '',
@@ -118,7 +118,7 @@ export function diskOf(dir: string): Record<string, string> | undefined {
   if (dev) {
     try {
       const rotational = fs.readFileSync(`/sys/block/${dev}/queue/rotational`, 'utf8').trim();
-      model = rotational === '1' ? 'rotational' : 'non-rotational';
+      model = rotational === '1' ? 'kernel says rotational' : 'kernel says non-rotational';
     } catch {
       // not a block device we can see
     }

@@ -94,9 +94,10 @@ describe('hostile clients: network fuzzer', () => {
           throw new Error(`fuzzer failed (seed ${SEED}): ${String(err)}`);
         });
         await probing;
-        if (broker.proc.exitCode !== null || probeError !== null) {
+        const failed = probeError as Error | null; // assigned in callbacks: TypeScript's narrowing cannot see it
+        if (broker.proc.exitCode !== null || failed !== null) {
           throw new Error(
-            `seed ${SEED}: ${probeError ? probeError.message : `broker exited with ${broker.proc.exitCode}`}\n` +
+            `seed ${SEED}: ${failed ? failed.message : `broker exited with ${broker.proc.exitCode}`}\n` +
               `bursts in flight:\n${runner.describeInFlight()}\nbroker output (tail):\n${broker.output().slice(-4000)}`,
           );
         }

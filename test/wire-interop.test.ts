@@ -36,7 +36,7 @@ describe('records written by one client are read by the others', () => {
     const viaPython = await python<[number, string, string, Record<string, string>][]>(READ_PY, [broker.bootstrap, 'from-js']);
     expect(viaPython).toEqual(Array.from({ length: 50 }, (_, i) => [i, `js${i}`, `from kafkajs ${i}`, { src: 'kafkajs' }]));
 
-    await run('kcat', ['-b', broker.bootstrap, '-t', 'from-kcat', '-P', '-K:', '-z', 'snappy', '-H', 'src=kcat'], Array.from({ length: 50 }, (_, i) => `kc${i}:from kcat ${i}`).join('\n') + '\n');
+    await run('kcat', ['-b', broker.bootstrap, '-t', 'from-kcat', '-P', '-K:', '-z', 'gzip', '-H', 'src=kcat'], Array.from({ length: 50 }, (_, i) => `kc${i}:from kcat ${i}`).join('\n') + '\n');
     const consumer = kafka.consumer({ groupId: 'interop' });
     await consumer.connect();
     await consumer.subscribe({ topic: 'from-kcat', fromBeginning: true });

@@ -7,6 +7,7 @@ import { KafkaServer, type ServerOptions } from '../server/index.js';
 import { BrokerMetrics } from '../observability/metrics.js';
 import { apiName, createDispatcher } from './api/dispatcher.js';
 import type { BrokerContext, BrokerSettings } from './api/context.js';
+import type { RequestLimits } from './api/limits.js';
 import { ProducerStateManager } from './api/producer-state.js';
 import { Sluice, type SluiceOptions } from './sluice.js';
 
@@ -26,6 +27,8 @@ export interface BrokerOptions extends SluiceOptions {
   server?: Omit<ServerOptions, 'host' | 'port' | 'logger'>;
   /** Prometheus endpoint (default 127.0.0.1:9644); false turns it off. */
   metrics?: { host?: string; port?: number } | false;
+  /** What one request may create or allocate (src/broker/api/limits.ts). */
+  limits?: Partial<RequestLimits>;
 }
 
 export class KafkaBroker {
@@ -47,6 +50,7 @@ export class KafkaBroker {
         acksAllFsync: options.acksAllFsync ?? true,
         autoCreateTopics: options.autoCreateTopics ?? true,
         maxFetchWaitMs: options.maxFetchWaitMs ?? 30_000,
+        limits: options.limits,
       };
       const ctx: BrokerContext = {
         sluice,

@@ -66,6 +66,7 @@ export function serveOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       requestTimeoutMs: n('request-timeout-ms'),
     },
     metrics: metricsPort === 0 ? false : { host: v.get('metrics-host'), port: metricsPort },
+    limits: { maxPartitions: n('max-partitions'), maxPartitionsPerRequest: n('max-partitions-per-request') },
     logLevel: v.get('log-level')!,
     logFormat: v.get('log-format') as LogFormat,
     sources: r.sources,

@@ -18,7 +18,7 @@ commit never covers a record the log has not shown):
 
 Stops when stdin reaches EOF or on SIGTERM/SIGINT, then closes the consumer (leaves the group).
 
-usage: crash-consumer.py --bootstrap HOST:PORT --topic T --group G [--batch N]
+usage: crash-consumer.py --bootstrap HOST:PORT --topic T --group G [--batch N] [--debug CONTEXTS]
 """
 import argparse
 import signal
@@ -32,6 +32,7 @@ parser.add_argument('--bootstrap', required=True)
 parser.add_argument('--topic', required=True)
 parser.add_argument('--group', required=True)
 parser.add_argument('--batch', type=int, default=50)
+parser.add_argument('--debug', default='', help="librdkafka debug contexts (logged to stderr), e.g. 'fetch,cgrp'")
 args = parser.parse_args()
 
 out = sys.stdout
@@ -69,7 +70,8 @@ c = Consumer({
     'topic.metadata.refresh.interval.ms': 2000,
     'fetch.wait.max.ms': 100,
     'error_cb': on_error,
-    'log_level': 3,
+    'log_level': 7 if args.debug else 3,
+    **({'debug': args.debug} if args.debug else {}),
 })
 
 

@@ -5,9 +5,9 @@
  * synchronous opening on a slow disk), bytes of a Fetch answer, member metadata of a group.
  *
  *   limit                        default    refused with
- *   maxPartitions                5000       POLICY_VIOLATION (CreateTopics, CreatePartitions);
+ *   maxPartitions                20,000     POLICY_VIOLATION (CreateTopics, CreatePartitions);
  *                                           auto-creation beyond it: UNKNOWN_TOPIC_OR_PARTITION
- *   maxPartitionsPerRequest      1000       POLICY_VIOLATION
+ *   maxPartitionsPerRequest      10,000     POLICY_VIOLATION
  *   partitionOpenStep            16         (not an error: partitions opened between two
  *                                           yields to the event loop, so creating 1000 of
  *                                           them never stalls other clients for seconds)
@@ -37,8 +37,8 @@ export interface RequestLimits {
 }
 
 export const DEFAULT_LIMITS: Readonly<RequestLimits> = Object.freeze({
-  maxPartitions: 5000,
-  maxPartitionsPerRequest: 1000,
+  maxPartitions: 20_000,
+  maxPartitionsPerRequest: 10_000,
   partitionOpenStep: 16,
   maxFetchBytes: 55 * 1024 * 1024,
   maxJoinMetadataBytes: 1024 * 1024,
@@ -46,7 +46,11 @@ export const DEFAULT_LIMITS: Readonly<RequestLimits> = Object.freeze({
 });
 
 export function limitsOf(ctx: BrokerContext): RequestLimits {
-  return ctx.settings.limits === undefined ? DEFAULT_LIMITS : { ...DEFAULT_LIMITS, ...ctx.settings.limits };
+  const given = ctx.settings.limits;
+  if (given === undefined) return DEFAULT_LIMITS;
+  const out: RequestLimits = { ...DEFAULT_LIMITS };
+  for (const [k, v] of Object.entries(given)) if (v !== undefined) (out as unknown as Record<string, number>)[k] = v;
+  return out;
 }
 
 /** Partitions being created right now (counted against maxPartitions before they exist). */
