@@ -143,8 +143,8 @@ async function main(): Promise<void> {
     rows.push(fsAppendBench(batches, 1000, quick ? 2_000_000 : 10_000_000));
     report.embeddedPeers = rows;
     const head = report.embedded?.produce.find((t) => t.params?.recordBytes === 100 && t.params.partitions === 1 && t.params.acks === '1' && t.params.compression === 'none');
-    if (head) for (const r of rows) r.ratio = { to: r.name.split(' (')[0]!, value: head.recordsPerSec / r.recordsPerSec };
-    section(`Embedded peers, 100-byte records${head ? ' (vs baseline: Sluice embedded produce, 100 B, 1 partition, over this row)' : ''}`, rows);
+    if (head) for (const r of rows) r.note = `${r.note}; Sluice embedded produce (100 B, 1 partition) is ${(head.recordsPerSec / r.recordsPerSec).toFixed(2)}x this`;
+    section('Embedded peers, 100-byte records', rows);
   }
   if (want('wire')) {
     report.wire = await wireBench({
@@ -161,10 +161,11 @@ async function main(): Promise<void> {
   }
   if (want('scale')) {
     report.scale = {};
-    report.scale.logSize = await logSizeCurve(quick ? [0.25, 0.5, 1] : [1, 2, 5, 10, 20], quick ? 1000 : 5000);
+    // The log-size curve last: its writeback of up to 20 GB would otherwise stall the next curve's first point.
     report.scale.partitions = await partitionsCurve(quick ? [1, 10, 100, 1000] : [1, 10, 100, 1000, 10_000], quick ? 300_000 : 2_000_000);
     report.scale.recordSize = await recordSizeCurve([10, 100, 1000, 10_000, 100_000], quick ? 32e6 : 512e6, quick ? 1_000_000 : 10_000_000);
-    for (const c of [report.scale.logSize.append, report.scale.logSize.reads, report.scale.partitions, report.scale.recordSize]) {
+    report.scale.logSize = await logSizeCurve(quick ? [0.25, 0.5, 1] : [1, 2, 5, 10, 20], quick ? 1000 : 5000);
+    for (const c of [report.scale.partitions, report.scale.recordSize, report.scale.logSize.append, report.scale.logSize.reads]) {
       console.log(c.name);
       for (const p of c.points) {
         const lat = p.latency ? `  p50 ${p.latency.p50.toFixed(3)} ms  p99 ${p.latency.p99.toFixed(3)} ms  max ${p.latency.max.toFixed(3)} ms` : '';
