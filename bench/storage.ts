@@ -159,21 +159,6 @@ export async function storageBench(o: StorageBenchOptions): Promise<Throughput[]
       return throughput('sequential read + CRC32C of every batch', log.logEndOffset, bytes, (now() - t0) / 1000);
     }),
   );
-  // The same read, but touching every byte: each batch's CRC32C checked (what a careful consumer does).
-  results.push(
-    await medianOf(o.runs, () => {
-      let offset = 0;
-      let bytes = 0;
-      const t0 = now();
-      while (offset < log.logEndOffset) {
-        const r = log.read(offset, 1 << 20);
-        if (scanBatches(r.records, 0, r.records.length) !== r.records.length) throw new Error(`bad batch at ${offset}`);
-        bytes += r.records.length;
-        offset = r.nextOffset;
-      }
-      return throughput('sequential read + CRC32C of every batch', log.logEndOffset, bytes, (now() - t0) / 1000);
-    }),
-  );
   await log.close();
   fs.rmSync(dir, { recursive: true, force: true });
 

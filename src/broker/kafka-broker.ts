@@ -58,6 +58,7 @@ export class KafkaBroker {
         nodeId: sluice.meta.nodeId,
         clusterId: sluice.meta.clusterId,
         producers: new ProducerStateManager(sluice.dir),
+        logger: options.logger,
       };
       const server = new KafkaServer(createDispatcher(ctx), {
         ...options.server,

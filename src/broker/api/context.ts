@@ -5,6 +5,7 @@
  */
 import type { Sluice } from '../sluice.js';
 import type { ProducerStateManager } from './producer-state.js';
+import type { StorageLogger } from '../../storage/index.js';
 import type { BrokerMetrics } from '../../observability/metrics.js';
 import type { RequestLimits } from './limits.js';
 
@@ -28,6 +29,8 @@ export interface BrokerContext {
   nodeId: number;
   clusterId: string;
   producers: ProducerStateManager;
+  /** The broker's log (pino), for failures worth an operator's attention. */
+  logger?: StorageLogger;
   /** Request counts, errors and latency (absent when metrics are off). */
   metrics?: BrokerMetrics;
 }

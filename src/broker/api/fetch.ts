@@ -7,7 +7,7 @@
  * high watermark, so read_committed and read_uncommitted see the same records.
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
-import { OffsetOutOfRangeError } from '../../storage/index.js';
+import { OffsetOutOfRangeError, type StorageLogger } from '../../storage/index.js';
 import { LENGTH_OFFSET, LOG_OVERHEAD, RECORDS_COUNT_OFFSET, RECORDS_OFFSET } from '../../record/layout.js';
 import type { Partition } from '../partition.js';
 import type { BrokerContext } from './context.js';
@@ -86,7 +86,7 @@ export async function handleFetch(ctx: BrokerContext, req: FetchRequest, version
   for (const s of slots) {
     if (s.partition !== null) waitFor.set(s.partition, Math.min(waitFor.get(s.partition) ?? Infinity, s.request.fetchOffset));
   }
-  let result = gather(slots, maxBytes);
+  let result = gather(slots, maxBytes, ctx.logger);
   while (result.bytes < Math.max(req.minBytes, 1) && !result.anyError && !signal.aborted) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;
@@ -101,7 +101,7 @@ export async function handleFetch(ctx: BrokerContext, req: FetchRequest, version
     await Promise.race(waits);
     wake.abort();
     signal.removeEventListener('abort', stop);
-    result = gather(slots, maxBytes);
+    result = gather(slots, maxBytes, ctx.logger);
   }
 
   const responses = topics.map((t) => ({ ...t, partitions: [] as FetchPartitionData[] }));
@@ -113,7 +113,7 @@ export async function handleFetch(ctx: BrokerContext, req: FetchRequest, version
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses };
 }
 
-function gather(slots: Slot[], maxBytes: number): { data: FetchPartitionData[]; bytes: number; anyError: boolean } {
+function gather(slots: Slot[], maxBytes: number, logger?: StorageLogger): { data: FetchPartitionData[]; bytes: number; anyError: boolean } {
   let bytes = 0;
   let anyError = false;
   const data = slots.map((s) => {
@@ -142,6 +142,8 @@ function gather(slots: Slot[], maxBytes: number): { data: FetchPartitionData[]; 
     } catch (err) {
       anyError = true;
       const code = err instanceof OffsetOutOfRangeError ? ErrorCode.OFFSET_OUT_OF_RANGE : errorCodeOf(err);
+      // Anything but an out-of-range offset is worth a line in the broker's log.
+      if (code !== ErrorCode.OFFSET_OUT_OF_RANGE) logger?.warn({ err, topic: p.topic, partition: p.index, fetchOffset: s.request.fetchOffset }, 'fetch failed');
       return empty(s.request.partition, code, hw, p.logStartOffset);
     }
   });
