@@ -1,32 +1,21 @@
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Sluice } from '../src/index.js';
+import { runUntilKilled } from './helpers/kill-child.js';
 import { tmpDir } from './helpers/tmp.js';
 
 const child = path.join(import.meta.dirname, 'helpers', 'produce-child.mjs');
 
 /** Runs the producing child until `acks` records are acknowledged, SIGKILLs it, returns them. */
-function runAndKill(dir: string, durability: string, acks: number, from: number): Promise<Map<string, string>> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [child, dir, durability, String(from)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const acked = new Map<string, string>();
-    let buffered = '';
-    let stderr = '';
-    p.stderr.on('data', (d) => (stderr += d));
-    p.stdout.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop()!;
-      for (const line of lines) {
-        const [partition, offset, value] = line.split(' ');
-        if (value === undefined) continue;
-        acked.set(`${partition}:${offset}`, value);
-        if (acked.size === acks) p.kill('SIGKILL');
-      }
-    });
-    p.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(acked) : reject(new Error(`child exited ${code}: ${stderr}`))));
+async function runAndKill(dir: string, durability: string, acks: number, from: number): Promise<Map<string, string>> {
+  const acked = new Map<string, string>();
+  await runUntilKilled(child, [dir, durability, String(from)], (line) => {
+    const [partition, offset, value] = line.split(' ');
+    if (value === undefined) return false;
+    acked.set(`${partition}:${offset}`, value);
+    return acked.size >= acks;
   });
+  return acked;
 }
 
 describe('embedded crash safety', () => {

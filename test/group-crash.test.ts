@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GroupCoordinator, OFFSETS_LOG_DIR } from '../src/group/index.js';
+import { runUntilAcked } from './helpers/kill-child.js';
 import { tmpDir } from './helpers/tmp.js';
 
 // The child imports the compiled coordinator: run `npx tsc -p tsconfig.json` first.
@@ -10,30 +10,7 @@ const child = path.join(import.meta.dirname, 'helpers', 'group-commit-child.mjs'
 const built = path.join(import.meta.dirname, '..', 'dist', 'src', 'group', 'index.js');
 
 /** Runs the committing child until it has acknowledged `acks` commits, then SIGKILLs it. */
-function runAndKill(dir: string, durability: string, acks: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [child, dir, durability], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let acked = -1;
-    let seen = 0;
-    let buffered = '';
-    let stderr = '';
-    p.stderr.on('data', (d) => (stderr += d));
-    p.stdout.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop()!;
-      for (const line of lines) {
-        if (line.startsWith('ready')) continue;
-        acked = Number(line);
-        if (++seen === acks) p.kill('SIGKILL');
-      }
-    });
-    p.on('exit', (code, signal) => {
-      if (signal === 'SIGKILL') resolve(acked);
-      else reject(new Error(`child exited with ${code}: ${stderr}`));
-    });
-  });
-}
+const runAndKill = (dir: string, durability: string, acks: number) => runUntilAcked(child, [dir, durability], acks);
 
 describe('committed offsets across SIGKILL', () => {
   for (const durability of ['pagecache', 'fsync']) {

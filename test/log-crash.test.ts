@@ -1,37 +1,14 @@
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Log } from '../src/storage/index.js';
 import { batchesIn, readRecords } from '../src/record/index.js';
+import { runUntilAcked } from './helpers/kill-child.js';
 import { tmpDir } from './helpers/tmp.js';
 
 const child = path.join(import.meta.dirname, 'helpers', 'append-child.mjs');
 
 /** Runs the appending child until it has acknowledged `acks` appends, then SIGKILLs it. */
-function runAndKill(dir: string, durability: string, acks: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [child, dir, durability], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let acked = -1;
-    let seen = 0;
-    let buffered = '';
-    let stderr = '';
-    p.stderr.on('data', (d) => (stderr += d));
-    p.stdout.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop()!;
-      for (const line of lines) {
-        if (line.startsWith('ready')) continue;
-        acked = Number(line);
-        if (++seen === acks) p.kill('SIGKILL');
-      }
-    });
-    p.on('exit', (code, signal) => {
-      if (signal === 'SIGKILL') resolve(acked);
-      else reject(new Error(`child exited with ${code}: ${stderr}`));
-    });
-  });
-}
+const runAndKill = (dir: string, durability: string, acks: number) => runUntilAcked(child, [dir, durability], acks);
 
 describe('crash safety', () => {
   for (const durability of ['pagecache', 'fsync']) {
