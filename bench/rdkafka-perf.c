@@ -182,12 +182,8 @@ static double quantile(const double *sorted, long n, double q) {
   return sorted[i < n ? i : n - 1];
 }
 
-static int produce(const struct options *o) {
-  char *pool = make_payloads(o->record_bytes);
-  struct delivery d = {0};
-  d.samples = malloc(sizeof(double) * (o->records / o->sample_every + 1));
-  if (!d.samples) die("out of memory for latency samples");
-
+/* The producer settings both the throughput and the end-to-end runs use. */
+static rd_kafka_conf_t *producer_conf(const struct options *o, struct delivery *d) {
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   set(conf, "bootstrap.servers", o->brokers);
   set(conf, "compression.codec", o->codec);
@@ -198,7 +194,17 @@ static int produce(const struct options *o) {
   setl(conf, "queue.buffering.max.messages", 2000000);
   setl(conf, "queue.buffering.max.kbytes", 1024 * 1024);
   rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-  rd_kafka_conf_set_opaque(conf, &d);
+  rd_kafka_conf_set_opaque(conf, d);
+  return conf;
+}
+
+static int produce(const struct options *o) {
+  char *pool = make_payloads(o->record_bytes);
+  struct delivery d = {0};
+  d.samples = malloc(sizeof(double) * (o->records / o->sample_every + 1));
+  if (!d.samples) die("out of memory for latency samples");
+
+  rd_kafka_conf_t *conf = producer_conf(o, &d);
   char err[512];
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (!rk) die("producer: %s", err);
@@ -374,17 +380,7 @@ static int e2e(const struct options *o) {
   if (o->record_bytes < 8) die("e2e needs records of at least 8 bytes (the send time)");
   char *pool = make_payloads(o->record_bytes);
   struct delivery d = {0};
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  set(conf, "bootstrap.servers", o->brokers);
-  set(conf, "compression.codec", o->codec);
-  set(conf, "acks", o->acks);
-  setl(conf, "linger.ms", o->linger_ms);
-  setl(conf, "batch.size", o->batch_bytes);
-  setl(conf, "message.max.bytes", o->batch_bytes + 1024 * 1024);
-  setl(conf, "queue.buffering.max.messages", 2000000);
-  setl(conf, "queue.buffering.max.kbytes", 1024 * 1024);
-  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-  rd_kafka_conf_set_opaque(conf, &d);
+  rd_kafka_conf_t *conf = producer_conf(o, &d);
   d.samples = malloc(sizeof(double));
   char err[512];
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);

@@ -4,9 +4,7 @@
  * left half-written or inconsistent, and writes work again once space is freed. Needs root
  * for mount(8); skipped with the reason otherwise.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProducerStateManager } from '../src/broker/api/producer-state.js';
@@ -15,41 +13,20 @@ import { CLEAN_SHUTDOWN_FILE, Log, StorageIOError } from '../src/storage/index.j
 import { readCheckpoint, writeCheckpoint } from '../src/storage/checkpoint.js';
 import { OffsetIndex } from '../src/storage/offset-index.js';
 import { decodeAll, numberedBatch } from './helpers/batches.js';
-
-function mountProblem(): string | null {
-  if (process.platform !== 'linux') return 'tmpfs mounts need Linux';
-  if (process.getuid?.() !== 0) return 'mounting a tmpfs needs root (run the suite as root, as CI does)';
-  const probe = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-mount-probe-'));
-  try {
-    const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe]);
-    if (r.status !== 0) return `mount -t tmpfs failed: ${r.stderr.toString().trim() || `exit ${r.status}`}`;
-    spawnSync('umount', [probe]);
-    return null;
-  } finally {
-    fs.rmSync(probe, { recursive: true, force: true });
-  }
-}
+import { mountProblem, mountTmpfs, unmountAll } from './helpers/tmpfs.js';
 
 const problem = mountProblem();
 if (problem !== null) console.warn(`test/reliability-disk-storage: skipped: ${problem}`);
 
-const mounts: string[] = [];
 const cleanups: (() => Promise<void> | void)[] = [];
 
-function mountTmpfs(bytes = 2 * 1024 * 1024): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-enospc-'));
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir]);
-  if (r.status !== 0) throw new Error(`mount failed: ${r.stderr.toString()}`);
-  mounts.push(dir);
-  return dir;
+function mountSmall(bytes = 2 * 1024 * 1024): string {
+  return mountTmpfs(bytes, 'sluice-enospc-');
 }
 
 afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
-  for (const dir of mounts.splice(0)) {
-    if (spawnSync('umount', [dir]).status !== 0) spawnSync('umount', ['-l', dir]);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  await unmountAll();
 });
 
 let ballasts = 0;
@@ -101,7 +78,7 @@ const config = { background: false, segmentBytes: 64 * 1024, indexIntervalBytes:
 
 describe.skipIf(problem !== null)('storage on a full disk', () => {
   it('Log.append (and the rolls it makes) fails with StorageIOError, leaves the log as it was, and works again once space is freed', () => {
-    const dir = mountTmpfs();
+    const dir = mountSmall();
     const log = Log.open(path.join(dir, 't-0'), config);
     cleanups.push(() => log.close().catch(() => {}));
     const ballast = fill(dir);
@@ -132,7 +109,7 @@ describe.skipIf(problem !== null)('storage on a full disk', () => {
   });
 
   it('an empty active segment that must grow for one big batch stays usable when the disk is full', () => {
-    const dir = mountTmpfs();
+    const dir = mountSmall();
     const log = Log.open(path.join(dir, 't-0'), { ...config, segmentBytes: 16 * 1024, maxMessageBytes: 1 << 20 });
     cleanups.push(() => log.close().catch(() => {}));
     const ballast = fill(dir);
@@ -147,7 +124,7 @@ describe.skipIf(problem !== null)('storage on a full disk', () => {
   });
 
   it('a flush whose checkpoint cannot be written still resolves (the data is durable) and logs why', async () => {
-    const dir = mountTmpfs();
+    const dir = mountSmall();
     const rec = recorder();
     const log = Log.open(path.join(dir, 't-0'), { ...config, segmentBytes: 4096, logger: rec.logger });
     cleanups.push(() => log.close().catch(() => {}));
@@ -167,7 +144,7 @@ describe.skipIf(problem !== null)('storage on a full disk', () => {
   });
 
   it('writeCheckpoint on a full disk throws ENOSPC and leaves the old file whole, without a .tmp', () => {
-    const dir = mountTmpfs();
+    const dir = mountSmall();
     writeCheckpoint(dir, { logStartOffset: 3, recoveryPoint: 9 });
     fill(dir);
     expect(() => writeCheckpoint(dir, { logStartOffset: 4, recoveryPoint: 10 })).toThrow(/ENOSPC/);
@@ -176,7 +153,7 @@ describe.skipIf(problem !== null)('storage on a full disk', () => {
   });
 
   it('an index persist that fails counts nothing as written; the retry writes the whole index', () => {
-    const dir = mountTmpfs();
+    const dir = mountSmall();
     const file = path.join(dir, '00000000000000000000.index');
     const index = new OffsetIndex(file, 0, 1 << 20);
     for (let i = 0; i < 3000; i++) index.append(i * 2 + 1, i * 100);
@@ -192,7 +169,7 @@ describe.skipIf(problem !== null)('storage on a full disk', () => {
   });
 
   it('close on a full disk closes everything without throwing, writes no clean marker, and the next open (disk still full) recovers all', async () => {
-    const dir = mountTmpfs();
+    const dir = mountSmall();
     const rec = recorder();
     const logDir = path.join(dir, 't-0');
     const log = Log.open(logDir, { ...config, logger: rec.logger });
@@ -221,7 +198,7 @@ describe.skipIf(problem !== null)('storage on a full disk', () => {
   });
 
   it('Sluice.createTopic and createPartitions on a full disk: KAFKA_STORAGE_ERROR, nothing left behind, fine once freed', async () => {
-    const dir = mountTmpfs(4 * 1024 * 1024);
+    const dir = mountSmall(4 * 1024 * 1024);
     const s = await Sluice.open({ dir: path.join(dir, 'data'), workerThreads: 0, retentionCheckIntervalMs: 0, cleanerBackoffMs: 0 });
     cleanups.push(() => s.close().catch(() => {}));
     await s.createTopic('grows', { partitions: 1 });
@@ -245,7 +222,7 @@ describe.skipIf(problem !== null)('storage on a full disk', () => {
   });
 
   it('a producer id block that cannot be saved is not handed out', () => {
-    const dir = mountTmpfs();
+    const dir = mountSmall();
     const ids = new ProducerStateManager(dir);
     const ballast = fill(dir);
     expect(() => ids.allocate()).toThrow(StorageIOError);

@@ -6,14 +6,13 @@
  * write works again; a restart (clean, or SIGKILL while the disk is full) keeps every
  * acknowledged record. Needs root for mount(8); skipped with the reason otherwise.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildBatch } from '../src/index.js';
 import { scanBatches } from '../src/native.js';
 import { ApiKey } from '../src/protocol/apis.js';
+import { mountProblem, mountTmpfs, unmountAll } from './helpers/tmpfs.js';
 import { startBroker, type BrokerProcess } from './helpers/broker.js';
 import { WireClient } from './helpers/wire-client.js';
 
@@ -21,47 +20,15 @@ const KAFKA_STORAGE_ERROR = 56;
 const TMPFS_BYTES = 6 * 1024 * 1024;
 const BALLAST_BYTES = 2 * 1024 * 1024;
 
-/** Why a tmpfs cannot be mounted here, or null when it can. */
-function mountProblem(): string | null {
-  if (process.platform !== 'linux') return 'tmpfs mounts need Linux';
-  if (process.getuid?.() !== 0) return 'mounting a tmpfs needs root (run the suite as root, as CI does)';
-  const probe = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-mount-probe-'));
-  try {
-    const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe]);
-    if (r.status !== 0) return `mount -t tmpfs failed: ${r.stderr.toString().trim() || `exit ${r.status}`}`;
-    spawnSync('umount', [probe]);
-    return null;
-  } finally {
-    fs.rmSync(probe, { recursive: true, force: true });
-  }
-}
-
 const problem = mountProblem();
 if (problem !== null) console.warn(`test/reliability-disk: skipped: ${problem}`);
 
-const mounts: string[] = [];
 const brokers: BrokerProcess[] = [];
-
-function mountTmpfs(bytes: number): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-full-'));
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir]);
-  if (r.status !== 0) throw new Error(`mount failed: ${r.stderr.toString()}`);
-  mounts.push(dir);
-  return dir;
-}
 
 // Always unmounted, even when a test fails: first the brokers on it are killed.
 afterEach(async () => {
   for (const b of brokers.splice(0)) if (b.proc.exitCode === null && b.proc.signalCode === null) await b.kill();
-  for (const dir of mounts.splice(0)) {
-    let r = spawnSync('umount', [dir]);
-    for (let i = 0; i < 20 && r.status !== 0; i++) {
-      await new Promise((res) => setTimeout(res, 100));
-      r = spawnSync('umount', [dir]);
-    }
-    if (r.status !== 0) spawnSync('umount', ['-l', dir]);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  await unmountAll();
 });
 
 async function start(dir: string): Promise<BrokerProcess> {
