@@ -93,6 +93,21 @@ describe('round trips', () => {
     expect(r!.value!.byteOffset).toBe(b.byteOffset + b.length - 1 - 5);
   });
 
+  it('those views are Buffers in every respect', () => {
+    const b = buildBatch([{ key: 'key', value: 'hello world', headers: [{ key: 'h', value: 'hv' }] }]);
+    const [r] = readRecords(b);
+    for (const v of [r!.key!, r!.value!, r!.headers[0]!.value!]) {
+      expect(v).toBeInstanceOf(Buffer);
+      expect(Buffer.isBuffer(v)).toBe(true);
+      expect(v.constructor).toBe(Buffer);
+      expect(v.subarray(1)).toBeInstanceOf(Buffer);
+    }
+    expect(r!.value!.toString('utf8', 6)).toBe('world');
+    expect(r!.value!.equals(Buffer.from('hello world'))).toBe(true);
+    expect(Buffer.concat([r!.key!, r!.value!]).toString()).toBe('keyhello world');
+    expect(JSON.stringify(r!.key)).toBe(JSON.stringify(Buffer.from('key')));
+  });
+
   it('zstd cannot be written, with a clear error', () => {
     expect(() => buildBatch(SAMPLE, { compression: 'zstd' })).toThrow(UnsupportedCompressionError);
     expect(() => buildBatch(SAMPLE, { compression: Compression.Zstd })).toThrow(/zstd.*read but not written.*lz4, gzip or snappy/);

@@ -486,9 +486,7 @@ export class Consumer<K = unknown, V = unknown> {
       if (h.compression !== 0) {
         decompressed = await this.sluice.pool.decompress(h.compression, batch.subarray(RECORDS_OFFSET));
       }
-      const decoded = readRecords(batch, { verifyCrc: this.checkCrcs, decompressed }, make, position);
-      if (a.buffered.length === 0) a.buffered = decoded;
-      else for (const r of decoded) a.buffered.push(r);
+      readRecords(batch, { verifyCrc: this.checkCrcs, decompressed }, make, position, a.buffered);
     }
     this.sluice.traffic.out(topic, a.buffered.length, view.length);
     // A read holding only batches the consumer skips (control batches): move past them.

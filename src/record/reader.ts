@@ -7,7 +7,7 @@
  * input ends in CorruptRecordError: never an out-of-range read, an endless loop, or an
  * allocation larger than the input (or the decompression limit) justifies.
  *
- * Stateless and thread-safe. Records of an uncompressed batch are views (subarray, no
+ * Stateless and thread-safe. Records of an uncompressed batch are views (view.ts, no
  * copy) of the batch's Buffer: they live as long as it does, and if that Buffer views a
  * mapped segment, they read whatever the mapping holds.
  */
@@ -33,6 +33,7 @@ import {
   TimestampType,
 } from './layout.js';
 import { readVarint, readVarlong, state } from './varint.js';
+import { memoryOf, ViewBuffer } from './view.js';
 
 export interface RecordHeaderOutput {
   key: string;
@@ -146,15 +147,17 @@ const makeOutput: RecordFactory<RecordOutput> = (offset, timestamp, key, value, 
 /**
  * Decodes every record of the batch at the start of `batch`. Keys and values are views of
  * `batch` (uncompressed) or of the decompressed section. With `make`, each record becomes
- * whatever it returns, and records below `fromOffset` are skipped (not built).
+ * whatever it returns, and records below `fromOffset` are skipped (not built). With `out`,
+ * records are appended to it (and it is returned) instead of to a new array.
  */
 export function readRecords(batch: Buffer, options?: ReadOptions): RecordOutput[];
-export function readRecords<T>(batch: Buffer, options: ReadOptions, make: RecordFactory<T>, fromOffset?: number): T[];
+export function readRecords<T>(batch: Buffer, options: ReadOptions, make: RecordFactory<T>, fromOffset?: number, out?: T[]): T[];
 export function readRecords<T>(
   batch: Buffer,
   options: ReadOptions = {},
   make: RecordFactory<T> = makeOutput as unknown as RecordFactory<T>,
   fromOffset = -Infinity,
+  out: T[] = [],
 ): T[] {
   let header: BatchHeader;
   if (options.verifyCrc ?? true) {
@@ -189,7 +192,7 @@ export function readRecords<T>(
   const baseTimestamp = header.baseTimestamp;
   const maxTimestamp = header.maxTimestamp;
   const s = state(data, start, end);
-  const out: T[] = [];
+  const mem: Mem = { buffer: memoryOf(data), base: data.byteOffset };
   for (let i = 0; i < count; i++) {
     s.end = end;
     if (s.start >= end) throw corrupt(0, baseOffset, `declares ${count} records, the bytes end after ${i}`);
@@ -202,8 +205,8 @@ export function readRecords<T>(
     s.start++; // record attributes: unused
     const timestampDelta = readVarlong(s);
     const offsetDelta = readVarint(s);
-    const key = readBytes(s, data, baseOffset, i, 'key');
-    const value = readBytes(s, data, baseOffset, i, 'value');
+    const key = readBytes(s, mem, baseOffset, i, 'key');
+    const value = readBytes(s, mem, baseOffset, i, 'value');
     const headerCount = readVarint(s);
     if (headerCount < 0 || headerCount > (recordEnd - s.start) / 2) {
       throw corrupt(0, baseOffset, `record ${i} has a bad header count ${headerCount}`);
@@ -214,7 +217,7 @@ export function readRecords<T>(
       if (kl < 0 || s.start + kl > recordEnd) throw corrupt(0, baseOffset, `record ${i} header ${j} has a bad key length ${kl}`);
       const hk = data.toString('utf8', s.start, s.start + kl);
       s.start += kl;
-      headers[j] = { key: hk, value: readBytes(s, data, baseOffset, i, 'header value') };
+      headers[j] = { key: hk, value: readBytes(s, mem, baseOffset, i, 'header value') };
     }
     if (s.start !== recordEnd) {
       throw corrupt(0, baseOffset, `record ${i} has ${recordEnd - s.start} bytes left over after its last field`);
@@ -226,9 +229,15 @@ export function readRecords<T>(
   return out;
 }
 
+/** The ArrayBuffer under a records section and where the section's Buffer starts in it. */
+interface Mem {
+  buffer: ArrayBuffer;
+  base: number;
+}
+
 function readBytes(
   s: { buffer: Uint8Array; start: number; end: number },
-  data: Buffer,
+  mem: Mem,
   baseOffset: number,
   i: number,
   what: string,
@@ -236,7 +245,7 @@ function readBytes(
   const n = readVarint(s);
   if (n === -1) return null;
   if (n < -1 || s.start + n > s.end) throw corrupt(0, baseOffset, `record ${i} has a bad ${what} length ${n}`);
-  const v = data.subarray(s.start, s.start + n);
+  const v = new ViewBuffer(mem.buffer, mem.base + s.start, n) as unknown as Buffer;
   s.start += n;
   return v;
 }
