@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MessageTooLargeError, UnknownTopicError, partitionForKey, type ConsumerRecord } from '../src/index.js';
+import { MessageTooLargeError, UnknownTopicError, partitionForKey, type ConsumerRecord, type RecordMetadata } from '../src/index.js';
 import { openSluice } from './helpers/sluice.js';
 
 async function drain(c: { poll(o?: { timeoutMs?: number }): Promise<ConsumerRecord[]> }, expected: number): Promise<ConsumerRecord[]> {
@@ -115,6 +115,60 @@ describe('producer and consumer', () => {
     await expect(p.send('small', { value: Buffer.alloc(5000) })).rejects.toThrow(MessageTooLargeError);
     const ok = await p.send('small', Array.from({ length: 50 }, () => ({ value: Buffer.alloc(100) })));
     expect(ok.map((m) => m.offset)).toEqual([...Array(50).keys()]);
+  });
+
+  it('fills batches up to batchSize in reused buffers and delivers every record intact', async () => {
+    // fsync durability with acks=all: appends wait behind each other's fsync, so batches are
+    // filled while earlier ones still wait to be written.
+    const s = await openSluice({ workerThreads: 0, durability: 'fsync' });
+    await s.createTopic('one', { partitions: 1 });
+    await s.createTopic('four', { partitions: 4 });
+    const p = s.producer({ batchSize: 4096, acks: 'all' });
+    const value = (i: number) => `record ${i} `.repeat(1 + (i % 13));
+    // Many small batches from several senders in a loop: buffers go back and are refilled
+    // while other batches are still on their way to the log.
+    const meta: RecordMetadata[] = [];
+    let next = 0;
+    const sender = async () => {
+      while (next < 3000) {
+        const first = next;
+        next += 100;
+        const sent = await p.send('one', Array.from({ length: 100 }, (_, j) => ({ value: value(first + j) })));
+        sent.forEach((m, j) => (meta[first + j] = m));
+      }
+    };
+    await Promise.all([sender(), sender(), sender(), sender()]);
+    expect(meta.length).toBe(3000);
+    const segments = s.describeTopic('one').partitions[0]!;
+    expect(segments.logEndOffset).toBe(3000);
+    // One keyless send larger than a batch moves on to another partition when a batch fills.
+    const spread = await p.send('four', Array.from({ length: 2000 }, (_, i) => ({ value: value(i) })));
+    expect(new Set(spread.map((m) => m.partition)).size).toBeGreaterThan(1);
+    const c = s.consumer({ autoOffsetReset: 'earliest', valueDeserializer: 'string', maxPollRecords: 5000 });
+    c.assign([{ topic: 'one', partition: 0 }]);
+    const got = await drain(c, 3000);
+    expect(got.length).toBe(3000);
+    for (const r of got) expect(r.value).toBe(value(meta.findIndex((m) => m.offset === r.offset)));
+    await c.close();
+    const c4 = s.consumer({ autoOffsetReset: 'earliest', valueDeserializer: 'string', maxPollRecords: 5000 });
+    c4.assign([0, 1, 2, 3].map((partition) => ({ topic: 'four', partition })));
+    const all = await drain(c4, 2000);
+    const byPlace = new Map(all.map((r) => [`${r.partition}:${r.offset}`, r.value]));
+    spread.forEach((m, i) => expect(byPlace.get(`${m.partition}:${m.offset}`)).toBe(value(i)));
+    await c4.close();
+    await p.close();
+  });
+
+  it('fails a send with a bad record before any of it is written', async () => {
+    const s = await openSluice();
+    await s.createTopic('t');
+    const p = s.producer();
+    await expect(p.send('t', [{ value: 'fine' }, { key: 5 as never, value: 'bad key' }])).rejects.toThrow(/record key must be/);
+    await expect(p.send('t', [{ value: 'fine' }, { value: 'bad time', timestamp: 1.5 }])).rejects.toThrow(/timestamp must be an integer/);
+    await p.flush();
+    expect(s.describeTopic('t').partitions[0]!.logEndOffset).toBe(0);
+    expect(p.bufferedBytes).toBe(0);
+    expect((await p.send('t', { value: 'after' }))[0]!.offset).toBe(0);
   });
 
   it('bounds a poll by bytes and the producer by buffer memory', async () => {

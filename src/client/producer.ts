@@ -7,7 +7,8 @@
 import { pack } from 'msgpackr';
 import type { Sluice } from '../broker/sluice.js';
 import { ErrorCode, KafkaError } from '../protocol/error-codes.js';
-import type { CompressionName, RecordHeader, RecordInput } from '../record/index.js';
+import { Arenas, BatchWriter, recordSizeBound } from '../record/batch-writer.js';
+import type { CompressionName, RecordBytes, RecordHeader } from '../record/index.js';
 import { SluiceClosedError, UnknownTopicError } from '../broker/errors.js';
 import { StickyPartitioner, partitionForKey } from './partitioner.js';
 
@@ -69,26 +70,16 @@ interface Span {
   count: number;
 }
 
+/** A partition's batch being filled: records are encoded into `writer` as they are sent. */
 interface OpenBatch {
   topic: string;
   partition: number;
-  records: RecordInput[];
+  writer: BatchWriter;
   spans: Span[];
+  /** buffer.memory reserved for its records (their size bounds). */
   bytes: number;
   sticky: boolean;
-  /** Timestamp of records sent without one (when the batch was opened). */
-  now: number;
   timer: NodeJS.Timeout | null;
-}
-
-/** Bytes a record adds to a batch, roughly (varint overheads included). */
-function estimate(r: RecordInput): number {
-  let n = 24;
-  const k = r.key;
-  if (k != null) n += typeof k === 'string' ? k.length * 3 : k.length;
-  const v = r.value;
-  if (v != null) n += typeof v === 'string' ? v.length * 3 : v.length;
-  return n;
 }
 
 export class Producer {
@@ -98,6 +89,8 @@ export class Producer {
   private readonly acks: 0 | 1 | 'all';
   private readonly serialize: (value: unknown) => Buffer;
   private readonly sticky = new StickyPartitioner();
+  /** Batch buffers, reused: a few batches' worth is kept while unused. */
+  private readonly arenas: Arenas;
   /** Open batches by topic, then by partition. */
   private readonly open = new Map<string, (OpenBatch | undefined)[]>();
   private openCount = 0;
@@ -118,17 +111,20 @@ export class Producer {
     this.serialize = options.valueSerializer ?? ((v) => pack(v));
     if (!(this.lingerMs >= 0)) throw new RangeError(`lingerMs must be >= 0, not ${options.lingerMs}`);
     if (!(this.batchSize >= 1)) throw new RangeError(`batchSize must be >= 1, not ${options.batchSize}`);
+    this.arenas = new Arenas(Math.min(this.bufferMemory / 4, 8 * Math.max(this.batchSize, 64 * 1024)));
   }
 
   /**
    * Sends records to `topic` (created on first use when auto-creation is on). Resolves, in
    * the order given, with where each record landed; rejects if any record could not be
-   * written (records of other batches are not affected).
+   * written (records of other batches are not affected). A record with a field of the wrong
+   * type, or larger than max.message.bytes, fails the whole send before any of it is sent.
    */
   async send(topic: string, records: ProducerRecord | ProducerRecord[]): Promise<RecordMetadata[]> {
     if (this.closed) throw new SluiceClosedError('producer');
     const list = Array.isArray(records) ? records : [records];
-    if (list.length === 0) return [];
+    const n = list.length;
+    if (n === 0) return [];
     if (!this.sluice.hasTopic(topic)) await this.sluice.ensureTopic(topic);
     const partitions = this.sluice.partitionCount(topic);
     const config = this.sluice.topicConfig(topic);
@@ -137,67 +133,79 @@ export class Producer {
       const keyless = list.findIndex((r) => r.key == null);
       if (keyless >= 0) throw new KafkaError(ErrorCode.INVALID_RECORD, `topic '${topic}' is compacted (cleanup.policy=compact): record ${keyless} needs a key`);
     }
-    // Records whose value is already bytes go to the batch builder as they are (no copy,
-    // no new object); others get their value serialized into a new record object.
-    const inputs: RecordInput[] = new Array(list.length);
-    const sizes = new Float64Array(list.length);
+    // Check every record first (types, sizes) and serialize values that are not bytes, so a
+    // bad record fails the send before any of it is placed.
+    let serialized: (Buffer | undefined)[] | null = null;
+    const sizes = new Float64Array(n);
     let bytes = 0;
-    for (let i = 0; i < list.length; i++) {
+    for (let i = 0; i < n; i++) {
       const r = list[i]!;
-      const value = r.value;
-      const input: RecordInput =
-        value == null || typeof value === 'string' || value instanceof Uint8Array
-          ? (r as RecordInput)
-          : { key: r.key, value: this.serialize(value), headers: r.headers, timestamp: r.timestamp };
-      const size = estimate(input);
+      let value = r.value;
+      if (!(value == null || typeof value === 'string' || value instanceof Uint8Array)) {
+        value = this.serialize(value);
+        (serialized ??= new Array<Buffer | undefined>(n))[i] = value as Buffer;
+      }
+      const size = recordSizeBound(r.key, value, r.headers, r.timestamp);
       if (size > maxMessageBytes) throw new MessageTooLargeError(topic, size, maxMessageBytes);
       sizes[i] = size;
       bytes += size;
-      inputs[i] = input;
     }
     await this.reserve(bytes);
     return new Promise<RecordMetadata[]>((resolve, reject) => {
-      const handle: SendHandle = { results: new Array(list.length), pending: list.length, failed: false, resolve, reject };
-      const limit = Math.min(this.batchSize, maxMessageBytes - 1024);
+      const handle: SendHandle = { results: new Array(n), pending: n, failed: false, resolve, reject };
+      const limit = Math.min(this.batchSize, maxMessageBytes);
       let span: Span | null = null;
-      let spanBatch: OpenBatch | null = null;
-      for (let i = 0; i < list.length; i++) {
-        const r = list[i]!;
-        let partition: number;
-        let sticky = false;
-        if (r.partition !== undefined) {
-          partition = r.partition;
-          if (!Number.isInteger(partition) || partition < 0 || partition >= partitions) {
-            this.fail(handle, new UnknownTopicError(topic, partition));
-            this.release(sizes[i]!);
-            continue;
+      let batch: OpenBatch | null = null;
+      let stickyPartition = -1;
+      let i = 0;
+      try {
+        for (; i < n; i++) {
+          const r = list[i]!;
+          let partition: number;
+          let sticky = false;
+          if (r.partition !== undefined) {
+            partition = r.partition;
+            if (!Number.isInteger(partition) || partition < 0 || partition >= partitions) {
+              this.fail(handle, new UnknownTopicError(topic, partition));
+              this.release(sizes[i]!);
+              continue;
+            }
+          } else if (r.key != null) {
+            partition = partitionForKey(typeof r.key === 'string' ? Buffer.from(r.key) : r.key, partitions);
+          } else {
+            if (stickyPartition < 0) stickyPartition = this.sticky.partition(topic, partitions);
+            partition = stickyPartition;
+            sticky = true;
           }
-        } else if (r.key != null) {
-          partition = partitionForKey(typeof r.key === 'string' ? Buffer.from(r.key) : r.key, partitions);
-        } else {
-          partition = this.sticky.partition(topic, partitions);
-          sticky = true;
+          if (batch === null || batch.partition !== partition) batch = this.batchFor(topic, partition, limit);
+          const value = (serialized !== null ? serialized[i] : undefined) ?? (r.value as RecordBytes | null | undefined);
+          if (!batch.writer.tryAppend(r.key, value, r.headers, r.timestamp)) {
+            // Full: send it, and start the next batch (on the next sticky partition when keyless).
+            this.drain(batch);
+            if (sticky) partition = stickyPartition = this.sticky.partition(topic, partitions);
+            batch = this.batchFor(topic, partition, limit);
+            batch.writer.tryAppend(r.key, value, r.headers, r.timestamp);
+          }
+          const last = batch.spans[batch.spans.length - 1];
+          if (span !== null && last === span && span.slot + span.count === i) {
+            span.count++;
+          } else {
+            span = { handle, slot: i, count: 1 };
+            batch.spans.push(span);
+          }
+          batch.bytes += sizes[i]!;
+          batch.sticky ||= sticky;
         }
-        const batch = this.batchFor(topic, partition);
-        batch.records.push(inputs[i]!);
-        if (span !== null && spanBatch === batch && span.slot + span.count === i) {
-          span.count++;
-        } else {
-          span = { handle, slot: i, count: 1 };
-          spanBatch = batch;
-          batch.spans.push(span);
-        }
-        batch.bytes += sizes[i]!;
-        batch.sticky ||= sticky;
-        if (batch.bytes >= limit) {
-          this.drain(batch);
-          span = null;
-        }
+      } catch (err) {
+        // Only a record the checks above let through could get here; the records before it
+        // are placed and go out with their batches, the rest are given up.
+        this.fail(handle, err);
+        for (; i < n; i++) this.release(sizes[i]!);
       }
       this.scheduleLinger();
       if (this.acks === 0 && !handle.failed) {
         const now = Date.now();
-        for (let i = 0; i < list.length; i++) handle.results[i] ??= { topic, partition: -1, offset: -1, timestamp: inputs[i]!.timestamp ?? now };
+        for (let i = 0; i < n; i++) handle.results[i] ??= { topic, partition: -1, offset: -1, timestamp: list[i]!.timestamp ?? now };
         resolve(handle.results);
       }
     });
@@ -219,15 +227,16 @@ export class Producer {
     if (this.closed) return;
     await this.flush();
     this.closed = true;
+    this.arenas.clear();
     this.sluice.untrack(this);
   }
 
-  private batchFor(topic: string, partition: number): OpenBatch {
+  private batchFor(topic: string, partition: number, limit: number): OpenBatch {
     let byPartition = this.open.get(topic);
     if (!byPartition) this.open.set(topic, (byPartition = []));
     let b = byPartition[partition];
     if (!b) {
-      b = { topic, partition, records: [], spans: [], bytes: 0, sticky: false, now: Date.now(), timer: null };
+      b = { topic, partition, writer: new BatchWriter(Date.now(), limit, this.arenas), spans: [], bytes: 0, sticky: false, timer: null };
       byPartition[partition] = b;
       this.openCount++;
     }
@@ -252,7 +261,7 @@ export class Producer {
     }
   }
 
-  /** Builds and appends one batch; settles its records' sends. */
+  /** Closes a batch to new records and queues its append; settles its records' sends. */
   private drain(batch: OpenBatch): void {
     const byPartition = this.open.get(batch.topic);
     if (byPartition?.[batch.partition] !== batch) return;
@@ -270,6 +279,7 @@ export class Producer {
   }
 
   private async write(batch: OpenBatch): Promise<void> {
+    const writer = batch.writer;
     try {
       const partition = this.sluice.partition(batch.topic, batch.partition);
       const config = this.sluice.topicConfig(batch.topic);
@@ -280,9 +290,12 @@ export class Producer {
           : topicCodec === 'uncompressed'
             ? 'none'
             : (topicCodec as Exclude<CompressionName, 'zstd'>);
-      const build = this.sluice.pool.buildBatch(batch.records, { compression, now: batch.now });
+      const build =
+        compression === 'none'
+          ? Promise.resolve(writer.finish())
+          : this.sluice.pool.finishBatch(writer.section(), { compression, count: writer.count, baseTimestamp: writer.baseTimestamp, maxTimestamp: writer.maxTimestamp });
       const info = await partition.appendInOrder(build, this.acks === 'all', { validate: false });
-      this.sluice.traffic.in(batch.topic, batch.records.length, info.bytes);
+      this.sluice.traffic.in(batch.topic, writer.count, info.bytes);
       const logAppendTime = config['message.timestamp.type'] === 'LogAppendTime' ? info.maxTimestamp : -1;
       let offset = info.firstOffset;
       let j = 0;
@@ -293,7 +306,7 @@ export class Producer {
             topic: batch.topic,
             partition: batch.partition,
             offset: offset++,
-            timestamp: logAppendTime >= 0 ? logAppendTime : batch.records[j]!.timestamp ?? batch.now,
+            timestamp: logAppendTime >= 0 ? logAppendTime : writer.timestampAt(j),
           };
         }
         h.pending -= span.count;
@@ -301,6 +314,9 @@ export class Producer {
       }
     } catch (err) {
       for (const span of batch.spans) this.fail(span.handle, err);
+    } finally {
+      // The append has copied the bytes (or failed): the buffer can take the next batch.
+      writer.release();
     }
   }
 

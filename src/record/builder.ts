@@ -147,7 +147,8 @@ function stringLength(s: string): number {
   return Buffer.byteLength(s, 'utf8');
 }
 
-function byteLength(v: RecordBytes | null | undefined, what: string): number {
+/** Encoded length of a key, value or header value (-1 for null); throws InvalidRecordError for other types. */
+export function byteLength(v: RecordBytes | null | undefined, what: string): number {
   if (v === null || v === undefined) return -1;
   if (typeof v === 'string') return stringLength(v);
   if (v instanceof Uint8Array) return v.length;
@@ -170,8 +171,8 @@ function writeBytes(buf: Buffer, pos: number, v: RecordBytes, length: number): n
   return pos + length;
 }
 
-/** Sizes one header list into headerLengths from index `h`; returns its encoded size. */
-function sizeHeaders(headers: RecordHeader[] | Record<string, RecordBytes | null>, h: number): number {
+/** Sizes one header list into headerLengths (module scratch) from index `h`; returns its encoded size. */
+export function sizeHeaders(headers: RecordHeader[] | Record<string, RecordBytes | null>, h: number): number {
   let size = 0;
   if (Array.isArray(headers)) {
     const n = headers.length;
@@ -276,20 +277,13 @@ function sizeRecords(records: readonly RecordInput[], now: number, stamp: boolea
     const vl = byteLength(r.value, 'value');
     keyLengths[i] = kl;
     valueLengths[i] = vl;
-    let size =
-      1 + // attributes
-      sizeOfVarlong(delta) +
-      sizeOfVarint(i) +
-      sizeOfVarint(kl) +
-      (kl > 0 ? kl : 0) +
-      sizeOfVarint(vl) +
-      (vl > 0 ? vl : 0);
     const headers = r.headers;
-    if (headers === undefined || headers === null) size += 1;
-    else {
-      size += sizeHeaders(headers, h);
+    let headersSize = 1;
+    if (headers !== undefined && headers !== null) {
+      headersSize = sizeHeaders(headers, h);
       h += 2 * headerCount(headers);
     }
+    const size = recordBodySize(delta, i, kl, vl, headersSize);
     recordSizes[i] = size;
     total += sizeOfVarint(size) + size;
   }
@@ -308,23 +302,58 @@ function writeRecords(records: readonly RecordInput[], buf: Buffer, pos: number,
     const r = records[i]!;
     const t = r.timestamp;
     const ts = stamp || t === undefined ? now : t;
-    pos = writeVarint(buf, pos, recordSizes[i]!);
-    buf[pos++] = 0; // attributes
-    pos = writeVarlong(buf, pos, ts - base);
-    pos = writeVarint(buf, pos, i);
-    const kl = keyLengths[i]!;
-    pos = writeVarint(buf, pos, kl);
-    if (kl > 0) pos = writeBytes(buf, pos, r.key!, kl);
-    const vl = valueLengths[i]!;
-    pos = writeVarint(buf, pos, vl);
-    if (vl > 0) pos = writeBytes(buf, pos, r.value!, vl);
     const headers = r.headers;
-    if (headers === undefined || headers === null) buf[pos++] = 0;
-    else {
-      pos = writeHeaders(buf, pos, headers, h);
-      h += 2 * headerCount(headers);
-    }
+    pos = writeRecord(buf, pos, recordSizes[i]!, ts - base, i, r.key, keyLengths[i]!, r.value, valueLengths[i]!, headers, h);
+    if (headers !== undefined && headers !== null) h += 2 * headerCount(headers);
   }
+  return pos;
+}
+
+/**
+ * Bytes of one record after its length varint. `headersSize` is what sizeHeaders returned
+ * (1 for a record without headers: the zero count).
+ */
+export function recordBodySize(timestampDelta: number, offsetDelta: number, keyLength: number, valueLength: number, headersSize: number): number {
+  return (
+    1 + // attributes
+    sizeOfVarlong(timestampDelta) +
+    sizeOfVarint(offsetDelta) +
+    sizeOfVarint(keyLength) +
+    (keyLength > 0 ? keyLength : 0) +
+    sizeOfVarint(valueLength) +
+    (valueLength > 0 ? valueLength : 0) +
+    headersSize
+  );
+}
+
+/**
+ * Writes one record (length varint first) at `pos`; returns the position after it. Lengths
+ * come from byteLength (-1 for null); header lengths from the sizeHeaders call that
+ * started at index `h`.
+ */
+export function writeRecord(
+  buf: Buffer,
+  pos: number,
+  bodySize: number,
+  timestampDelta: number,
+  offsetDelta: number,
+  key: RecordBytes | null | undefined,
+  keyLength: number,
+  value: RecordBytes | null | undefined,
+  valueLength: number,
+  headers: RecordInput['headers'] | null,
+  h: number,
+): number {
+  pos = writeVarint(buf, pos, bodySize);
+  buf[pos++] = 0; // attributes
+  pos = writeVarlong(buf, pos, timestampDelta);
+  pos = writeVarint(buf, pos, offsetDelta);
+  pos = writeVarint(buf, pos, keyLength);
+  if (keyLength > 0) pos = writeBytes(buf, pos, key!, keyLength);
+  pos = writeVarint(buf, pos, valueLength);
+  if (valueLength > 0) pos = writeBytes(buf, pos, value!, valueLength);
+  if (headers === undefined || headers === null) buf[pos++] = 0;
+  else pos = writeHeaders(buf, pos, headers, h);
   return pos;
 }
 
@@ -340,7 +369,7 @@ function attributesOf(codec: Compression, o: Omit<BatchOptions, 'compression'>):
   return a;
 }
 
-function writeHeaderFor(
+export function writeHeaderFor(
   buf: Buffer,
   size: number,
   codec: Compression,

@@ -91,11 +91,39 @@ export class WorkerPool {
     }
     const section = encodeRecords(records, options);
     const { now: _now, compression: _compression, ...header } = options;
-    const info: BatchInfo = { ...header, compression: codec, count: section.count, baseTimestamp: section.baseTimestamp, maxTimestamp: section.maxTimestamp };
-    if (this.runsInline(codec, section.data.length, this.compressBelow ?? COMPRESS_INLINE_BELOW[codec])) {
-      return assembleBatch(compress(codec, section.data), info);
+    const info = { ...header, compression: codec, count: section.count, baseTimestamp: section.baseTimestamp, maxTimestamp: section.maxTimestamp };
+    return this.compressSection(section.data, info);
+  }
+
+  /**
+   * A whole batch from an encoded, uncompressed records section (BatchWriter.section):
+   * compressed with info.compression (here when small, else on a worker), header and CRC
+   * in front. The section is copied before this returns (its buffer is the caller's again
+   * at once); the result is a new Buffer.
+   */
+  finishBatch(section: Buffer, info: BatchInfo): Promise<Buffer> {
+    try {
+      this.checkOpen();
+      const codec = toCompression(info.compression);
+      if (codec === Compression.None || codec === Compression.Zstd || this.inline) {
+        this.inlineRuns++;
+        return Promise.resolve(assembleBatch(codec === Compression.None ? section : compress(codec, section), info));
+      }
+      const copy = Buffer.allocUnsafeSlow(section.length);
+      section.copy(copy, 0);
+      return this.compressSection(copy, { ...info, compression: codec });
+    } catch (err) {
+      return Promise.reject(err);
     }
-    const input = owned(section.data);
+  }
+
+  /** Compresses a section this pool owns (it may be moved to a worker) and adds the header. */
+  private async compressSection(section: Buffer, info: BatchInfo & { compression: Compression }): Promise<Buffer> {
+    const codec = info.compression;
+    if (this.runsInline(codec, section.length, this.compressBelow ?? COMPRESS_INLINE_BELOW[codec])) {
+      return assembleBatch(compress(codec, section), info);
+    }
+    const input = owned(section);
     return asBuffer(await this.run<Uint8Array>({ kind: 'buildBatch', section: input, info }, transferListFor(input)));
   }
 
