@@ -144,6 +144,12 @@ describe('producer and consumer', () => {
     // One keyless send larger than a batch moves on to another partition when a batch fills.
     const spread = await p.send('four', Array.from({ length: 2000 }, (_, i) => ({ value: value(i) })));
     expect(new Set(spread.map((m) => m.partition)).size).toBeGreaterThan(1);
+    // Keyed records stay where their key puts them when a batch fills, sticky or not.
+    const keyed = Array.from({ length: 1000 }, (_, i) => ({ key: `k${i % 5}`, value: value(i), ...(i % 3 === 0 ? {} : { key: null }) }));
+    const placed = await p.send('four', keyed);
+    keyed.forEach((r, i) => {
+      if (r.key !== null) expect(placed[i]!.partition).toBe(partitionForKey(Buffer.from(r.key), 4));
+    });
     const c = s.consumer({ autoOffsetReset: 'earliest', valueDeserializer: 'string', maxPollRecords: 5000 });
     c.assign([{ topic: 'one', partition: 0 }]);
     const got = await drain(c, 3000);
@@ -152,7 +158,7 @@ describe('producer and consumer', () => {
     await c.close();
     const c4 = s.consumer({ autoOffsetReset: 'earliest', valueDeserializer: 'string', maxPollRecords: 5000 });
     c4.assign([0, 1, 2, 3].map((partition) => ({ topic: 'four', partition })));
-    const all = await drain(c4, 2000);
+    const all = await drain(c4, 3000);
     const byPlace = new Map(all.map((r) => [`${r.partition}:${r.offset}`, r.value]));
     spread.forEach((m, i) => expect(byPlace.get(`${m.partition}:${m.offset}`)).toBe(value(i)));
     await c4.close();

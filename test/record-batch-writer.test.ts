@@ -26,6 +26,21 @@ describe('BatchWriter', () => {
     expect([w.baseTimestamp, w.maxTimestamp]).toEqual([NOW, NOW + 2 ** 33]);
   });
 
+  it('writes plain records (a value and nothing else) the same way, however they mix with others', () => {
+    const v = (i: number) => Buffer.alloc(i * 37, i);
+    const cases: RecordInput[][] = [
+      Array.from({ length: 300 }, (_, i) => ({ value: v(i % 7) })), // offset deltas past one varint byte
+      [{ value: v(1) }, { value: v(2), timestamp: NOW - 1 }, { value: v(3) }, { value: v(4), key: 'k' }, { value: v(5) }],
+      [{ value: v(1), timestamp: NOW + 5 }, { value: v(2) }, { value: v(3) }],
+      [{ value: Buffer.alloc(0) }, { value: Buffer.alloc(200, 1) }],
+    ];
+    for (const records of cases) {
+      const w = write(records);
+      expect(w.finish().equals(buildBatch(records, { now: NOW }))).toBe(true);
+      expect(records.map((_, i) => w.timestampAt(i))).toEqual(records.map((r) => r.timestamp ?? NOW));
+    }
+  });
+
   it('gives a section that compresses into the same batch as buildBatch', () => {
     const w = write(MIXED);
     const batch = assembleBatch(compress(Compression.Lz4, w.section()), { compression: 'lz4', count: w.count, baseTimestamp: w.baseTimestamp, maxTimestamp: w.maxTimestamp });

@@ -56,7 +56,10 @@ export class MessageTooLargeError extends KafkaError {
 
 interface SendHandle {
   results: RecordMetadata[];
+  /** Records not yet written (or given up); buffer.memory is released when it reaches 0. */
   pending: number;
+  /** buffer.memory reserved for the send (its records' size bounds). */
+  bytes: number;
   failed: boolean;
   resolve: (r: RecordMetadata[]) => void;
   reject: (e: unknown) => void;
@@ -76,8 +79,6 @@ interface OpenBatch {
   partition: number;
   writer: BatchWriter;
   spans: Span[];
-  /** buffer.memory reserved for its records (their size bounds). */
-  bytes: number;
   sticky: boolean;
   timer: NodeJS.Timeout | null;
 }
@@ -136,7 +137,6 @@ export class Producer {
     // Check every record first (types, sizes) and serialize values that are not bytes, so a
     // bad record fails the send before any of it is placed.
     let serialized: (Buffer | undefined)[] | null = null;
-    const sizes = new Float64Array(n);
     let bytes = 0;
     for (let i = 0; i < n; i++) {
       const r = list[i]!;
@@ -147,17 +147,21 @@ export class Producer {
       }
       const size = recordSizeBound(r.key, value, r.headers, r.timestamp);
       if (size > maxMessageBytes) throw new MessageTooLargeError(topic, size, maxMessageBytes);
-      sizes[i] = size;
       bytes += size;
     }
     await this.reserve(bytes);
     return new Promise<RecordMetadata[]>((resolve, reject) => {
-      const handle: SendHandle = { results: new Array(n), pending: n, failed: false, resolve, reject };
+      const handle: SendHandle = { results: new Array(n), pending: n, bytes, failed: false, resolve, reject };
       const limit = Math.min(this.batchSize, maxMessageBytes);
-      let span: Span | null = null;
       let batch: OpenBatch | null = null;
+      // Records [runStart, i) went into `batch`: one span, added when the run ends.
+      let runStart = 0;
       let stickyPartition = -1;
       let i = 0;
+      const endRun = () => {
+        if (batch !== null && i > runStart) batch.spans.push({ handle, slot: runStart, count: i - runStart });
+        runStart = i;
+      };
       try {
         for (; i < n; i++) {
           const r = list[i]!;
@@ -166,8 +170,10 @@ export class Producer {
           if (r.partition !== undefined) {
             partition = r.partition;
             if (!Number.isInteger(partition) || partition < 0 || partition >= partitions) {
+              endRun();
+              runStart = i + 1;
               this.fail(handle, new UnknownTopicError(topic, partition));
-              this.release(sizes[i]!);
+              this.settle(handle, 1);
               continue;
             }
           } else if (r.key != null) {
@@ -177,35 +183,33 @@ export class Producer {
             partition = stickyPartition;
             sticky = true;
           }
-          if (batch === null || batch.partition !== partition) batch = this.batchFor(topic, partition, limit);
+          if (batch === null || batch.partition !== partition) {
+            endRun();
+            batch = this.batchFor(topic, partition, limit);
+          }
           const value = (serialized !== null ? serialized[i] : undefined) ?? (r.value as RecordBytes | null | undefined);
           if (!batch.writer.tryAppend(r.key, value, r.headers, r.timestamp)) {
             // Full: send it, and start the next batch (on the next sticky partition when keyless).
+            endRun();
             this.drain(batch);
             if (sticky) partition = stickyPartition = this.sticky.partition(topic, partitions);
             batch = this.batchFor(topic, partition, limit);
             batch.writer.tryAppend(r.key, value, r.headers, r.timestamp);
           }
-          const last = batch.spans[batch.spans.length - 1];
-          if (span !== null && last === span && span.slot + span.count === i) {
-            span.count++;
-          } else {
-            span = { handle, slot: i, count: 1 };
-            batch.spans.push(span);
-          }
-          batch.bytes += sizes[i]!;
-          batch.sticky ||= sticky;
+          if (sticky) batch.sticky = true;
         }
+        endRun();
       } catch (err) {
         // Only a record the checks above let through could get here; the records before it
         // are placed and go out with their batches, the rest are given up.
+        endRun();
         this.fail(handle, err);
-        for (; i < n; i++) this.release(sizes[i]!);
+        this.settle(handle, n - i);
       }
       this.scheduleLinger();
       if (this.acks === 0 && !handle.failed) {
         const now = Date.now();
-        for (let i = 0; i < n; i++) handle.results[i] ??= { topic, partition: -1, offset: -1, timestamp: list[i]!.timestamp ?? now };
+        for (let k = 0; k < n; k++) handle.results[k] ??= { topic, partition: -1, offset: -1, timestamp: list[k]!.timestamp ?? now };
         resolve(handle.results);
       }
     });
@@ -236,7 +240,7 @@ export class Producer {
     if (!byPartition) this.open.set(topic, (byPartition = []));
     let b = byPartition[partition];
     if (!b) {
-      b = { topic, partition, writer: new BatchWriter(Date.now(), limit, this.arenas), spans: [], bytes: 0, sticky: false, timer: null };
+      b = { topic, partition, writer: new BatchWriter(Date.now(), limit, this.arenas), spans: [], sticky: false, timer: null };
       byPartition[partition] = b;
       this.openCount++;
     }
@@ -271,10 +275,7 @@ export class Producer {
     if (batch.sticky) this.sticky.next(batch.topic, batch.partition, this.sluice.partitionCount(batch.topic));
     // Always write on a later turn of the event loop (setImmediate keeps the order of the
     // drains, so of the appends), so a busy producer never starves timers and I/O.
-    const done = new Promise<void>((r) => setImmediate(r)).then(() => this.write(batch)).finally(() => {
-      this.inFlight.delete(done);
-      this.release(batch.bytes);
-    });
+    const done = new Promise<void>((r) => setImmediate(r)).then(() => this.write(batch)).finally(() => this.inFlight.delete(done));
     this.inFlight.add(done);
   }
 
@@ -309,15 +310,25 @@ export class Producer {
             timestamp: logAppendTime >= 0 ? logAppendTime : writer.timestampAt(j),
           };
         }
-        h.pending -= span.count;
-        if (h.pending === 0 && !h.failed) h.resolve(h.results);
+        this.settle(h, span.count);
       }
     } catch (err) {
-      for (const span of batch.spans) this.fail(span.handle, err);
+      for (const span of batch.spans) {
+        this.fail(span.handle, err);
+        this.settle(span.handle, span.count);
+      }
     } finally {
       // The append has copied the bytes (or failed): the buffer can take the next batch.
       writer.release();
     }
+  }
+
+  /** `count` records of a send are done with: resolves it when none are left, and frees its memory. */
+  private settle(h: SendHandle, count: number): void {
+    h.pending -= count;
+    if (h.pending > 0) return;
+    this.release(h.bytes);
+    if (!h.failed) h.resolve(h.results);
   }
 
   private fail(h: SendHandle, err: unknown): void {

@@ -12,7 +12,7 @@
 import { byteLength, recordBodySize, sizeHeaders, writeHeaderFor, writeRecord, type RecordBytes, type RecordInput } from './builder.js';
 import { InvalidRecordError } from './errors.js';
 import { Compression, RECORD_BATCH_OVERHEAD } from './layout.js';
-import { sizeOfVarint } from './varint.js';
+import { sizeOfVarint, writeVarint } from './varint.js';
 
 /** Reusable batch buffers: at most `maxFreeBytes` of them are kept while unused. */
 export class Arenas {
@@ -139,6 +139,10 @@ export class BatchWriter {
    * and this one would take it past the limit. Throws InvalidRecordError for bad fields.
    */
   tryAppend(key: RecordBytes | null | undefined, value: RecordBytes | null | undefined, headers: RecordInput['headers'] | null, timestamp: number | undefined): boolean {
+    if (key == null && (headers === undefined || headers === null) && timestamp === undefined && value instanceof Uint8Array && this.stamps === null) {
+      if (this.n === 0) this.base = this.now;
+      if (this.base === this.now) return this.tryAppendPlain(value);
+    }
     let ts = this.now;
     if (timestamp !== undefined) {
       if (!Number.isSafeInteger(timestamp)) throw new InvalidRecordError(`record timestamp must be an integer, got ${timestamp}`);
@@ -157,6 +161,36 @@ export class BatchWriter {
     if (ts > this.max) this.max = ts;
     if (this.stamps !== null || ts !== this.now) this.stamp(ts);
     this.n++;
+    return true;
+  }
+
+  /**
+   * tryAppend for the commonest record, written inline: bytes for a value and nothing else,
+   * stamped `now` like every record before it (timestamp delta 0). The same bytes as
+   * writeRecord's: length, attributes 0, delta 0, offset delta, key length -1, value length,
+   * value, header count 0.
+   */
+  private tryAppendPlain(value: Uint8Array): boolean {
+    const n = this.n;
+    const vl = value.length;
+    const body = 4 + sizeOfVarint(n) + sizeOfVarint(vl) + vl;
+    let pos = this.pos;
+    const end = pos + sizeOfVarint(body) + body;
+    if (end > this.limit && n > 0) return false;
+    if (end > this.buf.length) this.grow(end);
+    const buf = this.buf;
+    pos = writeVarint(buf, pos, body);
+    buf[pos++] = 0; // attributes
+    buf[pos++] = 0; // timestamp delta
+    pos = writeVarint(buf, pos, n);
+    buf[pos++] = 1; // key length -1 (zigzag)
+    pos = writeVarint(buf, pos, vl);
+    buf.set(value, pos);
+    pos += vl;
+    buf[pos++] = 0; // no headers
+    this.pos = pos;
+    if (this.now > this.max) this.max = this.now;
+    this.n = n + 1;
     return true;
   }
 
