@@ -32,7 +32,7 @@ describe('BatchWriter', () => {
       Array.from({ length: 300 }, (_, i) => ({ value: v(i % 7) })), // offset deltas past one varint byte
       [{ value: v(1) }, { value: v(2), timestamp: NOW - 1 }, { value: v(3) }, { value: v(4), key: 'k' }, { value: v(5) }],
       [{ value: v(1), timestamp: NOW + 5 }, { value: v(2) }, { value: v(3) }],
-      [{ value: Buffer.alloc(0) }, { value: Buffer.alloc(200, 1) }],
+      [{ value: Buffer.alloc(0) }, { value: Buffer.alloc(200, 1) }, { value: Buffer.alloc(70_000, 3) }, { value: v(1) }],
     ];
     for (const records of cases) {
       const w = write(records);

@@ -171,20 +171,37 @@ export class BatchWriter {
    * value, header count 0.
    */
   private tryAppendPlain(value: Uint8Array): boolean {
+    // Varints are written inline for one and two bytes (zigzag of x >= 0 is 2x): on this
+    // path a call per varint was a third of the time.
     const n = this.n;
     const vl = value.length;
-    const body = 4 + sizeOfVarint(n) + sizeOfVarint(vl) + vl;
+    const zn = n * 2;
+    const zv = vl * 2;
+    const body = 4 + (zn < 0x80 ? 1 : zn < 0x4000 ? 2 : sizeOfVarint(n)) + (zv < 0x80 ? 1 : zv < 0x4000 ? 2 : sizeOfVarint(vl)) + vl;
+    const zb = body * 2;
     let pos = this.pos;
-    const end = pos + sizeOfVarint(body) + body;
+    const end = pos + (zb < 0x80 ? 1 : zb < 0x4000 ? 2 : sizeOfVarint(body)) + body;
     if (end > this.limit && n > 0) return false;
     if (end > this.buf.length) this.grow(end);
     const buf = this.buf;
-    pos = writeVarint(buf, pos, body);
+    if (zb < 0x80) buf[pos++] = zb;
+    else if (zb < 0x4000) {
+      buf[pos++] = (zb & 0x7f) | 0x80;
+      buf[pos++] = zb >>> 7;
+    } else pos = writeVarint(buf, pos, body);
     buf[pos++] = 0; // attributes
     buf[pos++] = 0; // timestamp delta
-    pos = writeVarint(buf, pos, n);
+    if (zn < 0x80) buf[pos++] = zn;
+    else if (zn < 0x4000) {
+      buf[pos++] = (zn & 0x7f) | 0x80;
+      buf[pos++] = zn >>> 7;
+    } else pos = writeVarint(buf, pos, n);
     buf[pos++] = 1; // key length -1 (zigzag)
-    pos = writeVarint(buf, pos, vl);
+    if (zv < 0x80) buf[pos++] = zv;
+    else if (zv < 0x4000) {
+      buf[pos++] = (zv & 0x7f) | 0x80;
+      buf[pos++] = zv >>> 7;
+    } else pos = writeVarint(buf, pos, vl);
     buf.set(value, pos);
     pos += vl;
     buf[pos++] = 0; // no headers
