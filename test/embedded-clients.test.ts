@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MessageTooLargeError, UnknownTopicError, partitionForKey, type ConsumerRecord, type RecordMetadata } from '../src/index.js';
+import { buildBatch, buildEndTransactionMarker, MessageTooLargeError, UnknownTopicError, partitionForKey, type ConsumerRecord, type RecordMetadata } from '../src/index.js';
 import { openSluice } from './helpers/sluice.js';
 
 async function drain(c: { poll(o?: { timeoutMs?: number }): Promise<ConsumerRecord[]> }, expected: number): Promise<ConsumerRecord[]> {
@@ -163,6 +163,54 @@ describe('producer and consumer', () => {
     spread.forEach((m, i) => expect(byPlace.get(`${m.partition}:${m.offset}`)).toBe(value(i)));
     await c4.close();
     await p.close();
+  });
+
+  it('skips control batches, also when a read holds nothing else', async () => {
+    const s = await openSluice();
+    await s.createTopic('t');
+    const log = s.partition('t', 0);
+    const marker = () => buildEndTransactionMarker({ committed: true, producerId: 1, producerEpoch: 0, coordinatorEpoch: 0 });
+    log.append(buildBatch([{ value: 'a' }, { value: 'b' }]));
+    log.append(marker());
+    log.append(buildBatch([{ value: 'c' }]));
+    log.append(marker());
+    const c = s.consumer({ autoOffsetReset: 'earliest', valueDeserializer: 'string' });
+    const tp = { topic: 't', partition: 0 };
+    c.assign([tp]);
+    expect((await c.poll({ timeoutMs: 500 })).map((r) => [r.offset, r.value])).toEqual([[0, 'a'], [1, 'b'], [3, 'c']]);
+    expect(await c.position(tp)).toBe(4);
+    expect(await c.poll({ timeoutMs: 50 })).toEqual([]); // only the marker at 4 is left
+    expect(await c.position(tp)).toBe(5);
+    log.append(buildBatch([{ value: 'd' }]));
+    expect((await c.poll({ timeoutMs: 500 })).map((r) => [r.offset, r.value])).toEqual([[5, 'd']]);
+    await c.close();
+  });
+
+  it('hands out every record once, in order, in small polls over many partitions and batches', async () => {
+    const s = await openSluice();
+    await s.createTopic('t', { partitions: 8 });
+    const p = s.producer({ batchSize: 2048 });
+    for (let round = 0; round < 5; round++) {
+      await p.send('t', Array.from({ length: 400 }, (_, i) => ({ partition: i % 8, value: `${round}:${i}` })));
+    }
+    const c = s.consumer({ autoOffsetReset: 'earliest', valueDeserializer: 'string', maxPollRecords: 7 });
+    c.assign(Array.from({ length: 8 }, (_, partition) => ({ topic: 't', partition })));
+    const got: ConsumerRecord[] = [];
+    for (let i = 0; i < 1000 && got.length < 2000; i++) {
+      const polled = await c.poll({ timeoutMs: 200 });
+      expect(polled.length).toBeLessThanOrEqual(7);
+      got.push(...polled);
+    }
+    expect(got.length).toBe(2000);
+    for (let partition = 0; partition < 8; partition++) {
+      const mine = got.filter((r) => r.partition === partition);
+      expect(mine.map((r) => r.offset)).toEqual([...Array(250).keys()]);
+    }
+    // A seek into the middle of a batch starts at that record.
+    c.seek({ topic: 't', partition: 3 }, 101);
+    c.pause([0, 1, 2, 4, 5, 6, 7].map((partition) => ({ topic: 't', partition })));
+    expect((await c.poll({ maxRecords: 2 })).map((r) => r.offset)).toEqual([101, 102]);
+    await c.close();
   });
 
   it('fails a send with a bad record before any of it is written', async () => {

@@ -12,7 +12,7 @@ import type { Partition } from '../broker/partition.js';
 import type { Sluice } from '../broker/sluice.js';
 import { SluiceClosedError, UnknownTopicError } from '../broker/errors.js';
 import { ErrorCode, KafkaError } from '../protocol/error-codes.js';
-import { readBatchHeader, readRecords, type RecordFactory } from '../record/index.js';
+import { BatchDecoder, readBatchHeader, type RecordFactory } from '../record/index.js';
 import { LENGTH_OFFSET, LOG_OVERHEAD, RECORDS_OFFSET } from '../record/layout.js';
 import { OffsetOutOfRangeError } from '../storage/index.js';
 import { GroupMember, type Assignor } from './group-member.js';
@@ -93,17 +93,33 @@ interface Assigned extends TopicPartition {
   /** Next offset to hand out; null until resolved from the committed offset or the reset policy. */
   position: number | null;
   paused: boolean;
-  /** Records decoded from the log; those from `next` on are not handed out yet. */
-  buffered: ConsumerRecord[];
-  next: number;
-  /** The position the buffer was filled at (a seek makes it stale). */
-  bufferedAt: number;
+  /** Where reading the log has got to; null until the next poll reads from `position`. */
+  fetch: FetchState | null;
+}
+
+/**
+ * Bytes read from a partition's log and not handed out yet. Records are decoded only as a
+ * poll takes them (BatchDecoder), so what a poll leaves behind stays as bytes: decoding a
+ * whole read ahead kept tens of thousands of record objects alive across polls when many
+ * partitions were assigned, and garbage collection became most of the consumer's time.
+ */
+interface FetchState {
+  /** The partition's position this state continues from (anything else makes it stale). */
+  at: number;
+  /** Whole batches read from the log, and where the next of them starts. */
+  chunk: Buffer;
+  chunkPos: number;
+  /** The offset after the chunk's last batch: where the next read starts. */
+  nextOffset: number;
+  /** The batch being decoded, or null between batches. */
+  decoder: BatchDecoder<ConsumerRecord> | null;
+  /** Makes this partition's record objects. */
+  make: RecordFactory<ConsumerRecord>;
 }
 
 /** What one poll takes from one partition, applied only once the poll hands it out. */
 interface Take {
   a: Assigned;
-  next: number;
   position: number;
 }
 
@@ -214,8 +230,7 @@ export class Consumer<K = unknown, V = unknown> {
     const a = this.get(tp);
     if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`seek offset must be a whole number >= 0, not ${offset}`);
     a.position = offset;
-    a.buffered = [];
-    a.next = 0;
+    a.fetch = null;
     this.wake.abort();
   }
 
@@ -305,12 +320,14 @@ export class Consumer<K = unknown, V = unknown> {
       const out: ConsumerRecord<K, V>[] = [];
       const takes = await this.collect(maxRecords, maxBytes, out);
       // Hand nothing out once a rebalance has started: the partitions may be someone else's.
-      if (out.length > 0 && this.member && this.subscription && !this.member.isStable()) continue;
+      if (out.length > 0 && this.member && this.subscription && !this.member.isStable()) {
+        for (const t of takes) t.a.fetch = null; // read again from the unmoved positions
+        continue;
+      }
       if (out.length > 0) {
         for (const t of takes) {
-          t.a.next = t.next;
           t.a.position = t.position;
-          t.a.bufferedAt = t.position;
+          if (t.a.fetch !== null) t.a.fetch.at = t.position;
         }
         return out;
       }
@@ -370,7 +387,7 @@ export class Consumer<K = unknown, V = unknown> {
       }
       if (!this.sluice.hasTopic(tp.topic)) throw new UnknownTopicError(tp.topic);
       const ref = this.sluice.partition(tp.topic, tp.partition);
-      next.set(k, { topic: tp.topic, partition: tp.partition, ref, position: null, paused: false, buffered: [], next: 0, bufferedAt: 0 });
+      next.set(k, { topic: tp.topic, partition: tp.partition, ref, position: null, paused: false, fetch: null });
     }
     this.assigned.clear();
     for (const [k, v] of next) this.assigned.set(k, v);
@@ -415,12 +432,12 @@ export class Consumer<K = unknown, V = unknown> {
     const policy = this.options.autoOffsetReset ?? 'latest';
     if (policy === 'none') throw new NoOffsetForPartitionError(a);
     a.position = policy === 'earliest' ? a.ref.logStartOffset : a.ref.highWatermark;
-    a.buffered = [];
-    a.next = 0;
+    a.fetch = null;
   }
 
   /**
-   * Appends to `out` records from the fetchable partitions, round robin, at most `max`;
+   * Appends to `out` records from the fetchable partitions, round robin, at most `max`, and
+   * stops after the record that brings keys and values to `maxBytes` (at least one record);
    * returns how far each partition would move. Positions are not moved here.
    */
   private async collect(max: number, maxBytes: number, out: ConsumerRecord<K, V>[]): Promise<Take[]> {
@@ -430,40 +447,57 @@ export class Consumer<K = unknown, V = unknown> {
     for (let i = 0; i < parts.length && out.length < max && bytes < maxBytes; i++) {
       const a = parts[(this.rotate + i) % parts.length]!;
       if (a.position === null) await this.resolvePosition(a);
-      if (a.next >= a.buffered.length || a.bufferedAt !== a.position) await this.fill(a);
-      const limit = Math.min(a.buffered.length, a.next + (max - out.length));
-      let end = a.next;
-      let k = out.length;
-      while (end < limit && (bytes < maxBytes || k === 0)) {
-        const r = a.buffered[end++]!;
-        bytes += r.size;
-        out[k++] = r as ConsumerRecord<K, V>; // not push: a runtime call per record here
+      if (a.fetch !== null && a.fetch.at !== a.position) a.fetch = null;
+      const before = out.length;
+      while (out.length < max && bytes < maxBytes) {
+        const f = a.fetch ?? this.read(a);
+        if (f === null) break; // nothing to read at the position yet
+        const d = f.decoder;
+        if (d !== null && d.remaining > 0) {
+          d.take(out as ConsumerRecord[], max - out.length, maxBytes - bytes);
+          bytes += d.takenBytes;
+          continue;
+        }
+        f.decoder = null;
+        if (f.chunkPos + RECORDS_OFFSET <= f.chunk.length) {
+          await this.nextBatch(a, f);
+          continue;
+        }
+        // The chunk is used up: the next read starts after it. When the poll took nothing
+        // from this partition, what it held were batches a consumer skips (control batches,
+        // records below the position): move past them.
+        a.fetch = null;
+        if (out.length === before) {
+          if (f.nextOffset <= a.position!) break;
+          a.position = f.nextOffset;
+        } else {
+          const next = this.read(a, f.nextOffset, f.at);
+          if (next === null) break;
+        }
       }
-      if (end === a.next) continue;
-      takes.push({ a, next: end, position: a.buffered[end - 1]!.offset + 1 });
+      if (out.length > before) takes.push({ a, position: out[out.length - 1]!.offset + 1 });
     }
     this.rotate++;
     return takes;
   }
 
-  /** Reads whole batches at the partition's position and decodes them into its buffer. */
-  private async fill(a: Assigned): Promise<void> {
-    a.buffered = [];
-    a.next = 0;
-    a.bufferedAt = a.position!;
+  /**
+   * Reads whole batches of the partition from `from` (default its position) into a new
+   * fetch state continuing from `at`; null when there are none there yet. An offset out of
+   * range resets the position by auto.offset.reset.
+   */
+  private read(a: Assigned, from = a.position!, at = a.position!): FetchState | null {
     let read;
     try {
-      read = a.ref.read(a.position!, this.maxPartitionFetchBytes);
+      read = a.ref.read(from, this.maxPartitionFetchBytes);
     } catch (err) {
-      if (err instanceof OffsetOutOfRangeError) {
+      if (err instanceof OffsetOutOfRangeError && from === a.position) {
         this.reset(a);
-        a.bufferedAt = a.position!;
-        return;
+        return null;
       }
       throw err;
     }
-    const view = read.records;
-    const position = a.position!;
+    if (read.records.length === 0) return null;
     const { topic, partition } = a;
     const decodeKey = this.decodeKey;
     const decodeValue = this.decodeValue;
@@ -477,22 +511,23 @@ export class Consumer<K = unknown, V = unknown> {
       headers,
       size: (key === null ? 0 : key.length) + (value === null ? 0 : value.length),
     });
-    for (let pos = 0; pos + RECORDS_OFFSET <= view.length; ) {
-      const size = view.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD;
-      const batch = view.subarray(pos, pos + size);
-      pos += size;
-      const h = readBatchHeader(batch);
-      if (h.lastOffset < position || h.isControl) continue;
-      let decompressed: Buffer | undefined;
-      if (h.compression !== 0) {
-        decompressed = await this.sluice.pool.decompress(h.compression, batch.subarray(RECORDS_OFFSET));
-      }
-      readRecords(batch, { verifyCrc: this.checkCrcs, decompressed }, make, position, a.buffered);
-    }
-    this.sluice.traffic.out(topic, a.buffered.length, view.length);
-    // A read holding only batches the consumer skips (control batches): move past them.
-    if (a.buffered.length === 0 && read.nextOffset > position) a.position = read.nextOffset;
-    a.bufferedAt = a.position!;
+    a.fetch = { at, chunk: read.records, chunkPos: 0, nextOffset: read.nextOffset, decoder: null, make };
+    return a.fetch;
+  }
+
+  /** Moves the fetch state on to its chunk's next batch (decompressed, on the pool when big). */
+  private async nextBatch(a: Assigned, f: FetchState): Promise<void> {
+    const view = f.chunk;
+    const pos = f.chunkPos;
+    const size = view.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD;
+    const batch = view.subarray(pos, pos + size);
+    f.chunkPos = pos + size;
+    const h = readBatchHeader(batch);
+    if (h.lastOffset < f.at || h.isControl) return;
+    let decompressed: Buffer | undefined;
+    if (h.compression !== 0) decompressed = await this.sluice.pool.decompress(h.compression, batch.subarray(RECORDS_OFFSET));
+    f.decoder = new BatchDecoder(batch, { verifyCrc: this.checkCrcs, decompressed }, f.make, f.at);
+    this.sluice.traffic.out(a.topic, h.recordsCount, size);
   }
 
   /** Waits until a fetchable partition has data, something changes (seek, rebalance, close), or the time is up. */

@@ -64,6 +64,7 @@ export {
   batchesIn,
   isValidBatch,
   readRecords,
+  BatchDecoder,
   NO_HEADERS,
   verifyBatch,
   type ReadOptions,

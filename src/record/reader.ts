@@ -159,149 +159,203 @@ export function readRecords<T>(
   fromOffset = -Infinity,
   out: T[] = [],
 ): T[] {
-  let header: BatchHeader;
-  if (options.verifyCrc ?? true) {
-    verifyBatch(batch, 0);
-    header = readBatchHeader(batch, 0);
-  } else {
-    header = readBatchHeader(batch, 0);
-    if (header.batchLength < MIN_BATCH_LENGTH || header.sizeInBytes > batch.length) {
-      throw corrupt(0, header.baseOffset, `batch claims ${header.sizeInBytes} bytes but ${batch.length} are there`);
-    }
-  }
-  const baseOffset = header.baseOffset;
-  const codec = header.compression;
-  const count = header.recordsCount;
-  let data = batch;
-  let start = RECORDS_OFFSET;
-  let end = header.sizeInBytes;
-  if (codec !== Compression.None) {
-    if (codec > Compression.Zstd) throw corrupt(0, baseOffset, `unknown compression codec ${codec}`);
-    data =
-      options.decompressed ??
-      decompress(codec, batch.subarray(RECORDS_OFFSET, end), {
-        maxSize: options.maxDecompressedSize ?? DEFAULT_MAX_DECOMPRESSED_SIZE,
-      });
-    start = 0;
-    end = data.length;
-  }
-  if (count < 0 || count > (end - start) / MIN_RECORD_SIZE) {
-    throw corrupt(0, baseOffset, `${count} records cannot fit in ${end - start} bytes of records`);
-  }
-  return decodeRecords(data, start, end, header, make, fromOffset, out);
+  new BatchDecoder(batch, options, make, fromOffset).take(out, Infinity, Infinity);
+  return out;
 }
 
-/** The record loop of readRecords, over a records section data[start, end) of `header`'s batch. */
-function decodeRecords<T>(data: Buffer, start: number, end: number, header: BatchHeader, make: RecordFactory<T>, fromOffset: number, out: T[]): T[] {
-  const baseOffset = header.baseOffset;
-  const count = header.recordsCount;
-  const logAppendTime = header.timestampType === TimestampType.LogAppendTime;
-  const baseTimestamp = header.baseTimestamp;
-  const maxTimestamp = header.maxTimestamp;
-  const s = state(data, start, end);
-  const mem: Mem = { buffer: memoryOf(data), base: data.byteOffset };
-  let added = out.length;
-  // One- and two-byte varints (nearly every length and delta) are decoded inline below from
-  // a local position; anything longer goes through `s` to the full decoders. Helper
-  // functions for the short cases did not get inlined in this loop, and their calls were
-  // a tenth of a consumer's time.
-  let pos = start;
-  let b0 = 0;
-  let b1 = 0;
-  for (let i = 0; i < count; i++) {
-    if (pos >= end) throw corrupt(0, baseOffset, `declares ${count} records, the bytes end after ${i}`);
-    let length: number;
-    if ((b0 = data[pos]!) < 0x80) {
-      length = (b0 >>> 1) ^ -(b0 & 1);
-      pos += 1;
-    } else if (pos + 1 < end && (b1 = data[pos + 1]!) < 0x80) {
-      b0 = (b0 & 0x7f) | (b1 << 7);
-      length = (b0 >>> 1) ^ -(b0 & 1);
-      pos += 2;
+/**
+ * The records of one batch, decoded a few at a time: a consumer's poll decodes only as many
+ * as it hands out, and keeps the rest as bytes rather than as record objects (which, kept
+ * across polls for many partitions, made garbage collection most of a consumer's time).
+ * The batch is checked (CRC, bounds) and decompressed when the decoder is made; records
+ * are checked as they are decoded and a fault throws CorruptRecordError.
+ */
+export class BatchDecoder<T> {
+  readonly header: BatchHeader;
+  private readonly data: Buffer;
+  private readonly end: number;
+  private readonly s: State;
+  private readonly mem: Mem;
+  private pos: number;
+  /** Records decoded so far (skipped ones included). */
+  private i = 0;
+  /** Bytes of keys and values of the records the last take() added. */
+  takenBytes = 0;
+
+  constructor(
+    batch: Buffer,
+    options: ReadOptions,
+    private readonly make: RecordFactory<T>,
+    private readonly fromOffset = -Infinity,
+  ) {
+    let header: BatchHeader;
+    if (options.verifyCrc ?? true) {
+      verifyBatch(batch, 0);
+      header = readBatchHeader(batch, 0);
     } else {
-      s.start = pos;
-      s.end = end;
-      length = readVarint(s);
-      pos = s.start;
-    }
-    const recordEnd = pos + length;
-    if (length < MIN_RECORD_SIZE - 1 || recordEnd > end) {
-      throw corrupt(0, baseOffset, `record ${i} has a bad length ${length} (${end - pos} bytes left)`);
-    }
-    pos++; // record attributes: unused (a record is at least MIN_RECORD_SIZE - 1 bytes)
-    let timestampDelta: number;
-    if ((b0 = data[pos]!) < 0x80) {
-      timestampDelta = (b0 >>> 1) ^ -(b0 & 1);
-      pos += 1;
-    } else {
-      s.start = pos;
-      s.end = recordEnd;
-      timestampDelta = readVarlong(s);
-      pos = s.start;
-    }
-    let offsetDelta: number;
-    if (pos < recordEnd && (b0 = data[pos]!) < 0x80) {
-      offsetDelta = (b0 >>> 1) ^ -(b0 & 1);
-      pos += 1;
-    } else if (pos + 1 < recordEnd && (b1 = data[pos + 1]!) < 0x80) {
-      b0 = (b0 & 0x7f) | (b1 << 7);
-      offsetDelta = (b0 >>> 1) ^ -(b0 & 1);
-      pos += 2;
-    } else {
-      s.start = pos;
-      s.end = recordEnd;
-      offsetDelta = readVarint(s);
-      pos = s.start;
-    }
-    let key: Buffer | null = null;
-    if (pos < recordEnd && data[pos] === 1) pos += 1; // null key
-    else {
-      s.start = pos;
-      s.end = recordEnd;
-      key = readBytes(s, mem, baseOffset, i, 'key');
-      pos = s.start;
-    }
-    let n: number;
-    if (pos < recordEnd && (b0 = data[pos]!) < 0x80) {
-      n = (b0 >>> 1) ^ -(b0 & 1);
-      pos += 1;
-    } else if (pos + 1 < recordEnd && (b1 = data[pos + 1]!) < 0x80) {
-      b0 = (b0 & 0x7f) | (b1 << 7);
-      n = (b0 >>> 1) ^ -(b0 & 1);
-      pos += 2;
-    } else {
-      s.start = pos;
-      s.end = recordEnd;
-      n = readVarint(s);
-      pos = s.start;
-    }
-    let value: Buffer | null = null;
-    if (n >= 0) {
-      if (pos + n > recordEnd) throw corrupt(0, baseOffset, `record ${i} has a bad value length ${n}`);
-      value = new ViewBuffer(mem.buffer, mem.base + pos, n) as unknown as Buffer;
-      pos += n;
-    } else if (n !== -1) throw corrupt(0, baseOffset, `record ${i} has a bad value length ${n}`);
-    let headers = NO_HEADERS;
-    if (pos < recordEnd && data[pos] === 0) pos += 1; // no headers
-    else {
-      s.start = pos;
-      s.end = recordEnd;
-      const headerCount = readVarint(s);
-      if (headerCount < 0 || headerCount > (recordEnd - s.start) / 2) {
-        throw corrupt(0, baseOffset, `record ${i} has a bad header count ${headerCount}`);
+      header = readBatchHeader(batch, 0);
+      if (header.batchLength < MIN_BATCH_LENGTH || header.sizeInBytes > batch.length) {
+        throw corrupt(0, header.baseOffset, `batch claims ${header.sizeInBytes} bytes but ${batch.length} are there`);
       }
-      if (headerCount > 0) headers = readHeaders(s, mem, data, headerCount, baseOffset, i);
-      pos = s.start;
     }
-    if (pos !== recordEnd) {
-      throw corrupt(0, baseOffset, `record ${i} has ${recordEnd - pos} bytes left over after its last field`);
+    const baseOffset = header.baseOffset;
+    const codec = header.compression;
+    const count = header.recordsCount;
+    let data = batch;
+    let start = RECORDS_OFFSET;
+    let end = header.sizeInBytes;
+    if (codec !== Compression.None) {
+      if (codec > Compression.Zstd) throw corrupt(0, baseOffset, `unknown compression codec ${codec}`);
+      data =
+        options.decompressed ??
+        decompress(codec, batch.subarray(RECORDS_OFFSET, end), {
+          maxSize: options.maxDecompressedSize ?? DEFAULT_MAX_DECOMPRESSED_SIZE,
+        });
+      start = 0;
+      end = data.length;
     }
-    const offset = baseOffset + offsetDelta;
-    // An indexed store: `push` was a call into the runtime here, ~5% of a consumer's time.
-    if (offset >= fromOffset) out[added++] = make(offset, logAppendTime ? maxTimestamp : baseTimestamp + timestampDelta, key, value, headers);
+    if (count < 0 || count > (end - start) / MIN_RECORD_SIZE) {
+      throw corrupt(0, baseOffset, `${count} records cannot fit in ${end - start} bytes of records`);
+    }
+    this.header = header;
+    this.data = data;
+    this.end = end;
+    this.pos = start;
+    this.s = state(data, start, end);
+    this.mem = { buffer: memoryOf(data), base: data.byteOffset };
   }
-  if (pos !== end) throw corrupt(0, baseOffset, `${end - pos} bytes follow the last of ${count} records`);
-  return out;
+
+  /** Records not decoded yet. */
+  get remaining(): number {
+    return this.header.recordsCount - this.i;
+  }
+
+  /**
+   * Appends to `out` the next records, at most `max` of them, stopping after the record
+   * that brings their keys and values to `maxBytes` (takenBytes says how many bytes that
+   * was). Returns how many it added. Records below fromOffset are decoded and skipped.
+   */
+  take(out: T[], max: number, maxBytes: number): number {
+    const { data, end, s, mem, make, fromOffset } = this;
+    const header = this.header;
+    const baseOffset = header.baseOffset;
+    const count = header.recordsCount;
+    const logAppendTime = header.timestampType === TimestampType.LogAppendTime;
+    const baseTimestamp = header.baseTimestamp;
+    const maxTimestamp = header.maxTimestamp;
+    const first = out.length;
+    let added = first;
+    let bytes = 0;
+    // One- and two-byte varints (nearly every length and delta) are decoded inline below from
+    // a local position; anything longer goes through `s` to the full decoders. Helper
+    // functions for the short cases did not get inlined in this loop, and their calls were
+    // a tenth of a consumer's time.
+    let pos = this.pos;
+    let i = this.i;
+    let b0 = 0;
+    let b1 = 0;
+    while (i < count && added - first < max && bytes < maxBytes) {
+      if (pos >= end) throw corrupt(0, baseOffset, `declares ${count} records, the bytes end after ${i}`);
+      let length: number;
+      if ((b0 = data[pos]!) < 0x80) {
+        length = (b0 >>> 1) ^ -(b0 & 1);
+        pos += 1;
+      } else if (pos + 1 < end && (b1 = data[pos + 1]!) < 0x80) {
+        b0 = (b0 & 0x7f) | (b1 << 7);
+        length = (b0 >>> 1) ^ -(b0 & 1);
+        pos += 2;
+      } else {
+        s.start = pos;
+        s.end = end;
+        length = readVarint(s);
+        pos = s.start;
+      }
+      const recordEnd = pos + length;
+      if (length < MIN_RECORD_SIZE - 1 || recordEnd > end) {
+        throw corrupt(0, baseOffset, `record ${i} has a bad length ${length} (${end - pos} bytes left)`);
+      }
+      pos++; // record attributes: unused (a record is at least MIN_RECORD_SIZE - 1 bytes)
+      let timestampDelta: number;
+      if ((b0 = data[pos]!) < 0x80) {
+        timestampDelta = (b0 >>> 1) ^ -(b0 & 1);
+        pos += 1;
+      } else {
+        s.start = pos;
+        s.end = recordEnd;
+        timestampDelta = readVarlong(s);
+        pos = s.start;
+      }
+      let offsetDelta: number;
+      if (pos < recordEnd && (b0 = data[pos]!) < 0x80) {
+        offsetDelta = (b0 >>> 1) ^ -(b0 & 1);
+        pos += 1;
+      } else if (pos + 1 < recordEnd && (b1 = data[pos + 1]!) < 0x80) {
+        b0 = (b0 & 0x7f) | (b1 << 7);
+        offsetDelta = (b0 >>> 1) ^ -(b0 & 1);
+        pos += 2;
+      } else {
+        s.start = pos;
+        s.end = recordEnd;
+        offsetDelta = readVarint(s);
+        pos = s.start;
+      }
+      let key: Buffer | null = null;
+      if (pos < recordEnd && data[pos] === 1) pos += 1; // null key
+      else {
+        s.start = pos;
+        s.end = recordEnd;
+        key = readBytes(s, mem, baseOffset, i, 'key');
+        pos = s.start;
+      }
+      let n: number;
+      if (pos < recordEnd && (b0 = data[pos]!) < 0x80) {
+        n = (b0 >>> 1) ^ -(b0 & 1);
+        pos += 1;
+      } else if (pos + 1 < recordEnd && (b1 = data[pos + 1]!) < 0x80) {
+        b0 = (b0 & 0x7f) | (b1 << 7);
+        n = (b0 >>> 1) ^ -(b0 & 1);
+        pos += 2;
+      } else {
+        s.start = pos;
+        s.end = recordEnd;
+        n = readVarint(s);
+        pos = s.start;
+      }
+      let value: Buffer | null = null;
+      if (n >= 0) {
+        if (pos + n > recordEnd) throw corrupt(0, baseOffset, `record ${i} has a bad value length ${n}`);
+        value = new ViewBuffer(mem.buffer, mem.base + pos, n) as unknown as Buffer;
+        pos += n;
+      } else if (n !== -1) throw corrupt(0, baseOffset, `record ${i} has a bad value length ${n}`);
+      let headers = NO_HEADERS;
+      if (pos < recordEnd && data[pos] === 0) pos += 1; // no headers
+      else {
+        s.start = pos;
+        s.end = recordEnd;
+        const headerCount = readVarint(s);
+        if (headerCount < 0 || headerCount > (recordEnd - s.start) / 2) {
+          throw corrupt(0, baseOffset, `record ${i} has a bad header count ${headerCount}`);
+        }
+        if (headerCount > 0) headers = readHeaders(s, mem, data, headerCount, baseOffset, i);
+        pos = s.start;
+      }
+      if (pos !== recordEnd) {
+        throw corrupt(0, baseOffset, `record ${i} has ${recordEnd - pos} bytes left over after its last field`);
+      }
+      i++;
+      const offset = baseOffset + offsetDelta;
+      if (offset >= fromOffset) {
+        // An indexed store: `push` was a call into the runtime here, ~5% of a consumer's time.
+        out[added++] = make(offset, logAppendTime ? maxTimestamp : baseTimestamp + timestampDelta, key, value, headers);
+        bytes += (key === null ? 0 : key.length) + (n > 0 ? n : 0);
+      }
+    }
+    this.pos = pos;
+    this.i = i;
+    if (i === count && pos !== end) throw corrupt(0, baseOffset, `${end - pos} bytes follow the last of ${count} records`);
+    this.takenBytes = bytes;
+    return added - first;
+  }
 }
 
 /** The ArrayBuffer under a records section and where the section's Buffer starts in it. */
