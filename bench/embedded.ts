@@ -63,7 +63,11 @@ function makeSends(recordBytes: number, perSend: number): ProducerRecord[][] {
   return sends;
 }
 
-async function run(records: number, w: EmbeddedWorkload, inFlight: number, consume: boolean): Promise<Throughput[]> {
+/**
+ * One embedded run: `records` sent in sends of up to 1000 with `inFlight` outstanding, then
+ * (with `consume`) all read back by one consumer. Returns the produce row, then the consume row.
+ */
+export async function embeddedRun(records: number, w: EmbeddedWorkload, inFlight: number, consume: boolean): Promise<Throughput[]> {
   const dir = benchDir();
   const s = await Sluice.open({ dir, workerThreads: w.pool ? undefined : 0, retentionCheckIntervalMs: 0, durability: w.acks === 'all' ? 'fsync' : 'pagecache' });
   try {
@@ -200,7 +204,7 @@ export async function embeddedBench(o: EmbeddedBenchOptions): Promise<EmbeddedRe
           const w: EmbeddedWorkload = { recordBytes, partitions, acks, compression, pool };
           if (o.filter && !o.filter(w)) continue;
           const records = Math.max(Math.ceil(o.records / 10), Math.round((o.records * 100) / recordBytes));
-          const rows = await run(records, w, o.inFlight ?? 8, acks === '1');
+          const rows = await embeddedRun(records, w, o.inFlight ?? 8, acks === '1');
           out.rows.push(...rows);
           out.produce.push(rows[0]!);
           if (recordBytes === 100 && acks === '1' && compression === 'none') maxRate = rows[0]!.recordsPerSec;

@@ -48,12 +48,18 @@ export function throughput(name: string, records: number, bytes: number, seconds
 export async function medianOf(times: number, run: () => Throughput | Promise<Throughput>): Promise<Throughput> {
   const results: Throughput[] = [];
   for (let i = 0; i < times; i++) results.push(await run());
-  results.sort((a, b) => a.recordsPerSec - b.recordsPerSec);
+  return pickMedian(results);
+}
+
+/** The run with the median rate, its note saying of how many and the spread. */
+export function pickMedian(runs: Throughput[]): Throughput {
+  const results = [...runs].sort((a, b) => a.recordsPerSec - b.recordsPerSec);
   const m = results[results.length >> 1]!;
   if (results.length > 1) {
     const lo = results[0]!.recordsPerSec;
     const hi = results[results.length - 1]!.recordsPerSec;
-    m.note = `median of ${results.length} (range ${fmtRate(lo)}-${fmtRate(hi)} rec/s)`;
+    const spread = `median of ${results.length} (range ${fmtRate(lo)}-${fmtRate(hi)} rec/s)`;
+    m.note = m.note ? `${m.note}; ${spread}` : spread;
   }
   return m;
 }
