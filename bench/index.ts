@@ -137,6 +137,9 @@ async function main(): Promise<void> {
     const lmdbRuns: Throughput[] = [];
     const sluiceRuns: Throughput[] = [];
     const head: EmbeddedWorkload = { recordBytes: 100, partitions: 1, acks: '1', compression: 'none', pool: true };
+    // One short untimed run of each first, so neither side's numbers include its JIT warm-up.
+    const warm = await lmdbBench(200_000, values, true);
+    if (!('skipped' in warm)) await embeddedRun(500_000, head, 8, false);
     for (let round = 0; round < rounds; round++) {
       const r = await lmdbBench(n, values, true);
       if ('skipped' in r) {
