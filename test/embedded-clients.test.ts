@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { buildBatch, buildEndTransactionMarker, MessageTooLargeError, UnknownTopicError, partitionForKey, type ConsumerRecord, type RecordMetadata } from '../src/index.js';
+import { buildBatch, buildEndTransactionMarker, RECORDS_OFFSET, MessageTooLargeError, UnknownTopicError, partitionForKey, type ConsumerRecord, type RecordMetadata } from '../src/index.js';
 import { openSluice } from './helpers/sluice.js';
 
 async function drain(c: { poll(o?: { timeoutMs?: number }): Promise<ConsumerRecord[]> }, expected: number): Promise<ConsumerRecord[]> {
@@ -183,6 +184,23 @@ describe('producer and consumer', () => {
     expect(await c.position(tp)).toBe(5);
     log.append(buildBatch([{ value: 'd' }]));
     expect((await c.poll({ timeoutMs: 500 })).map((r) => [r.offset, r.value])).toEqual([[5, 'd']]);
+    await c.close();
+  });
+
+  it('reports a bad compressed batch when the poll reaches it, not before', async () => {
+    const s = await openSluice({ workerThreads: 2 });
+    await s.createTopic('t');
+    const log = s.partition('t', 0);
+    // Incompressible values, so the sections are big enough to go to the pool.
+    const batch = () => buildBatch(Array.from({ length: 10 }, () => ({ value: randomBytes(20_000) })), { compression: 'lz4' });
+    log.append(batch());
+    const bad = batch();
+    bad.fill(0xab, RECORDS_OFFSET + 8, RECORDS_OFFSET + 4000); // breaks the lz4 frame (and the CRC)
+    log.append(bad, { validate: false });
+    const c = s.consumer({ autoOffsetReset: 'earliest', maxPollRecords: 10 });
+    c.assign([{ topic: 't', partition: 0 }]);
+    expect((await c.poll({ timeoutMs: 500 })).map((r) => r.offset)).toEqual([...Array(10).keys()]);
+    await expect(c.poll({ timeoutMs: 500 })).rejects.toThrow();
     await c.close();
   });
 
