@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -28,6 +29,27 @@ describe('crc32c', () => {
     const whole = crc32c(data);
     for (let i = 0; i <= data.length; i++) {
       expect(crc32c(data.subarray(i), crc32c(data.subarray(0, i)))).toBe(whole);
+    }
+  });
+
+  it('agrees with a bit-at-a-time reference at every block boundary of the fast paths', () => {
+    const reference = (b: Uint8Array, start = 0): number => {
+      let c = ~start >>> 0;
+      for (const byte of b) {
+        c ^= byte;
+        for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+      }
+      return ~c >>> 0;
+    };
+    const data = randomBytes(3 * 8192 * 2 + 3 * 256 * 3 + 100);
+    // Around the 3 x 256 and 3 x 8192 block sizes, at odd offsets, and whole.
+    const lengths = [0, 1, 7, 8, 9, 767, 768, 769, 1544, 3 * 8192 - 1, 3 * 8192, 3 * 8192 + 1, 3 * 8192 + 3 * 256 + 13, 2 * 3 * 8192, data.length - 3];
+    for (const n of lengths) {
+      for (const offset of [0, 3]) {
+        const part = data.subarray(offset, offset + n);
+        expect(crc32c(part)).toBe(reference(part));
+        expect(crc32c(part, 0x12345678)).toBe(reference(part, 0x12345678));
+      }
     }
   });
 
