@@ -132,9 +132,11 @@ export async function embeddedRun(records: number, w: EmbeddedWorkload, inFlight
 
 /**
  * Produce at `rate` records/s for `seconds` while a consumer in the same process reads
- * them; latency = the consumer's now minus the send time stamped in each value.
+ * them; latency = the consumer's now minus the send time stamped in each value. With rate
+ * null the producer sends as fast as the pipeline takes records (no latency samples): the
+ * records/s is then the end-to-end maximum that the paced runs take their shares of.
  */
-export async function endToEnd(rate: number, seconds: number, partitions: number, recordBytes = 100): Promise<Throughput> {
+export async function endToEnd(rate: number | null, seconds: number, partitions: number, recordBytes = 100): Promise<Throughput> {
   const dir = benchDir();
   const s = await Sluice.open({ dir, retentionCheckIntervalMs: 0 });
   try {
@@ -143,48 +145,73 @@ export async function endToEnd(rate: number, seconds: number, partitions: number
     const consumer = s.consumer({ autoOffsetReset: 'earliest', maxPollRecords: 20_000 });
     consumer.assign(Array.from({ length: partitions }, (_, partition) => ({ topic: 'e2e', partition })));
     const template = makeValues(1024, recordBytes, 3);
-    const total = Math.round(rate * seconds);
-    const lat = new Float64Array(total);
+    const total = rate === null ? Infinity : Math.round(rate * seconds);
+    const lat = new Float64Array(rate === null ? 0 : total);
     let received = 0;
+    let sent = 0;
     let producing = true;
     const reader = (async () => {
-      while (received < total) {
+      while (producing || received < sent) {
         const batch = await consumer.poll({ timeoutMs: producing ? 100 : 2000 });
         const t = now();
         if (batch.length === 0 && !producing) break;
-        for (const r of batch) lat[received++] = t - (r.value as Buffer).readDoubleLE(0);
+        if (rate !== null) for (const r of batch) lat[received++] = t - (r.value as Buffer).readDoubleLE(0);
+        else received += batch.length;
       }
     })();
-    // Every tick (about 1 ms) send the records due by now, each stamped with the send time.
-    let sent = 0;
-    const pending: Promise<unknown>[] = [];
+    // Every tick (about 1 ms; at once when unpaced) send the records due by now, each
+    // stamped with the send time. Sends are not awaited one by one (the producer batches
+    // across them), but at most 64 are outstanding; their results are dropped as they
+    // come, as a fire-and-forget producer's would be.
+    let outstanding = 0;
+    let failure: unknown = null;
+    let drained: (() => void) | null = null;
+    const settle = () => {
+      outstanding--;
+      if (drained !== null && outstanding <= 32) drained();
+    };
     const t0 = now();
-    while (sent < total) {
-      const due = Math.min(total, Math.floor(((now() - t0) / 1000) * rate));
+    const deadline = t0 + seconds * 1000;
+    while (rate === null ? now() < deadline : sent < total) {
+      const due = rate === null ? sent + 1000 : Math.min(total, Math.floor(((now() - t0) / 1000) * rate));
       if (due > sent) {
         const records: ProducerRecord[] = new Array(due - sent);
         const stamp = now();
+        // One allocation per send: the values are distinct views of it.
+        const block = Buffer.allocUnsafe(records.length * recordBytes);
         for (let i = 0; i < records.length; i++) {
-          const value = Buffer.from(template[(sent + i) & 1023]!);
+          const value = block.subarray(i * recordBytes, (i + 1) * recordBytes);
+          template[(sent + i) & 1023]!.copy(value);
           value.writeDoubleLE(stamp, 0);
           records[i] = { value };
         }
         sent = due;
-        pending.push(producer.send('e2e', records));
-        if (pending.length > 64) await Promise.all(pending.splice(0));
+        outstanding++;
+        producer.send('e2e', records).then(settle, (err: unknown) => {
+          failure ??= err;
+          settle();
+        });
+        if (outstanding > 64) await new Promise<void>((r) => (drained = r));
+        drained = null;
+        if (failure !== null) throw failure;
       }
-      await new Promise((r) => setTimeout(r, 1));
+      await new Promise((r) => (rate === null ? setImmediate(r) : setTimeout(r, 1)));
     }
-    await Promise.all(pending);
-    const elapsed = (now() - t0) / 1000;
+    await producer.flush();
+    if (failure !== null) throw failure;
     producing = false;
     await reader;
+    const elapsed = (now() - t0) / 1000;
     await producer.close();
     await consumer.close();
-    if (received !== total) throw new Error(`end to end: consumed ${received} of ${total}`);
-    const t = throughput(`end to end at ${(rate / 1000).toFixed(0)} k/s (${recordBytes} B, ${partitions} partition${partitions > 1 ? 's' : ''}, none, acks=1)`, total, total * recordBytes, elapsed, percentiles(Array.from(lat)));
-    t.note = 'latency = send call to consumer poll return, one sample per record; sends every ~1 ms';
-    t.params = { recordBytes, partitions, acks: '1', compression: 'none', mode: 'e2e', rate };
+    if (received !== sent) throw new Error(`end to end: consumed ${received} of ${sent}`);
+    const what = rate === null ? 'as fast as it goes' : `at ${(rate / 1000).toFixed(0)} k/s`;
+    const t = throughput(`end to end ${what} (${recordBytes} B, ${partitions} partition${partitions > 1 ? 's' : ''}, none, acks=1)`, sent, sent * recordBytes, elapsed, rate === null ? undefined : percentiles(Array.from(lat)));
+    t.note =
+      rate === null
+        ? 'producer and consumer in one process, unpaced: records/s from the first send to the last record read'
+        : 'latency = send call to consumer poll return, one sample per record; sends every ~1 ms';
+    t.params = { recordBytes, partitions, acks: '1', compression: 'none', mode: 'e2e', rate: rate ?? 'max' };
     return t;
   } finally {
     await s.close();
@@ -213,9 +240,14 @@ export async function embeddedBench(o: EmbeddedBenchOptions): Promise<EmbeddedRe
     }
     const seconds = o.e2eSeconds ?? 3;
     if (maxRate > 0 && seconds > 0) {
+      // The paced runs take shares of what producer and consumer sustain together in one
+      // process (not of produce alone: both share the event loop).
+      const max = await endToEnd(null, seconds, partitions);
+      out.rows.push(max);
+      out.e2e.push(max);
       for (const share of o.e2eShares ?? [0.5]) {
-        const t = await endToEnd(Math.round(maxRate * share), seconds, partitions);
-        t.name = `${t.name} = ${Math.round(share * 100)}% of max`;
+        const t = await endToEnd(Math.round(max.recordsPerSec * share), seconds, partitions);
+        t.name = `${t.name} = ${Math.round(share * 100)}% of the end-to-end max`;
         t.params = { ...t.params, share };
         out.rows.push(t);
         out.e2e.push(t);

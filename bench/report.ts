@@ -84,7 +84,7 @@ export function summarize(r: Report): void {
   add('Sluice embedded', 'produce 100 B, 1 partition, acks=1, none', embHead, 'Sluice embedded produce');
   add('Sluice embedded', 'produce 1 KB, 1 partition, acks=all (fsync), none', find(r.embedded?.produce, { recordBytes: 1024, partitions: 1, acks: 'all', compression: 'none' }));
   const e2eEmb = r.embedded?.e2e.find((t) => t.params?.partitions === 1 && t.params.share === 0.5);
-  add('Sluice embedded', `end to end at ${e2eEmb ? fmtRate(Number(e2eEmb.params!.rate)) : '?'}/s (50% of max), 100 B`, e2eEmb);
+  add('Sluice embedded', `end to end at ${e2eEmb ? fmtRate(Number(e2eEmb.params!.rate)) : '?'}/s (50% of the end-to-end max), 100 B`, e2eEmb);
   const lmdb = peer(r.embeddedPeers, 'lmdb-js append (1000 puts per txn, noSync)');
   const embVsLmdb = peer(r.embeddedPeers, 'Sluice embedded produce');
   add('Sluice embedded, alternated with lmdb-js', 'produce 100 B, 1 partition, acks=1, none', embVsLmdb);

@@ -25,7 +25,7 @@ export class Arenas {
     readonly initialSize = 16 * 1024,
   ) {}
 
-  /** A buffer of at least `min` bytes (the most recently freed one when it is big enough). */
+  /** A buffer of at least `min` bytes: the largest free one when it is big enough. */
   take(min: number): Buffer {
     const top = this.free[this.free.length - 1];
     if (top !== undefined && top.length >= min) {
@@ -39,7 +39,11 @@ export class Arenas {
   /** Hands a buffer back; nothing may use it afterwards. */
   give(buf: Buffer): void {
     if (buf.length === 0 || this.freeBytes + buf.length > this.maxFreeBytes) return;
-    this.free.push(buf);
+    // Kept in ascending size, so take() hands out the largest: a writer that starts small
+    // grows by allocating, and small buffers on top made every batch grow again.
+    let i = this.free.length;
+    while (i > 0 && this.free[i - 1]!.length > buf.length) i--;
+    this.free.splice(i, 0, buf);
     this.freeBytes += buf.length;
   }
 

@@ -96,7 +96,9 @@ export class LogSegment {
   syncsInFlight = 0;
   private readonly intervalBytes: number;
   private file: MappedFileHandle | null = null;
+  /** The last view made, of [viewBase, viewBase + cachedView.length). */
   private cachedView: Buffer | null = null;
+  private viewBase = 0;
   private bytesSinceIndexEntry = 0;
   private pendingClose = false;
   /** When the file was last used (Date.now()), for closing idle files. */
@@ -250,12 +252,26 @@ export class LogSegment {
 
   /** A view of [position, end) of the data. Zero-copy; valid after close and delete. */
   slice(position: number, end: number): Buffer {
+    const v = this.viewOf(position, end);
+    return v.subarray(position - this.viewBase, end - this.viewBase);
+  }
+
+  /**
+   * A view holding [from, to) of the data; its byte 0 is segment position `viewBase`. The
+   * cached view is reused when it holds the range; otherwise a view of [from, size) is
+   * made. (Views of the whole segment, remade whenever a read passed the end of the last
+   * one, cost a native call and, worse, count their whole length as external memory to
+   * the garbage collector: a consumer keeping up with a producer remade one per read, and
+   * the collector ran back to back.)
+   */
+  private viewOf(from: number, to: number): Buffer {
     let v = this.cachedView;
-    if (v === null || v.length < end) {
-      v = this.size === 0 ? Buffer.alloc(0) : this.mapped.view(0, this.size);
+    if (v === null || from < this.viewBase || to > this.viewBase + v.length) {
+      v = this.size <= from ? Buffer.alloc(0) : this.mapped.view(from, this.size - from);
       this.cachedView = v;
+      this.viewBase = from;
     }
-    return v.subarray(position, end);
+    return v;
   }
 
   /**
@@ -269,16 +285,17 @@ export class LogSegment {
     // The walk checks that offsets follow on from its anchor (the index entry's batch, or the
     // segment's base offset at byte 0): baseOffset lies outside the CRC.
     let expectedBase = entry.lastOffset < 0 ? this.baseOffset : -1;
-    const v = this.slice(0, this.size);
+    const v = this.viewOf(pos, this.size);
+    const b = this.viewBase;
     while (pos + RECORD_BATCH_OVERHEAD <= this.size) {
-      const base = readInt64(v, pos + BASE_OFFSET_OFFSET);
-      const last = base + v.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET);
+      const base = readInt64(v, pos - b + BASE_OFFSET_OFFSET);
+      const last = base + v.readInt32BE(pos - b + LAST_OFFSET_DELTA_OFFSET);
       if (expectedBase >= 0 ? base !== expectedBase : last !== entry.lastOffset) {
         throw this.corrupt(pos, offset, `has offsets [${base}, ${last}] that do not follow on`);
       }
       if (last >= offset) return pos;
       expectedBase = last + 1;
-      const size = batchBytes(v.readInt32BE(pos + LENGTH_OFFSET));
+      const size = batchBytes(v.readInt32BE(pos - b + LENGTH_OFFSET));
       // A length no batch can have (only in data that was never checked): stop rather than
       // walk backwards or forever.
       if (size < 0) throw this.corrupt(pos, offset, 'has an invalid length field');
@@ -294,12 +311,13 @@ export class LogSegment {
    * start below maxOffset.
    */
   sliceFrom(position: number, maxBytes: number, maxOffset: number): SegmentSlice {
-    const v = this.slice(0, this.size);
+    const v = this.viewOf(position, this.size);
+    const b = this.viewBase;
     let end = position;
     let nextOffset = -1;
     while (end + RECORD_BATCH_OVERHEAD <= this.size) {
-      const base = readInt64(v, end + BASE_OFFSET_OFFSET);
-      const size = batchBytes(v.readInt32BE(end + LENGTH_OFFSET));
+      const base = readInt64(v, end - b + BASE_OFFSET_OFFSET);
+      const size = batchBytes(v.readInt32BE(end - b + LENGTH_OFFSET));
       if (size < 0) {
         if (end === position) throw this.corrupt(end, base, 'has an invalid length field');
         break;
@@ -310,7 +328,7 @@ export class LogSegment {
       }
       if (base >= maxOffset) break;
       if (end > position && end + size - position > maxBytes) break;
-      nextOffset = base + v.readInt32BE(end + LAST_OFFSET_DELTA_OFFSET) + 1;
+      nextOffset = base + v.readInt32BE(end - b + LAST_OFFSET_DELTA_OFFSET) + 1;
       end += size;
     }
     return { position, end, nextOffset };
@@ -324,17 +342,19 @@ export class LogSegment {
     if (this.maxTimestamp < timestamp) return null;
     const after = this.timeIndex.lookupBefore(timestamp);
     let pos = this.offsetIndex.lookup(Math.max(after, startOffset, this.baseOffset));
-    const v = this.slice(0, this.size);
+    const v = this.viewOf(pos, this.size);
+    const b = this.viewBase;
     while (pos + RECORD_BATCH_OVERHEAD <= this.size) {
-      const size = batchBytes(v.readInt32BE(pos + LENGTH_OFFSET));
-      const last = readInt64(v, pos) + v.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET);
+      const size = batchBytes(v.readInt32BE(pos - b + LENGTH_OFFSET));
+      const first = readInt64(v, pos - b);
+      const last = first + v.readInt32BE(pos - b + LAST_OFFSET_DELTA_OFFSET);
       if (size < 0 || pos + size > this.size) throw this.corrupt(pos, last, 'has an invalid length field');
-      if (readInt64(v, pos + MAX_TIMESTAMP_OFFSET) >= timestamp && last >= startOffset) {
+      if (readInt64(v, pos - b + MAX_TIMESTAMP_OFFSET) >= timestamp && last >= startOffset) {
         // Decode only checked bytes: a time lookup must not read a rotten batch either.
-        if (this.checkServed(pos, pos + size, Math.max(readInt64(v, pos), startOffset)).end !== pos + size) {
+        if (this.checkServed(pos, pos + size, Math.max(first, startOffset)).end !== pos + size) {
           throw this.corrupt(pos, last, 'fails its check');
         }
-        for (const r of readRecords(v.subarray(pos, pos + size))) {
+        for (const r of readRecords(v.subarray(pos - b, pos - b + size))) {
           if (r.timestamp >= timestamp && r.offset >= startOffset) return { offset: r.offset, timestamp: r.timestamp };
         }
       }
@@ -408,7 +428,7 @@ export class LogSegment {
   truncateTo(offset: number): number {
     const pos = this.findBatch(offset);
     if (pos < 0) return 0;
-    if (readInt64(this.slice(0, this.size), pos) < offset) {
+    if (readInt64(this.slice(pos, pos + 8), 0) < offset) {
       throw new Error(`offset ${offset} is inside a batch of ${this.logPath}; truncate only at batch boundaries`);
     }
     const cut = this.size - pos;
@@ -435,19 +455,20 @@ export class LogSegment {
    */
   checkServed(position: number, end: number, offset: number): { end: number; nextOffset: number } {
     if (end <= this.verifiedEnd || position >= this.trustedFrom || this.verifiedEnd >= this.trustedFrom) return { end, nextOffset: -1 };
-    const v = this.slice(0, this.size);
     const from = Math.max(position, this.verifiedEnd);
     const to = Math.min(end, this.trustedFrom);
-    let good = from < to ? scanBatches(v, from, to) : to;
+    const v = this.viewOf(position, end);
+    const b = this.viewBase;
+    let good = from < to ? scanBatches(v, from - b, to - b) + b : to;
     if (good === to) good = end;
     // Offsets are not covered by the CRC: walk the headers of what passed.
     let pos = position;
     let expected = -1;
     while (pos < good) {
-      const base = readInt64(v, pos + BASE_OFFSET_OFFSET);
-      const last = base + v.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET);
+      const base = readInt64(v, pos - b + BASE_OFFSET_OFFSET);
+      const last = base + v.readInt32BE(pos - b + LAST_OFFSET_DELTA_OFFSET);
       if (expected < 0 ? base > offset || last < offset || base < this.baseOffset : base !== expected) break;
-      const next = pos + v.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD;
+      const next = pos + v.readInt32BE(pos - b + LENGTH_OFFSET) + LOG_OVERHEAD;
       if (next > good) break;
       expected = last + 1;
       pos = next;
