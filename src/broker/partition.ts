@@ -9,8 +9,40 @@ import type { AppendOptions, Log, LogAppendInfo, LogReadResult } from '../storag
 
 interface Waiter {
   offset: number;
-  resolve: (ready: boolean) => void;
-  timer: NodeJS.Timeout | null;
+  /** Called once: true when data came, false when the partition closed. */
+  notify: (ready: boolean) => void;
+}
+
+/**
+ * Waits until any of `waits` (a partition and the offset past which data is wanted) has
+ * data, `timeoutMs` passes, or `wake()` is called, whichever comes first; `done` resolves
+ * true only when data came. One timer for all of them and no AbortController: a long poll
+ * answered within a millisecond is the common case, and an AbortController per poll (an
+ * EventTarget, and an abort that builds a DOMException with a stack) cost more than the
+ * rest of the poll.
+ */
+export function waitForAny(waits: Iterable<readonly [Partition, number]>, timeoutMs: number): { done: Promise<boolean>; wake: () => void } {
+  let finish: (ready: boolean) => void = () => {};
+  const done = new Promise<boolean>((resolve) => {
+    let settled = false;
+    let timer: NodeJS.Timeout | null = null;
+    const cancels: (() => void)[] = [];
+    finish = (ready) => {
+      if (settled) return;
+      settled = true;
+      if (timer !== null) clearTimeout(timer);
+      for (const cancel of cancels) cancel();
+      resolve(ready);
+    };
+    for (const [partition, offset] of waits) {
+      const cancel = partition.onData(offset, finish);
+      if (cancel === null) return finish(partition.highWatermark > offset);
+      cancels.push(cancel);
+    }
+    if (timeoutMs <= 0) return finish(false);
+    timer = setTimeout(() => finish(false), timeoutMs);
+  });
+  return { done, wake: () => finish(false) };
 }
 
 export class Partition {
@@ -91,47 +123,39 @@ export class Partition {
   }
 
   /**
-   * Resolves true as soon as the partition holds data at or past `offset` (the high watermark
-   * passes it), false after `timeoutMs`, on `signal` abort, or when `cancelWaits` runs.
+   * Calls `notify(true)` once, as soon as the high watermark passes `offset`, or
+   * `notify(false)` when the partition closes first. Returns a function that cancels the
+   * wait, or null (calling nothing) when there is data past `offset` already or the
+   * partition is closed. See waitForAny for waiting on several with a timeout.
    */
-  waitForData(offset: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    if (this.highWatermark > offset || this.closed) return Promise.resolve(this.highWatermark > offset);
-    if (timeoutMs <= 0 || signal?.aborted) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const w: Waiter = { offset, resolve, timer: null };
-      const drop = () => {
-        if (w.timer) clearTimeout(w.timer);
-        const i = this.waiters.indexOf(w);
-        if (i >= 0) this.waiters.splice(i, 1);
-        resolve(false);
-      };
-      w.timer = setTimeout(drop, timeoutMs);
-      signal?.addEventListener('abort', drop, { once: true });
-      this.waiters.push(w);
-    });
+  onData(offset: number, notify: (ready: boolean) => void): (() => void) | null {
+    if (this.highWatermark > offset || this.closed) return null;
+    const w: Waiter = { offset, notify };
+    this.waiters.push(w);
+    return () => {
+      const i = this.waiters.indexOf(w);
+      if (i >= 0) this.waiters.splice(i, 1);
+    };
   }
 
-  /** Resolves every waiter with false now (a consumer closing, the partition going away). */
+  /** Resolves true as soon as the partition holds data past `offset`, false after `timeoutMs` or when it closes. */
+  waitForData(offset: number, timeoutMs: number): Promise<boolean> {
+    return waitForAny([[this, offset]], timeoutMs).done;
+  }
+
+  /** Tells every waiter there is nothing coming (the partition closing or going away). */
   cancelWaits(): void {
-    for (const w of this.waiters.splice(0)) {
-      if (w.timer) clearTimeout(w.timer);
-      w.resolve(false);
-    }
+    for (const w of this.waiters.splice(0)) w.notify(false);
   }
 
   private wake(): void {
     if (this.waiters.length === 0) return;
     const hw = this.highWatermark;
+    const ready: Waiter[] = [];
     const still: Waiter[] = [];
-    for (const w of this.waiters) {
-      if (hw > w.offset) {
-        if (w.timer) clearTimeout(w.timer);
-        w.resolve(true);
-      } else {
-        still.push(w);
-      }
-    }
+    for (const w of this.waiters) (hw > w.offset ? ready : still).push(w);
     this.waiters = still;
+    for (const w of ready) w.notify(true);
   }
 
   /** Stops taking appends and waits for the queued ones (before a shared sync and close). */

@@ -8,7 +8,7 @@
  */
 import { unpack } from 'msgpackr';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { Partition } from '../broker/partition.js';
+import { waitForAny, type Partition } from '../broker/partition.js';
 import type { Sluice } from '../broker/sluice.js';
 import { SluiceClosedError, UnknownTopicError } from '../broker/errors.js';
 import { ErrorCode, KafkaError } from '../protocol/error-codes.js';
@@ -154,7 +154,8 @@ export class Consumer<K = unknown, V = unknown> {
   private readonly autoCommit: boolean;
   private subscription: string[] | null = null;
   private manual = false;
-  private wake: AbortController = new AbortController();
+  /** Ends the poll's current wait for data (a seek, a rebalance, close); a no-op between waits. */
+  private wake: () => void = () => {};
   private autoCommitTimer: NodeJS.Timeout | null = null;
   private rotate = 0;
   private closed = false;
@@ -178,7 +179,7 @@ export class Consumer<K = unknown, V = unknown> {
         heartbeatIntervalMs: options.heartbeatIntervalMs ?? 3000,
         assignors: options.partitionAssignors ?? ['range', 'roundrobin'],
         partitionsOf: (topic) => (sluice.hasTopic(topic) ? sluice.partitionCount(topic) : 0),
-        onRebalanceNeeded: () => this.wake.abort(),
+        onRebalanceNeeded: () => this.wake(),
       });
     }
     if (this.autoCommit) {
@@ -206,7 +207,7 @@ export class Consumer<K = unknown, V = unknown> {
     if (topics.length === 0) throw new Error('subscribe() needs at least one topic');
     this.subscription = [...new Set(topics)];
     this.member.subscriptionChanged();
-    this.wake.abort();
+    this.wake();
   }
 
   /** Leaves the group (or drops the manual assignment). */
@@ -233,7 +234,7 @@ export class Consumer<K = unknown, V = unknown> {
     if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`seek offset must be a whole number >= 0, not ${offset}`);
     a.position = offset;
     a.fetch = null;
-    this.wake.abort();
+    this.wake();
   }
 
   seekToBeginning(tps: TopicPartition[] = this.assignment()): void {
@@ -274,7 +275,7 @@ export class Consumer<K = unknown, V = unknown> {
 
   resume(tps: TopicPartition[]): void {
     for (const tp of tps) this.get(tp).paused = false;
-    this.wake.abort();
+    this.wake();
   }
 
   paused(): TopicPartition[] {
@@ -358,7 +359,7 @@ export class Consumer<K = unknown, V = unknown> {
       // The group moved on (rebalance, coordinator closing): nothing to commit against.
     }
     this.closed = true;
-    this.wake.abort();
+    this.wake();
     await this.member?.leave().catch(() => {});
     this.member?.stop();
     this.assigned.clear();
@@ -393,7 +394,7 @@ export class Consumer<K = unknown, V = unknown> {
     }
     this.assigned.clear();
     for (const [k, v] of next) this.assigned.set(k, v);
-    this.wake.abort();
+    this.wake();
   }
 
   /** Joins or rejoins when needed, committing and revoking first (eager protocol). */
@@ -569,22 +570,13 @@ export class Consumer<K = unknown, V = unknown> {
 
   /** Waits until a fetchable partition has data, something changes (seek, rebalance, close), or the time is up. */
   private async waitForData(timeoutMs: number): Promise<void> {
-    this.wake = new AbortController();
-    const signal = this.wake.signal;
-    const waits: Promise<boolean>[] = [];
+    const waits: [Partition, number][] = [];
     for (const a of this.assigned.values()) {
-      if (!a.paused && a.position !== null) waits.push(a.ref.waitForData(a.position, timeoutMs, signal));
+      if (!a.paused && a.position !== null) waits.push([a.ref, a.position]);
     }
-    if (waits.length === 0) {
-      waits.push(new Promise((r) => {
-        const t = setTimeout(() => r(false), timeoutMs);
-        signal.addEventListener('abort', () => {
-          clearTimeout(t);
-          r(false);
-        }, { once: true });
-      }));
-    }
-    await Promise.race(waits);
-    this.wake.abort(); // release the other waiters
+    const { done, wake } = waitForAny(waits, timeoutMs);
+    this.wake = wake;
+    await done;
+    this.wake = () => {};
   }
 }

@@ -9,7 +9,7 @@
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { OffsetOutOfRangeError, type StorageLogger } from '../../storage/index.js';
 import { LENGTH_OFFSET, LOG_OVERHEAD, RECORDS_COUNT_OFFSET, RECORDS_OFFSET } from '../../record/layout.js';
-import type { Partition } from '../partition.js';
+import { waitForAny, type Partition } from '../partition.js';
 import type { BrokerContext } from './context.js';
 import { errorCodeOf } from './errors.js';
 import { topicIdLookup } from './topics.js';
@@ -90,17 +90,14 @@ export async function handleFetch(ctx: BrokerContext, req: FetchRequest, version
   while (result.bytes < Math.max(req.minBytes, 1) && !result.anyError && !signal.aborted) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;
-    const wake = new AbortController();
-    const stop = () => wake.abort();
-    signal.addEventListener('abort', stop, { once: true });
     // Wait for data past what is there now: when the partition already holds data past the
     // fetch offset (too few bytes for minBytes), waiting at the fetch offset would resolve at
     // once and spin this loop on microtasks, freezing the event loop until the deadline.
-    const waits = [...waitFor].map(([partition, offset]) => partition.waitForData(Math.max(offset, partition.highWatermark), remaining, wake.signal));
-    if (waits.length === 0) waits.push(new Promise((r) => setTimeout(() => r(false), remaining).unref()));
-    await Promise.race(waits);
-    wake.abort();
-    signal.removeEventListener('abort', stop);
+    const waits = [...waitFor].map(([partition, offset]) => [partition, Math.max(offset, partition.highWatermark)] as const);
+    const { done, wake } = waitForAny(waits, remaining);
+    signal.addEventListener('abort', wake, { once: true });
+    await done;
+    signal.removeEventListener('abort', wake);
     result = gather(slots, maxBytes, ctx.logger);
   }
 
