@@ -132,7 +132,7 @@ async function main(): Promise<void> {
     const rows: Throughput[] = [];
     // The embedded target is a ratio, so the two sides run alternately, each `rounds` times,
     // and the medians are compared: a noisy minute on a shared machine then hits both.
-    const rounds = quick ? 1 : 3;
+    const rounds = quick ? 1 : 5;
     const n = quick ? 1_000_000 : 5_000_000;
     const lmdbRuns: Throughput[] = [];
     const sluiceRuns: Throughput[] = [];
