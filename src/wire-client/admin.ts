@@ -140,13 +140,7 @@ export async function alterTopicConfigs(cluster: Cluster, name: string, set: Rec
  * ms, or LATEST / EARLIEST. A time after the last record answers offset -1.
  */
 export async function listOffsets(cluster: Cluster, topic: string, partitions: readonly number[], timestamp: number): Promise<Map<number, OffsetAnswer>> {
-  const byLeader = new Map<number, number[]>();
-  for (const p of partitions) {
-    const leader = await cluster.leaderOf(topic, p);
-    let list = byLeader.get(leader);
-    if (list === undefined) byLeader.set(leader, (list = []));
-    list.push(p);
-  }
+  const byLeader = await cluster.byLeader(partitions, (partition) => ({ topic, partition }));
   const out = new Map<number, OffsetAnswer>();
   await Promise.all(
     [...byLeader].map(async ([leader, ps]) => {
@@ -175,13 +169,7 @@ export async function listOffsets(cluster: Cluster, topic: string, partitions: r
  * or does not hold them, are absent from the answer.
  */
 export async function describeLogDirs(cluster: Cluster, topic: string, partitions: readonly number[]): Promise<Map<number, number>> {
-  const byLeader = new Map<number, number[]>();
-  for (const p of partitions) {
-    const leader = await cluster.leaderOf(topic, p);
-    let list = byLeader.get(leader);
-    if (list === undefined) byLeader.set(leader, (list = []));
-    list.push(p);
-  }
+  const byLeader = await cluster.byLeader(partitions, (partition) => ({ topic, partition }));
   const out = new Map<number, number>();
   await Promise.all(
     [...byLeader].map(async ([leader, ps]) => {

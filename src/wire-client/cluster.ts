@@ -173,6 +173,19 @@ export class Cluster {
     return p.leader;
   }
 
+  /** `items` grouped by the leader of the partition each one is for (`tp` says which). */
+  async byLeader<T>(items: Iterable<T>, tp: (item: T) => { topic: string; partition: number }): Promise<Map<number, T[]>> {
+    const out = new Map<number, T[]>();
+    for (const item of items) {
+      const { topic, partition } = tp(item);
+      const leader = await this.leaderOf(topic, partition);
+      let list = out.get(leader);
+      if (list === undefined) out.set(leader, (list = []));
+      list.push(item);
+    }
+    return out;
+  }
+
   /** The controller (where CreateTopics, DeleteTopics, CreatePartitions go). */
   async controller(): Promise<Connection> {
     const md = this.known ?? (await this.metadata([]));

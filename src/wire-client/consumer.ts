@@ -110,13 +110,7 @@ export class Consumer {
       await sleep(this.maxWaitMs);
       return [];
     }
-    const byLeader = new Map<number, Assigned[]>();
-    for (const a of this.assigned.values()) {
-      const leader = await this.cluster.leaderOf(a.topic, a.partition);
-      let list = byLeader.get(leader);
-      if (list === undefined) byLeader.set(leader, (list = []));
-      list.push(a);
-    }
+    const byLeader = await this.cluster.byLeader(this.assigned.values(), (a) => a);
     const results = await Promise.all([...byLeader].map(([leader, list]) => this.fetchFrom(leader, list)));
     return results.flat();
   }

@@ -177,13 +177,7 @@ export class Producer {
   }
 
   private async sendReady(ready: Ready[]): Promise<void> {
-    const byLeader = new Map<number, Ready[]>();
-    for (const b of ready) {
-      const leader = await this.cluster.leaderOf(b.topic, b.partition);
-      let list = byLeader.get(leader);
-      if (list === undefined) byLeader.set(leader, (list = []));
-      list.push(b);
-    }
+    const byLeader = await this.cluster.byLeader(ready, (b) => b);
     await Promise.all([...byLeader].map(([leader, batches]) => this.produce(leader, batches)));
   }
 
