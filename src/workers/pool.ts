@@ -28,7 +28,7 @@ import { workerEntry } from './entry.js';
 import { fromWire, WorkerPoolClosedError } from './errors.js';
 import { cloneableLogOptions, recoverLogDirs, replayLogLines, type WireRecoverOutcome } from './recover.js';
 import { COMPRESS_INLINE_BELOW, DECOMPRESS_INLINE_BELOW, DEFAULT_IDLE_TIMEOUT_MS, VALIDATE_INLINE_BELOW } from './thresholds.js';
-import { asBuffer, owned, transferListFor } from './transfer.js';
+import { asBuffer, copied, owned, transferListFor } from './transfer.js';
 import type { PoolStats, RecoverOutcome, Task, ValidationResult, WorkerPoolOptions } from './types.js';
 import { validateChain } from './validate.js';
 
@@ -98,8 +98,8 @@ export class WorkerPool {
   /**
    * A whole batch from an encoded, uncompressed records section (BatchWriter.section):
    * compressed with info.compression (here when small, else on a worker), header and CRC
-   * in front. The section is copied before this returns (its buffer is the caller's again
-   * at once); the result is a new Buffer.
+   * in front. The section stays the caller's: it is only read before this returns (a
+   * section for a worker is copied first). The result is a new Buffer.
    */
   finishBatch(section: Buffer, info: BatchInfo): Promise<Buffer> {
     try {
@@ -109,21 +109,23 @@ export class WorkerPool {
         this.inlineRuns++;
         return Promise.resolve(assembleBatch(codec === Compression.None ? section : compress(codec, section), info));
       }
-      const copy = Buffer.allocUnsafeSlow(section.length);
-      section.copy(copy, 0);
-      return this.compressSection(copy, { ...info, compression: codec });
+      return this.compressSection(section, { ...info, compression: codec }, true);
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  /** Compresses a section this pool owns (it may be moved to a worker) and adds the header. */
-  private async compressSection(section: Buffer, info: BatchInfo & { compression: Compression }): Promise<Buffer> {
+  /**
+   * Compresses a section and adds the header, here when small, else on a worker. A
+   * `borrowed` section is copied for the worker (synchronously, before the first await);
+   * one this pool owns may be moved there.
+   */
+  private async compressSection(section: Buffer, info: BatchInfo & { compression: Compression }, borrowed = false): Promise<Buffer> {
     const codec = info.compression;
     if (this.runsInline(codec, section.length, this.compressBelow ?? COMPRESS_INLINE_BELOW[codec])) {
       return assembleBatch(compress(codec, section), info);
     }
-    const input = owned(section);
+    const input = borrowed ? copied(section) : owned(section);
     return asBuffer(await this.run<Uint8Array>({ kind: 'buildBatch', section: input, info }, transferListFor(input)));
   }
 

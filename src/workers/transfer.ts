@@ -35,7 +35,11 @@ export function transferListFor(...bufs: Uint8Array[]): ArrayBuffer[] {
 
 /** A Buffer that owns its whole ArrayBuffer: `buf` itself, or one copy of it. */
 export function owned(buf: Buffer): Buffer {
-  if (ownsArrayBuffer(buf)) return buf;
+  return ownsArrayBuffer(buf) ? buf : copied(buf);
+}
+
+/** A copy of `buf` that owns its whole ArrayBuffer, for bytes the caller keeps using. */
+export function copied(buf: Buffer): Buffer {
   const out = Buffer.allocUnsafeSlow(buf.length);
   buf.copy(out, 0);
   return out;
