@@ -138,11 +138,6 @@ export class Partition {
     };
   }
 
-  /** Resolves true as soon as the partition holds data past `offset`, false after `timeoutMs` or when it closes. */
-  waitForData(offset: number, timeoutMs: number): Promise<boolean> {
-    return waitForAny([[this, offset]], timeoutMs).done;
-  }
-
   /** Tells every waiter there is nothing coming (the partition closing or going away). */
   cancelWaits(): void {
     for (const w of this.waiters.splice(0)) w.notify(false);
