@@ -43,7 +43,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiKey, decodeResponse, encodeRequest, type RequestInput, type ResponseBody } from '../src/protocol/apis.js';
 import { decodeAssignment } from '../src/group/index.js';
-import { hasCommand, waitForLine } from './peers.js';
+import { hasCommand, stop, waitForLine } from './peers.js';
 import { buildLoadGenerator } from './wire.js';
 import { benchDir, machine, median, medianOf, now, percentiles, table, throughput, type Throughput } from './util.js';
 
@@ -89,21 +89,8 @@ function track(child: ChildProcess): ChildProcess {
   return child;
 }
 
-/** SIGTERM, then SIGKILL after `ms`; resolves on exit. */
-function stopChild(child: ChildProcess, ms = 10_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
 async function stopAll(): Promise<void> {
-  await Promise.all([...running].map((c) => stopChild(c)));
+  await Promise.all([...running].map((c) => stop(c)));
 }
 
 interface MemberEvent {
@@ -171,7 +158,7 @@ class Member {
   }
 
   stop(): Promise<void> {
-    return stopChild(this.child);
+    return stop(this.child);
   }
 }
 
@@ -465,7 +452,7 @@ async function kcatConsume(broker: Broker, members: number, groupId: string, rec
       if (now() - start > 10 * STALL_MS) throw new Error(`kcat ${members}: not at the end after ${10 * STALL_MS} ms:\n${procs.map((p) => p.err).join('\n')}`);
       await sleep(20);
     }
-    await Promise.all(procs.map((p) => stopChild(p.child)));
+    await Promise.all(procs.map((p) => stop(p.child)));
     const rebalanced = procs.map((p) => (p.err.match(/assigned:/g) ?? []).length);
     if (rebalanced.some((n) => n !== 1)) throw new Error(`a rebalance fell inside the kcat run: assignments per member ${rebalanced.join(', ')}\n${procs.map((p) => p.err).join('\n')}`);
     const split = procs.map((p) => p.bytes);
@@ -475,7 +462,7 @@ async function kcatConsume(broker: Broker, members: number, groupId: string, rec
     const last = Math.max(...[...ends().values()].map((e) => e.at));
     return { records: total, seconds: (last - first) / 1000, split };
   } finally {
-    await Promise.all(procs.map((p) => stopChild(p.child)));
+    await Promise.all(procs.map((p) => stop(p.child)));
   }
 }
 
