@@ -473,9 +473,8 @@ export class Consumer<K = unknown, V = unknown> {
         if (out.length === before) {
           if (f.nextOffset <= a.position!) break;
           a.position = f.nextOffset;
-        } else {
-          const next = this.read(a, f.nextOffset, f.at);
-          if (next === null) break;
+        } else if (this.read(a, f.nextOffset, f.at) === null) {
+          break;
         }
       }
       if (out.length > before) takes.push({ a, position: out[out.length - 1]!.offset + 1 });
