@@ -9,7 +9,7 @@ export { TOPIC_CONFIGS, type TopicConfig, type TopicConfigInput } from './broker
 export { Producer, MessageTooLargeError } from './client/producer.js';
 export type { ProducerOptions, ProducerRecord, RecordMetadata } from './client/producer.js';
 export { Consumer, NoOffsetForPartitionError } from './client/consumer.js';
-export type { ConsumerOptions, ConsumerRecord, PollOptions, TopicPartition, Deserializer } from './client/consumer.js';
+export type { ConsumerOptions, ConsumerRecord, PollOptions, TopicPartition, Deserializer, Deserialized } from './client/consumer.js';
 export { CommitFailedError, type Assignor } from './client/group-member.js';
 export { murmur2, partitionForKey } from './client/partitioner.js';
 export { ErrorCode, KafkaError, errorName } from './protocol/error-codes.js';

@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { lockFile, unlockFile } from '../native.js';
-import { DataDirLockedError } from './errors.js';
+import { DataDirError, DataDirLockedError } from './errors.js';
 
 export const LOCK_FILE = '.lock';
 export const META_FILE = 'meta.properties';
@@ -16,9 +16,47 @@ export interface DataDirMeta {
   nodeId: number;
 }
 
+/** Where a broker keeps its data when no directory is given (`npm start`, `Sluice.open()`). */
+export const DEFAULT_DATA_DIR = './data';
+
+/**
+ * The absolute data directory for a `dir` option, checked before anything is written:
+ * undefined means ./data; anything but a non-empty string is a TypeError that says what to
+ * pass.
+ */
+export function resolveDataDir(dir: unknown): string {
+  if (dir === undefined) return path.resolve(DEFAULT_DATA_DIR);
+  if (typeof dir !== 'string' || dir.trim() === '') {
+    const what = typeof dir === 'string' ? 'an empty string' : dir === null ? 'null' : `a ${typeof dir}`;
+    throw new TypeError(`Sluice.open: 'dir' must be the path of a data directory, not ${what}; leave it out to use ${DEFAULT_DATA_DIR}`);
+  }
+  return path.resolve(dir);
+}
+
+/** Creates `dir` (and its parents) unless it exists; errors name the path and the fix. */
+export function makeDataDir(dir: string): void {
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.statSync(dir);
+  } catch {
+    // missing: created below
+  }
+  if (stat && !stat.isDirectory()) throw new DataDirError(dir, 'it is a file, not a directory', 'pass the path of a directory (it is created when missing), or move the file away');
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR' || code === 'EEXIST') throw new DataDirError(dir, 'a part of its path is a file', 'choose a path whose parents are directories', { cause: err });
+    if (code === 'EACCES' || code === 'EPERM') throw new DataDirError(dir, 'permission denied', 'choose a directory this user can write, or change its permissions', { cause: err });
+    if (code === 'EROFS') throw new DataDirError(dir, 'the file system is read-only', 'choose a directory on a writable file system', { cause: err });
+    throw new DataDirError(dir, (err as Error).message, 'check the path', { cause: err });
+  }
+}
+
 /** Locks `dir` for this process; returns the release function. Throws DataDirLockedError when held. */
 export function lockDataDir(dir: string): () => void {
-  fs.mkdirSync(dir, { recursive: true });
+  makeDataDir(dir);
   let fd: number;
   try {
     fd = lockFile(path.join(dir, LOCK_FILE));

@@ -61,3 +61,17 @@ export class DataDirLockedError extends Error {
     this.name = 'DataDirLockedError';
   }
 }
+
+/** The data directory cannot be used: it is a file, cannot be created, or is not writable. */
+export class DataDirError extends Error {
+  readonly code = 'ERR_SLUICE_DIR';
+  constructor(
+    readonly dir: string,
+    problem: string,
+    fix: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot use ${dir} as the data directory: ${problem}; ${fix}`, options);
+    this.name = 'DataDirError';
+  }
+}

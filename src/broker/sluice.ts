@@ -10,9 +10,9 @@ import { GroupCoordinator } from '../group/index.js';
 import { syncFilesystem } from '../native.js';
 import { Log, StorageError, StorageIOError, type Durability, type LogOptions, type LogRecoveryReport, type StorageLogger } from '../storage/index.js';
 import { WorkerPool } from '../workers/index.js';
-import { Consumer, type ConsumerOptions } from '../client/consumer.js';
+import { Consumer, type ConsumerOptions, type Deserialized, type Deserializer } from '../client/consumer.js';
 import { Producer, type ProducerOptions } from '../client/producer.js';
-import { loadMeta, lockDataDir, type DataDirMeta } from './data-dir.js';
+import { loadMeta, lockDataDir, resolveDataDir, type DataDirMeta } from './data-dir.js';
 import { InvalidPartitionsError, SluiceClosedError, TopicExistsError, UnknownTopicError } from './errors.js';
 import { Partition } from './partition.js';
 import {
@@ -29,8 +29,8 @@ import { InvalidTopicError } from './errors.js';
 import { TrafficCounters } from '../observability/traffic.js';
 
 export interface SluiceOptions {
-  /** Data directory (created when missing). */
-  dir: string;
+  /** Data directory (created when missing; default ./data). */
+  dir?: string;
   /** Default durability of every partition: 'pagecache' (Kafka's default) or 'fsync' before acks. */
   durability?: Durability;
   /** Broker-wide defaults for topic configs, under Kafka's names (log.retention.ms is retention.ms here). */
@@ -43,7 +43,7 @@ export interface SluiceOptions {
   workerThreads?: number;
   /** Close a partition's segment files after this long unused, ms (default 60 s; 0 keeps them open). */
   idleFileTimeoutMs?: number;
-  /** How often the log cleaner looks for compacted topics to clean, ms (log.cleaner.backoff.ms, default 15 s; 0 = only when asked). */
+  /** How often the log cleaner looks for compacted topics to clean, ms (log.cleaner.backoff.ms, default 15 s; 0 turns the cleaner off). */
   cleanerBackoffMs?: number;
   /** How often retention runs, ms (log.retention.check.interval.ms, default 5 minutes). */
   retentionCheckIntervalMs?: number;
@@ -88,15 +88,22 @@ export interface CreateTopicOptions {
   config?: TopicConfigInput;
   /** Check everything, create nothing (CreateTopics' validateOnly). */
   validateOnly?: boolean;
+  /**
+   * When the topic exists already, return its description instead of throwing
+   * TopicExistsError (its partitions and config are left as they are).
+   */
+  ifNotExists?: boolean;
 }
 
 /** An embedded Sluice broker. Create with `await Sluice.open({ dir })`. */
 export class Sluice {
   readonly dir: string;
   readonly meta: DataDirMeta;
+  /** @internal The codec worker pool. */
   readonly pool: WorkerPool;
+  /** @internal The group coordinator (embedded consumers and the wire server share it). */
   readonly groups: GroupCoordinator;
-  /** Records and bytes in and out per topic (read by the metrics endpoint). */
+  /** @internal Records and bytes in and out per topic (read by the metrics endpoint). */
   readonly traffic = new TrafficCounters();
   /** What recovery did at open, per partition directory that was not closed cleanly. */
   readonly recovered: { dir: string; report: LogRecoveryReport }[] = [];
@@ -137,8 +144,11 @@ export class Sluice {
    * closed cleanly (in parallel on the worker pool), opens every topic and the group
    * coordinator. A second process opening the same directory gets DataDirLockedError.
    */
-  static async open(options: SluiceOptions): Promise<Sluice> {
-    const dir = path.resolve(options.dir);
+  static async open(options: SluiceOptions = {}): Promise<Sluice> {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(`Sluice.open takes an options object such as { dir: './data' }, not ${options === null ? 'null' : typeof options}`);
+    }
+    const dir = resolveDataDir(options.dir);
     const release = lockDataDir(dir);
     let pool: WorkerPool | undefined;
     try {
@@ -172,7 +182,10 @@ export class Sluice {
     this.ensureOpen();
     validateTopicName(name);
     if (isInternalTopic(name)) throw new InvalidTopicError(name, 'names starting with __ are internal to the broker');
-    if (this.registry.get(name)) throw new TopicExistsError(name);
+    if (this.registry.get(name)) {
+      if (options.ifNotExists) return this.describeTopic(name);
+      throw new TopicExistsError(name);
+    }
     const clash = collidingTopic(name, this.registry.names());
     if (clash) throw new InvalidTopicError(name, `it collides with existing topic '${clash}' ('.' and '_' are the same in metric names)`);
     const count = options.partitions ?? this.options.numPartitions ?? 1;
@@ -199,7 +212,7 @@ export class Sluice {
     return this.describeTopic(name);
   }
 
-  /** Creates the topic with broker defaults unless it exists (auto-creation). */
+  /** @internal Creates the topic with broker defaults unless it exists (auto-creation). */
   async ensureTopic(name: string): Promise<void> {
     if (this.registry.get(name)) return;
     if (this.options.autoCreateTopics === false) throw new UnknownTopicError(name);
@@ -359,7 +372,7 @@ export class Sluice {
 
   // ---- partitions ------------------------------------------------------------------------
 
-  /** The partition, or UnknownTopicError. */
+  /** @internal The partition, or UnknownTopicError. */
   partition(topic: string, index: number): Partition {
     this.ensureOpen();
     const parts = this.partitions.get(topic);
@@ -385,10 +398,16 @@ export class Sluice {
     return p;
   }
 
-  /** A consumer: assign partitions or subscribe to topics with a group. */
-  consumer(options: ConsumerOptions = {}): Consumer {
+  /**
+   * A consumer: assign partitions or subscribe to topics with a group. Keys and values are
+   * typed by the deserializers: `consumer({ valueDeserializer: 'string' })` is a
+   * `Consumer<Buffer | null, string | null>` (see Deserialized).
+   */
+  consumer<KD extends Deserializer = 'buffer', VD extends Deserializer = 'buffer'>(
+    options: ConsumerOptions & { keyDeserializer?: KD; valueDeserializer?: VD } = {},
+  ): Consumer<Deserialized<KD>, Deserialized<VD>> {
     this.ensureOpen();
-    const c = new Consumer(this, options);
+    const c = new Consumer<Deserialized<KD>, Deserialized<VD>>(this, options);
     this.track(c);
     return c;
   }
@@ -397,7 +416,7 @@ export class Sluice {
     this.clients.add(client);
   }
 
-  /** Called by a client when it closes. */
+  /** @internal Called by a client when it closes. */
   untrack(client: { close(): Promise<void> }): void {
     this.clients.delete(client);
   }
@@ -445,6 +464,7 @@ export class Sluice {
     if (first !== null) throw first;
   }
 
+  /** @internal */
   ensureOpen(): void {
     if (this.closed) throw new SluiceClosedError(`Sluice at ${this.dir}`);
   }
@@ -551,6 +571,7 @@ export class Sluice {
   }
 
   /**
+   * @internal
    * Compacts every partition of every topic with cleanup.policy=compact whose dirty ratio has
    * reached min.cleanable.dirty.ratio (or all of them with `force`), on the worker pool. It
    * also runs every cleanerBackoffMs.

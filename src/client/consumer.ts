@@ -9,7 +9,7 @@
 import { unpack } from 'msgpackr';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { waitForAny, type Partition } from '../broker/partition.js';
-import type { Sluice } from '../broker/sluice.js';
+import type { ClientHost } from '../broker/engine.js';
 import { SluiceClosedError, UnknownTopicError } from '../broker/errors.js';
 import { ErrorCode, KafkaError } from '../protocol/error-codes.js';
 import { BatchDecoder, readBatchHeader, type RecordFactory } from '../record/index.js';
@@ -17,7 +17,27 @@ import { LENGTH_OFFSET, LOG_OVERHEAD, RECORDS_OFFSET } from '../record/layout.js
 import { OffsetOutOfRangeError } from '../storage/index.js';
 import { GroupMember, type Assignor } from './group-member.js';
 
+/**
+ * How a consumer turns key or value bytes into JS values: by name, or a function of the bytes.
+ * A null key or value (a record without a key, a tombstone) stays null: the function is not called.
+ */
 export type Deserializer = 'buffer' | 'string' | 'json' | 'msgpack' | ((data: Buffer) => unknown);
+
+/**
+ * The type a deserializer gives: Buffer for 'buffer' (the default), string for 'string', what
+ * the function returns for a function, and `unknown` for 'json' and 'msgpack' (pass a function
+ * such as `(b) => JSON.parse(b.toString()) as Order` to name the type). Null for absent keys
+ * and tombstones.
+ */
+export type Deserialized<D> = [D] extends [undefined]
+  ? Buffer | null
+  : D extends 'buffer'
+    ? Buffer | null
+    : D extends 'string'
+      ? string | null
+      : D extends (data: Buffer) => infer T
+        ? T | null
+        : unknown;
 
 export interface ConsumerOptions {
   /** group.id: needed for subscribe() and for committing offsets. */
@@ -157,11 +177,19 @@ export class Consumer<K = unknown, V = unknown> {
   /** Ends the poll's current wait for data (a seek, a rebalance, close); a no-op between waits. */
   private wake: () => void = () => {};
   private autoCommitTimer: NodeJS.Timeout | null = null;
+  /**
+   * A ref'd timer while a poll (or a `for await`) is pending, so the process stays alive as
+   * it would for a socket; unref'd between polls, cleared by close(). The group's own timers
+   * are unref'd, so without this a subscribed consumer waiting for its first assignment let
+   * Node exit with "unsettled top-level await".
+   */
+  private keepAlive: NodeJS.Timeout | null = null;
+  private pendingPolls = 0;
   private rotate = 0;
   private closed = false;
 
   constructor(
-    private readonly sluice: Sluice,
+    private readonly sluice: ClientHost,
     private readonly options: ConsumerOptions = {},
   ) {
     this.decodeKey = deserializer(options.keyDeserializer);
@@ -312,6 +340,15 @@ export class Consumer<K = unknown, V = unknown> {
    */
   async poll(options: PollOptions = {}): Promise<ConsumerRecord<K, V>[]> {
     this.ensureOpen();
+    this.holdProcess();
+    try {
+      return await this.pollRecords(options);
+    } finally {
+      this.releaseProcess();
+    }
+  }
+
+  private async pollRecords(options: PollOptions): Promise<ConsumerRecord<K, V>[]> {
     const timeoutMs = options.timeoutMs ?? 1000;
     const maxRecords = Math.max(1, options.maxRecords ?? this.maxPollRecords);
     const maxBytes = Math.max(1, options.maxBytes ?? this.options.fetchMaxBytes ?? 50 * 1024 * 1024);
@@ -353,6 +390,7 @@ export class Consumer<K = unknown, V = unknown> {
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.autoCommitTimer) clearInterval(this.autoCommitTimer);
+    if (this.keepAlive) clearInterval(this.keepAlive);
     try {
       if (this.autoCommit && this.member?.isStable()) await this.commit();
     } catch {
@@ -367,6 +405,14 @@ export class Consumer<K = unknown, V = unknown> {
   }
 
   // ---- internals -------------------------------------------------------------------------
+
+  private holdProcess(): void {
+    if (this.pendingPolls++ === 0) (this.keepAlive ??= setInterval(() => {}, 0x7fffffff)).ref();
+  }
+
+  private releaseProcess(): void {
+    if (--this.pendingPolls === 0) this.keepAlive?.unref();
+  }
 
   private ensureOpen(): void {
     if (this.closed) throw new SluiceClosedError('consumer');

@@ -5,7 +5,7 @@
  * in order. `send` resolves with the partition and offset of every record. Not thread-safe.
  */
 import { pack } from 'msgpackr';
-import type { Sluice } from '../broker/sluice.js';
+import type { ClientHost } from '../broker/engine.js';
 import { ErrorCode, KafkaError } from '../protocol/error-codes.js';
 import { Arenas, BatchWriter, recordSizeBound } from '../record/batch-writer.js';
 import type { CompressionName, RecordBytes, RecordHeader } from '../record/index.js';
@@ -102,7 +102,7 @@ export class Producer {
   private closed = false;
 
   constructor(
-    private readonly sluice: Sluice,
+    private readonly sluice: ClientHost,
     private readonly options: ProducerOptions = {},
   ) {
     this.lingerMs = options.lingerMs ?? 0;
