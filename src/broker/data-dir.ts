@@ -74,7 +74,8 @@ export function lockDataDir(dir: string): () => void {
 }
 
 /** Reads meta.properties, writing a new one (fresh cluster id) when missing. */
-export function loadMeta(dir: string, nodeId = 0): DataDirMeta {
+export function loadMeta(dir: string, expected?: number): DataDirMeta {
+  const nodeId = expected ?? 0;
   const file = path.join(dir, META_FILE);
   if (fs.existsSync(file)) {
     const props = new Map<string, string>();
@@ -83,7 +84,13 @@ export function loadMeta(dir: string, nodeId = 0): DataDirMeta {
       if (m) props.set(m[1]!.trim(), m[2]!.trim());
     }
     const clusterId = props.get('cluster.id');
-    if (clusterId) return { clusterId, nodeId: Number(props.get('node.id') ?? nodeId) };
+    if (clusterId) {
+      const stored = Number(props.get('node.id') ?? nodeId);
+      if (expected !== undefined && stored !== expected) {
+        throw new DataDirError(dir, `it belongs to node ${stored} (node.id in ${META_FILE}), not ${expected}`, `start this broker with node id ${stored}, or give node ${expected} its own data directory`);
+      }
+      return { clusterId, nodeId: stored };
+    }
   }
   // Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding.
   const meta = { clusterId: crypto.randomBytes(16).toString('base64url'), nodeId };

@@ -10,6 +10,17 @@ import type { BrokerContext, BrokerSettings } from './api/context.js';
 import type { RequestLimits } from './api/limits.js';
 import { ProducerStateManager } from './api/producer-state.js';
 import { Sluice, type SluiceOptions } from './sluice.js';
+import { ClusterNode } from '../cluster/node.js';
+import type { SessionLogger } from '../cluster/session.js';
+import type { StorageLogger } from '../storage/index.js';
+import { SOFTWARE_VERSION } from '../version.js';
+
+/** The broker's logger for the cluster code, which also logs errors (pino has `error`). */
+function clusterLogger(logger: BrokerOptions['logger']): SessionLogger {
+  if (!logger) return { info() {}, warn() {}, error() {} };
+  const l = logger as StorageLogger & { error?: (obj: object, msg: string) => void };
+  return { info: (o, m) => l.info(o, m), warn: (o, m) => l.warn(o, m), error: (o, m) => (l.error ? l.error(o, m) : l.warn(o, m)) };
+}
 
 export interface BrokerOptions extends SluiceOptions {
   /** Interface to listen on (default 127.0.0.1). */
@@ -29,6 +40,25 @@ export interface BrokerOptions extends SluiceOptions {
   metrics?: { host?: string; port?: number } | false;
   /** What one request may create or allocate (src/broker/api/limits.ts). */
   limits?: Partial<RequestLimits>;
+  /** Join a cluster coordinated through etcd (absent: run alone). */
+  cluster?: ClusterSettings;
+}
+
+export interface ClusterSettings {
+  /** etcd client URLs. */
+  etcd: string[];
+  /** Cluster name, the etcd prefix (default 'sluice'). */
+  name?: string;
+  /** This broker's id (node.id), unique in the cluster. */
+  nodeId: number;
+  /** broker.rack, for rack-aware replica assignment. */
+  rack?: string | null;
+  /** broker.session.timeout.ms (default 9000): how long a silent broker keeps its registration. */
+  sessionTimeoutMs?: number;
+  /** unclean.leader.election.enable for topics that do not set it (default false). */
+  uncleanLeaderElection?: boolean;
+  /** auto.leader.rebalance.enable (default true). */
+  autoLeaderRebalance?: boolean;
 }
 
 export class KafkaBroker {
@@ -39,10 +69,14 @@ export class KafkaBroker {
     /** Where /metrics is served, or null when off. */
     readonly metricsAddress: { host: string; port: number } | null,
     private readonly metricsServer: http.Server | null,
+    /** This broker's place in its cluster, or null when it runs alone. */
+    readonly cluster: ClusterNode | null,
   ) {}
 
   static async start(options: BrokerOptions): Promise<KafkaBroker> {
-    const sluice = await Sluice.open({ autoCreateTopics: true, ...options });
+    // In a cluster, topics come from etcd: the engine never creates one on its own.
+    const sluice = await Sluice.open({ autoCreateTopics: true, ...options, ...(options.cluster ? { autoCreateTopics: false, nodeId: options.cluster.nodeId } : {}) });
+    let cluster: ClusterNode | null = null;
     try {
       const settings: BrokerSettings = {
         advertisedHost: options.advertisedHost ?? options.host ?? '127.0.0.1',
@@ -60,6 +94,26 @@ export class KafkaBroker {
         producers: new ProducerStateManager(sluice.dir),
         logger: options.logger,
       };
+      if (options.cluster) {
+        cluster = ClusterNode.create(
+          {
+            etcd: options.cluster.etcd,
+            cluster: options.cluster.name,
+            nodeId: options.cluster.nodeId,
+            rack: options.cluster.rack,
+            advertisedHost: settings.advertisedHost,
+            sessionTimeoutMs: options.cluster.sessionTimeoutMs,
+            uncleanLeaderElection: options.cluster.uncleanLeaderElection,
+            autoLeaderRebalance: options.cluster.autoLeaderRebalance,
+            software: SOFTWARE_VERSION,
+            logger: clusterLogger(options.logger),
+          },
+          sluice,
+        );
+        // Set before the socket opens: a client that comes early is told to retry, never
+        // answered as if this broker were alone.
+        ctx.cluster = cluster;
+      }
       const server = new KafkaServer(createDispatcher(ctx), {
         ...options.server,
         host: options.host ?? '127.0.0.1',
@@ -68,6 +122,16 @@ export class KafkaBroker {
       });
       const address = await server.listen();
       if (options.advertisedPort === undefined) settings.advertisedPort = address.port;
+      if (cluster) {
+        try {
+          await cluster.start(settings.advertisedPort);
+        } catch (err) {
+          await server.close();
+          await cluster.stop().catch(() => {});
+          throw err;
+        }
+        ctx.clusterId = cluster.clusterId;
+      }
       let metricsAddress: { host: string; port: number } | null = null;
       let metricsServer: http.Server | null = null;
       if (options.metrics !== false) {
@@ -81,7 +145,7 @@ export class KafkaBroker {
         metricsServer = bound.server;
         metricsAddress = { host, port: bound.port };
       }
-      return new KafkaBroker(sluice, server, address, metricsAddress, metricsServer);
+      return new KafkaBroker(sluice, server, address, metricsAddress, metricsServer, cluster);
     } catch (err) {
       await sluice.close();
       throw err;
@@ -90,6 +154,8 @@ export class KafkaBroker {
 
   /** Stops accepting, finishes in-flight requests, then closes Sluice cleanly. */
   async close(): Promise<void> {
+    // Leave the cluster first: the controller role and this broker's partitions move on at once.
+    await this.cluster?.stop().catch(() => {});
     await this.server.close();
     await new Promise<void>((r) => (this.metricsServer ? this.metricsServer.close(() => r()) : r()));
     await this.sluice.close();

@@ -31,6 +31,8 @@ import { TrafficCounters } from '../observability/traffic.js';
 export interface SluiceOptions {
   /** Data directory (created when missing; default ./data). */
   dir?: string;
+  /** node.id written in the directory's meta.properties when it is new; a directory of another node id is refused (default 0). */
+  nodeId?: number;
   /** Default durability of every partition: 'pagecache' (Kafka's default) or 'fsync' before acks. */
   durability?: Durability;
   /** Broker-wide defaults for topic configs, under Kafka's names (log.retention.ms is retention.ms here). */
@@ -93,6 +95,8 @@ export interface CreateTopicOptions {
    * TopicExistsError (its partitions and config are left as they are).
    */
   ifNotExists?: boolean;
+  /** @internal The topic id to give it (a cluster's brokers mirror topics under the cluster's ids). */
+  topicId?: string;
 }
 
 /** An embedded Sluice broker. Create with `await Sluice.open({ dir })`. */
@@ -152,7 +156,7 @@ export class Sluice {
     const release = lockDataDir(dir);
     let pool: WorkerPool | undefined;
     try {
-      const meta = loadMeta(dir);
+      const meta = loadMeta(dir, options.nodeId);
       const registry = TopicRegistry.load(dir);
       const defaults = resolveTopicConfig(options.topicDefaults ?? {}, defaultTopicConfig());
       pool = new WorkerPool(options.workerThreads === 0 ? { inline: true } : { threads: options.workerThreads });
@@ -196,7 +200,7 @@ export class Sluice {
     if (options.validateOnly) return null;
     const meta: TopicMetadata = {
       name,
-      id: TopicRegistry.newTopicId(),
+      id: options.topicId ?? TopicRegistry.newTopicId(),
       partitions: count,
       config: topicConfigOverrides(config, this.defaults),
       createdAt: Date.now(),

@@ -47,6 +47,8 @@ export class Controller {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
+  /** Nothing happens before start(): the broker's session (the lease) must exist first. */
+  private started = false;
   private readonly offOnChange: () => void;
   private readonly offline = new Set<string>();
 
@@ -56,6 +58,7 @@ export class Controller {
 
   /** Campaigns at once if no controller is registered. */
   start(): void {
+    this.started = true;
     this.kick();
   }
 
@@ -93,7 +96,7 @@ export class Controller {
 
   /** Runs one campaign-or-reconcile pass now, or once more after the one running. */
   private kick(): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.started) return;
     if (this.running) {
       this.again = true;
       return;

@@ -29,6 +29,13 @@ export class ClusterStore {
     readonly keys: ClusterKeys,
   ) {}
 
+  /** The cluster's id: `candidate` if this is the first broker ever, else the one stored. */
+  async ensureClusterId(candidate: string): Promise<string> {
+    const key = this.keys.clusterId;
+    const r = await this.etcd.txn([{ key, target: 'create', result: 'equal', createRevision: 0 }], [{ put: { key, value: candidate } }], [{ range: { key } }]);
+    return r.succeeded ? candidate : (r.ranges[0]?.[0]?.value ?? candidate);
+  }
+
   /**
    * Registers a broker under its lease. Refused when another live process holds the same
    * broker id (its registration is bound to another lease).

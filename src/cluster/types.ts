@@ -8,6 +8,7 @@
  *   topics/<name>            TopicRecord: topic id, replica assignment, config overrides
  *   partitions/<name>/<p>    PartitionState; changed only by compare-and-set on its mod revision
  *   producer_ids             ProducerIdBlockRecord: the next free block of producer ids
+ *   cluster_id               the cluster id every broker reports (Kafka's cluster.id)
  */
 
 export interface BrokerRegistration {
@@ -102,6 +103,9 @@ export class ClusterKeys {
   }
   partition(topic: string, p: number): string {
     return `${this.partitionsOf(topic)}${p}`;
+  }
+  get clusterId(): string {
+    return `${this.root}cluster_id`;
   }
   get producerIds(): string {
     return `${this.root}producer_ids`;

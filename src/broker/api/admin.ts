@@ -10,8 +10,9 @@ import { errorCodeOf, errorMessageOf } from './errors.js';
 import { describeTopicConfigs } from './configs.js';
 import { createTopicStepwise, growStepwise, withPartitionBudget } from './limits.js';
 import { topicIdLookup } from './topics.js';
+import { createPartitionsInCluster, createTopicsInCluster, deleteTopicsInCluster } from './cluster-admin.js';
 
-interface CreatableTopic {
+export interface CreatableTopic {
   name: string;
   numPartitions: number;
   replicationFactor: number;
@@ -20,6 +21,7 @@ interface CreatableTopic {
 }
 
 export async function handleCreateTopics(ctx: BrokerContext, req: { topics: CreatableTopic[]; timeoutMs: number; validateOnly: boolean }, zeroUuid: string) {
+  if (ctx.cluster) return createTopicsInCluster(ctx, req, zeroUuid);
   const seen = new Set<string>();
   const topics = [];
   const budget = { used: 0 };
@@ -56,6 +58,7 @@ export async function handleCreateTopics(ctx: BrokerContext, req: { topics: Crea
 }
 
 export async function handleDeleteTopics(ctx: BrokerContext, req: { topics: { name: string | null; topicId: string }[]; topicNames: string[]; timeoutMs: number }, version: number, zeroUuid: string) {
+  if (ctx.cluster) return deleteTopicsInCluster(ctx, req, version, zeroUuid);
   const wanted = version >= 6 ? req.topics : req.topicNames.map((name) => ({ name, topicId: zeroUuid }));
   const responses = [];
   const byId = topicIdLookup(ctx);
@@ -83,6 +86,7 @@ export async function handleCreatePartitions(
   ctx: BrokerContext,
   req: { topics: { name: string; count: number; assignments: { brokerIds: number[] }[] | null }[]; timeoutMs: number; validateOnly: boolean },
 ) {
+  if (ctx.cluster) return createPartitionsInCluster(ctx, req);
   const results = [];
   const budget = { used: 0 };
   for (const t of req.topics) {

@@ -6,6 +6,7 @@
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { AUTHORIZED_OPERATIONS_OMITTED, type BrokerContext } from './context.js';
 import { errorCodeOf } from './errors.js';
+import { brokersOf, controllerIdOf } from './leadership.js';
 
 export function handleDescribeCluster(ctx: BrokerContext) {
   return {
@@ -14,8 +15,8 @@ export function handleDescribeCluster(ctx: BrokerContext) {
     errorMessage: null,
     endpointType: 1,
     clusterId: ctx.clusterId,
-    controllerId: ctx.nodeId,
-    brokers: [{ brokerId: ctx.nodeId, host: ctx.settings.advertisedHost, port: ctx.settings.advertisedPort, rack: null }],
+    controllerId: controllerIdOf(ctx),
+    brokers: brokersOf(ctx).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
     clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
   };
 }

@@ -16,6 +16,7 @@ import {
 
 export function errorCodeOf(err: unknown): number {
   if (err instanceof KafkaError) return err.errorCode;
+  if (typeof (err as { errorCode?: unknown } | null)?.errorCode === 'number') return (err as { errorCode: number }).errorCode;
   if (err instanceof OffsetOutOfRangeError) return ErrorCode.OFFSET_OUT_OF_RANGE;
   if (err instanceof RecordBatchTooLargeError) return ErrorCode.MESSAGE_TOO_LARGE;
   if (err instanceof InvalidBatchError || err instanceof CorruptRecordError) return ErrorCode.CORRUPT_MESSAGE;

@@ -12,6 +12,7 @@ import { LENGTH_OFFSET, LOG_OVERHEAD, RECORDS_COUNT_OFFSET, RECORDS_OFFSET } fro
 import { waitForAny, type Partition } from '../partition.js';
 import type { BrokerContext } from './context.js';
 import { errorCodeOf } from './errors.js';
+import { servedPartition } from './leadership.js';
 import { topicIdLookup } from './topics.js';
 import { limitsOf } from './limits.js';
 
@@ -63,7 +64,7 @@ export async function handleFetch(ctx: BrokerContext, req: FetchRequest, version
         error = version >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       } else {
         try {
-          partition = ctx.sluice.partition(name, p.partition);
+          partition = servedPartition(ctx, name, p.partition, p.currentLeaderEpoch);
         } catch (err) {
           error = errorCodeOf(err);
         }

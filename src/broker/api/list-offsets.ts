@@ -7,6 +7,7 @@
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerContext } from './context.js';
 import { errorCodeOf } from './errors.js';
+import { servedPartition } from './leadership.js';
 
 export const EARLIEST_TIMESTAMP = -2;
 export const LATEST_TIMESTAMP = -1;
@@ -24,7 +25,7 @@ export function handleListOffsets(ctx: BrokerContext, req: ListOffsetsRequest, v
     partitions: t.partitions.map((p) => {
       const base = { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE as number, oldStyleOffsets: [] as number[], timestamp: -1, offset: -1, leaderEpoch: 0 };
       try {
-        const part = ctx.sluice.partition(t.name, p.partitionIndex);
+        const part = servedPartition(ctx, t.name, p.partitionIndex, p.currentLeaderEpoch);
         let offset = -1;
         let timestamp = -1;
         if (p.timestamp === EARLIEST_TIMESTAMP) offset = part.logStartOffset;

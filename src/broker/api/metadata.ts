@@ -6,6 +6,7 @@
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { AUTHORIZED_OPERATIONS_OMITTED, type BrokerContext } from './context.js';
+import { brokersOf, controllerIdOf, partitionLeadership } from './leadership.js';
 import { autoCreateBudget, collisionLookup, ensureTopicForRequest, missingTopicError, topicIdLookup } from './topics.js';
 
 export interface MetadataRequest {
@@ -52,24 +53,16 @@ export async function handleMetadata(ctx: BrokerContext, req: MetadataRequest, v
         name,
         topicId: d.id,
         isInternal: false,
-        partitions: d.partitions.map((p) => ({
-          errorCode: ErrorCode.NONE,
-          partitionIndex: p.partition,
-          leaderId: p.leader,
-          leaderEpoch: 0,
-          replicaNodes: p.replicas,
-          isrNodes: p.isr,
-          offlineReplicas: [],
-        })),
+        partitions: d.partitions.map((p) => ({ partitionIndex: p.partition, ...partitionLeadership(ctx, name, p.partition) })),
         topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
       };
     }),
   );
   return {
     throttleTimeMs: 0,
-    brokers: [{ nodeId: ctx.nodeId, host: ctx.settings.advertisedHost, port: ctx.settings.advertisedPort, rack: null }],
+    brokers: brokersOf(ctx),
     clusterId: ctx.clusterId,
-    controllerId: ctx.nodeId,
+    controllerId: controllerIdOf(ctx),
     topics,
     clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
   };

@@ -27,6 +27,7 @@ import type { Partition } from '../partition.js';
 import type { BrokerContext } from './context.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
 import { autoCreateBudget, ensureTopicError } from './topics.js';
+import { NotServedError, servedPartition } from './leadership.js';
 
 export interface ProduceRequest {
   transactionalId: string | null;
@@ -111,9 +112,10 @@ function failed(index: number, errorCode: number, errorMessage: string | null): 
 async function producePartition(ctx: BrokerContext, topic: string, index: number, records: Buffer | null, acks: number, appended: () => void = () => {}): Promise<PartitionProduceResponse> {
   let partition: Partition;
   try {
-    partition = ctx.sluice.partition(topic, index);
+    partition = servedPartition(ctx, topic, index);
   } catch (err) {
     if (err instanceof UnknownTopicError) return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, err.message);
+    if (err instanceof NotServedError) return failed(index, err.errorCode, err.message);
     throw err;
   }
   try {

@@ -28,6 +28,7 @@ export function autoCreateBudget(ctx: BrokerContext): AutoCreateBudget {
  * hear that, not that the topic is unknown), else UNKNOWN_TOPIC_OR_PARTITION.
  */
 export async function ensureTopicError(ctx: BrokerContext, name: string, allow = true, budget?: AutoCreateBudget): Promise<number> {
+  if (ctx.cluster) return ensureClusterTopicError(ctx, name, allow);
   if (ctx.sluice.hasTopic(name)) return ErrorCode.NONE;
   if (!allow || !ctx.settings.autoCreateTopics || !isLegalTopicName(name)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   // Auto-creation counts against the broker's partition limits like CreateTopics does: one
@@ -45,6 +46,28 @@ export async function ensureTopicError(ctx: BrokerContext, name: string, allow =
     return ErrorCode.NONE;
   } catch (err) {
     return errorCodeOf(err) === ErrorCode.KAFKA_STORAGE_ERROR ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  }
+}
+
+/**
+ * ensureTopicError in a cluster: the topic exists when etcd has it and this broker mirrors it;
+ * auto-creation writes it to etcd (num.partitions, replication factor 1), and the answer is
+ * LEADER_NOT_AVAILABLE, as Kafka's, until its leaders are elected.
+ */
+async function ensureClusterTopicError(ctx: BrokerContext, name: string, allow: boolean): Promise<number> {
+  const cluster = ctx.cluster!;
+  if (cluster.topic(name)) {
+    if (ctx.sluice.hasTopic(name)) return ErrorCode.NONE;
+    return (await cluster.cache.waitFor(() => ctx.sluice.hasTopic(name), 1000)) ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE;
+  }
+  if (!allow || !ctx.settings.autoCreateTopics || !isLegalTopicName(name)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  try {
+    await cluster.createTopic(name, { partitions: ctx.sluice.partitionCountDefault, replicationFactor: 1, config: {}, timeoutMs: 5000 });
+    ctx.logger?.info({ topic: name }, 'topic auto-created in the cluster');
+    return ErrorCode.NONE;
+  } catch (err) {
+    const code = errorCodeOf(err);
+    return code === ErrorCode.TOPIC_ALREADY_EXISTS ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE;
   }
 }
 
