@@ -9,6 +9,7 @@ import { apiName, createDispatcher } from './api/dispatcher.js';
 import type { BrokerContext, BrokerSettings } from './api/context.js';
 import type { RequestLimits } from './api/limits.js';
 import { ProducerStateManager } from './api/producer-state.js';
+import { LogDirSpace } from './log-dir-space.js';
 import { Sluice, type SluiceOptions } from './sluice.js';
 
 export interface BrokerOptions extends SluiceOptions {
@@ -59,6 +60,7 @@ export class KafkaBroker {
         clusterId: sluice.meta.clusterId,
         producers: new ProducerStateManager(sluice.dir),
         logger: options.logger,
+        logDirSpace: new LogDirSpace(sluice.dir, options.logger),
       };
       const server = new KafkaServer(createDispatcher(ctx), {
         ...options.server,
@@ -71,7 +73,7 @@ export class KafkaBroker {
       let metricsAddress: { host: string; port: number } | null = null;
       let metricsServer: http.Server | null = null;
       if (options.metrics !== false) {
-        const metrics = new BrokerMetrics(sluice, server, apiName);
+        const metrics = new BrokerMetrics(sluice, server, apiName, ctx.logDirSpace);
         ctx.metrics = metrics;
         const host = options.metrics?.host ?? '127.0.0.1';
         const bound = await metrics.listen(host, options.metrics?.port ?? 9644).catch(async (err: unknown) => {

@@ -117,7 +117,7 @@ function check(s: Setting, value: string, where: string): string {
     return value;
   }
   if (k.type === 'enum' && !k.values.includes(value)) throw new ConfigError(where, value, `one of ${k.values.join(', ')}`);
-  if (s.flag === 'dir' && value.includes(',')) throw new ConfigError(where, value, 'one directory (Sluice keeps all partitions in one data directory)');
+  if (s.flag === 'dir' && where.startsWith('log.dir') && value.includes(',')) throw new ConfigError(where, value, 'one directory (Sluice keeps all partitions in one data directory)');
   return value;
 }
 

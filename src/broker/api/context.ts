@@ -8,6 +8,7 @@ import type { ProducerStateManager } from './producer-state.js';
 import type { StorageLogger } from '../../storage/index.js';
 import type { BrokerMetrics } from '../../observability/metrics.js';
 import type { RequestLimits } from './limits.js';
+import type { LogDirSpace } from '../log-dir-space.js';
 
 export interface BrokerSettings {
   /** Host and port written into Metadata and FindCoordinator answers. */
@@ -33,6 +34,8 @@ export interface BrokerContext {
   logger?: StorageLogger;
   /** Request counts, errors and latency (absent when metrics are off). */
   metrics?: BrokerMetrics;
+  /** Full-disk incidents of the log dir: told once, counted, and their end told. */
+  logDirSpace?: LogDirSpace;
 }
 
 /** Kafka's "not provided" authorized-operations value. */
