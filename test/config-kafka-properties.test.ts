@@ -136,6 +136,28 @@ describe('Kafka broker keys', () => {
     expect(optionsOf('log.retention.hours=-1\n').topicDefaults['retention.ms']).toBe('-1');
   });
 
+  it("takes a ZooKeeper-era file's keys too (broker.id kept, zookeeper.* ignored)", () => {
+    const o = optionsOf(
+      [
+        'broker.id=0',
+        'num.network.threads=3',
+        'log.dirs=/tmp/kafka-logs',
+        'num.partitions=1',
+        'log.retention.hours=168',
+        'zookeeper.connect=localhost:2181',
+        'zookeeper.connection.timeout.ms=18000',
+        'group.initial.rebalance.delay.ms=0',
+        'metric.reporters=org.example.Reporter',
+        'ssl.keystore.location=/etc/kafka/ks.jks',
+      ].join('\n'),
+    );
+    expect(o.nodeId).toBe(0);
+    expect(o.dir).toBe('/tmp/kafka-logs');
+    expect(o.groups?.initialRebalanceDelayMs).toBe(0);
+    expect(o.ignoredKeys).toEqual(['broker.id', 'num.network.threads', 'zookeeper.connect', 'zookeeper.connection.timeout.ms', 'metric.reporters', 'ssl.keystore.location']);
+    expect(o.host).toBe('127.0.0.1'); // no listeners: Sluice's default
+  });
+
   it('maps the broker names of topic defaults, and log.<topic config> as before', () => {
     const o = optionsOf(
       [
