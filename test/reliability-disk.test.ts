@@ -4,9 +4,13 @@
  * consumers keep reading every acknowledged record, the broker stays up (Metadata, Fetch,
  * ListOffsets), topic creation and producer ids fail cleanly, and once space is freed every
  * write works again; a restart (clean, or SIGKILL while the disk is full) keeps every
- * acknowledged record. Needs root for mount(8); skipped with the reason otherwise.
+ * acknowledged record. The broker tells the incident once (an error line with ENOSPC, the path
+ * and the free bytes), counts the failed writes, shows the free bytes as a gauge, tells when
+ * writes resume, and producers read "the disk is full" in their error message.
+ * Needs root for mount(8); skipped with the reason otherwise.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildBatch } from '../src/index.js';
@@ -31,10 +35,38 @@ afterEach(async () => {
   await unmountAll();
 });
 
-async function start(dir: string): Promise<BrokerProcess> {
-  const b = await startBroker({ dir: path.join(dir, 'data'), args: ['--retention-check-interval-ms', '0', '--log-format', 'json'] });
+async function start(dir: string, metricsPort = 0): Promise<BrokerProcess> {
+  const b = await startBroker({ dir: path.join(dir, 'data'), args: ['--retention-check-interval-ms', '0', '--log-format', 'json', '--metrics-port', String(metricsPort)] });
   brokers.push(b);
   return b;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** The broker's JSON log lines. */
+function logLines(b: BrokerProcess): { level: number; msg: string; [k: string]: unknown }[] {
+  return b.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string });
+}
+
+/** The log dir metrics: free bytes, full flag, failed writes with ENOSPC. */
+async function diskMetrics(port: number, dir: string) {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const value = (name: string, labels: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}} `));
+    return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+  };
+  return {
+    free: value('sluice_log_dir_free_bytes', `dir="${dir}"`),
+    full: value('sluice_log_dir_full', `dir="${dir}"`),
+    enospc: value('sluice_log_dir_errors_total', `dir="${dir}",errno="ENOSPC"`) ?? 0,
+  };
 }
 
 interface Acked {
@@ -138,7 +170,7 @@ async function expectAllAcked(c: WireClient, topic: string, partitions: number, 
 }
 
 /** Produces until every partition refuses even small batches; returns what was acknowledged. */
-async function fillUp(c: WireClient, topic: string, partitions: number, acked: Acked[]): Promise<number[]> {
+async function fillUp(c: WireClient, topic: string, partitions: number, acked: Acked[], refusals = { n: 0 }): Promise<number[]> {
   const codes = new Set<number>();
   const sizes = [32 * 1024, 4096, 512, 100];
   let sizeAt = 0;
@@ -152,6 +184,7 @@ async function fillUp(c: WireClient, topic: string, partitions: number, acked: A
       if (r.errorCode === 0) acked.push({ partition: p, base: Number(r.baseOffset), count: 4, bytes: records });
       else refused++;
     }
+    refusals.n += refused;
     refusedRounds = refused === partitions ? refusedRounds + 1 : 0;
     if (refusedRounds >= 3) {
       sizeAt++;
@@ -167,13 +200,37 @@ describe.skipIf(problem !== null)('a full disk (tmpfs data directory)', () => {
     const mnt = mountTmpfs(TMPFS_BYTES);
     const ballast = path.join(mnt, 'ballast');
     fs.writeFileSync(ballast, Buffer.alloc(BALLAST_BYTES, 1));
-    const broker = await start(mnt);
+    const metricsPort = await freePort();
+    const broker = await start(mnt, metricsPort);
+    const dataDir = path.join(mnt, 'data');
     const c = await WireClient.connect(broker.port);
     expect((await createTopic(c, 'full', 2)).errorCode).toBe(0);
+    const before = await diskMetrics(metricsPort, dataDir);
+    expect(before).toMatchObject({ full: 0, enospc: 0 });
+    expect(before.free).toBeGreaterThan(TMPFS_BYTES - BALLAST_BYTES - 1024 * 1024);
     const acked: Acked[] = [];
-    const codes = await fillUp(c, 'full', 2, acked);
+    const refusals = { n: 0 };
+    const codes = await fillUp(c, 'full', 2, acked, refusals);
     expect(codes.sort()).toEqual([0, KAFKA_STORAGE_ERROR]);
     expect(acked.length).toBeGreaterThan(50);
+
+    // Told once, counted every time, shown as a gauge; the producer reads that the disk is full.
+    const errorLines = () => logLines(broker).filter((l) => l.level >= 50);
+    expect(errorLines()).toHaveLength(1);
+    const told = errorLines()[0]!;
+    expect(told).toMatchObject({ errno: 'ENOSPC', dir: dataDir });
+    expect(String(told.path).startsWith(path.join(dataDir, 'full-'))).toBe(true);
+    expect(told.freeBytes).toEqual(expect.any(Number));
+    expect(told.msg).toContain(`disk full: a write to ${told.path} failed with ENOSPC, ${told.freeBytes} bytes free in log dir ${dataDir}`);
+    const during = await diskMetrics(metricsPort, dataDir);
+    expect(during.full).toBe(1);
+    expect(during.enospc).toBe(refusals.n);
+    expect(during.free).toBeLessThan(256 * 1024);
+    const v9 = await c.request(ApiKey.Produce, 9, { transactionalId: null, acks: 1, timeoutMs: 5000, topicData: [{ name: 'full', partitionData: [{ index: 0, records: batch(4, 8 * 1024) }] }] });
+    const refusedV9 = v9.responses[0]!.partitionResponses[0]!;
+    expect(refusedV9.errorCode).toBe(KAFKA_STORAGE_ERROR);
+    expect(refusedV9.errorMessage).toMatch(/^the disk is full \(ENOSPC\): append of \d+ bytes to \d+\.log failed in .*full-0/);
+    expect((await diskMetrics(metricsPort, dataDir)).enospc).toBe(refusals.n + 1);
 
     // Alive and serving: metadata, offsets, every acknowledged record and nothing else.
     const meta = await c.request(ApiKey.Metadata, 9, { topics: [{ name: 'full' }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
@@ -217,6 +274,15 @@ describe.skipIf(problem !== null)('a full disk (tmpfs data directory)', () => {
     expect(commit2.topics[0]!.partitions[0]!.errorCode).toBe(0);
     await expectAllAcked(c, 'full', 2, acked);
     c.close();
+    // One incident: one error line, and one info line when writes resumed.
+    expect(errorLines()).toHaveLength(1);
+    const resumed = logLines(broker).filter((l) => l.msg.startsWith('disk space is back'));
+    expect(resumed).toHaveLength(1);
+    expect(resumed[0]).toMatchObject({ level: 30, dir: dataDir });
+    expect(resumed[0]!.failedWrites).toBeGreaterThanOrEqual(refusals.n + 1);
+    const after = await diskMetrics(metricsPort, dataDir);
+    expect(after.full).toBe(0);
+    expect(after.free).toBeGreaterThan(BALLAST_BYTES / 2);
 
     // A clean restart keeps all of it.
     expect(await broker.stop()).toBe(0);
@@ -245,11 +311,16 @@ describe.skipIf(problem !== null)('a full disk (tmpfs data directory)', () => {
     const again = await start(mnt);
     const c2 = await WireClient.connect(again.port);
     await expectAllAcked(c2, 'full', 3, acked);
-    expect([0, KAFKA_STORAGE_ERROR]).toContain((await produce(c2, 'full', 0, batch(4, 32 * 1024))).errorCode);
+    const first = (await produce(c2, 'full', 0, batch(4, 32 * 1024))).errorCode;
+    expect([0, KAFKA_STORAGE_ERROR]).toContain(first);
     fs.rmSync(ballast);
     const records = batch(4, 1024);
     const r = await produce(c2, 'full', 1, records, -1);
     expect(r.errorCode).toBe(0);
+    // The restarted broker tells its own incident, if its first write met the full disk, and its end.
+    const told = first === 0 ? 0 : 1;
+    expect(logLines(again).filter((l) => l.level >= 50 && l.errno === 'ENOSPC')).toHaveLength(told);
+    expect(logLines(again).filter((l) => l.msg.startsWith('disk space is back'))).toHaveLength(told);
     acked.push({ partition: 1, base: Number(r.baseOffset), count: 4, bytes: records });
     // The one write above that may have gone through is the only batch beyond the acked ones.
     const p0 = await readAll(c2, 'full', 0);

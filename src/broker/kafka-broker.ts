@@ -9,6 +9,7 @@ import { apiName, createDispatcher } from './api/dispatcher.js';
 import type { BrokerContext, BrokerSettings } from './api/context.js';
 import type { RequestLimits } from './api/limits.js';
 import { ProducerStateManager } from './api/producer-state.js';
+import { LogDirSpace } from './log-dir-space.js';
 import { Sluice, type SluiceOptions } from './sluice.js';
 import { ClusterNode } from '../cluster/node.js';
 import type { SessionLogger } from '../cluster/session.js';
@@ -93,6 +94,7 @@ export class KafkaBroker {
         clusterId: sluice.meta.clusterId,
         producers: new ProducerStateManager(sluice.dir),
         logger: options.logger,
+        logDirSpace: new LogDirSpace(sluice.dir, options.logger),
       };
       if (options.cluster) {
         cluster = ClusterNode.create(
@@ -135,7 +137,7 @@ export class KafkaBroker {
       let metricsAddress: { host: string; port: number } | null = null;
       let metricsServer: http.Server | null = null;
       if (options.metrics !== false) {
-        const metrics = new BrokerMetrics(sluice, server, apiName);
+        const metrics = new BrokerMetrics(sluice, server, apiName, ctx.logDirSpace);
         ctx.metrics = metrics;
         const host = options.metrics?.host ?? '127.0.0.1';
         const bound = await metrics.listen(host, options.metrics?.port ?? 9644).catch(async (err: unknown) => {

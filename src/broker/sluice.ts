@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { GroupCoordinator } from '../group/index.js';
+import { consumerLag } from '../group/lag.js';
 import { syncFilesystem } from '../native.js';
 import { Log, StorageError, StorageIOError, type Durability, type LogOptions, type LogRecoveryReport, type StorageLogger } from '../storage/index.js';
 import { WorkerPool } from '../workers/index.js';
@@ -359,7 +360,9 @@ export class Sluice {
 
   /**
    * Consumer lag of a group: per partition it has committed, the committed offset against the
-   * log end offset. Partitions of deleted topics are left out.
+   * log end offset (-2 and -1, as reset tools commit them, stand for the log start and the log
+   * end; see group/lag.ts). Partitions of deleted topics, and negative values that name no
+   * offset, are left out.
    */
   groupLag(groupId: string): { topic: string; partition: number; committedOffset: number; logEndOffset: number; lag: number; metadata: string | null }[] {
     this.ensureOpen();
@@ -369,7 +372,10 @@ export class Sluice {
       const p = parts?.[c.partition];
       if (!p) continue;
       const logEndOffset = p.highWatermark;
-      out.push({ topic: c.topic, partition: c.partition, committedOffset: c.offset, logEndOffset, lag: Math.max(0, logEndOffset - c.offset), metadata: c.metadata });
+      // Reset tools commit -2/-1 for earliest/latest: lag counts from what they stand for (group/lag.ts).
+      const lag = consumerLag(c.offset, p.logStartOffset, logEndOffset);
+      if (lag === null) continue;
+      out.push({ topic: c.topic, partition: c.partition, committedOffset: c.offset, logEndOffset, lag, metadata: c.metadata });
     }
     return out.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
   }

@@ -4,7 +4,8 @@
  */
 import { ErrorCode } from '../protocol/error-codes.js';
 import { decodeAssignment, type TopicPartitions } from '../group/consumer-protocol.js';
-import { deleteGroup, describeGroup, fetchOffsets, LATEST, listGroups, listOffsets, type GroupDescription } from '../wire-client/admin.js';
+import { consumerLag, describeCommittedOffset } from '../group/lag.js';
+import { deleteGroup, describeGroup, EARLIEST, fetchOffsets, LATEST, listGroups, listOffsets, type GroupDescription } from '../wire-client/admin.js';
 import type { Cluster } from '../wire-client/cluster.js';
 import { brokerError } from '../wire-client/errors.js';
 import { COMMON_HELP, COMMON_OPTIONS, oneAction, parse, required } from './args.js';
@@ -95,7 +96,7 @@ function assignmentOf(m: { memberAssignment: Buffer }): TopicPartitions[] {
 
 async function describe(cluster: Cluster, groupId: string, show: { members: boolean; offsets: boolean }): Promise<number> {
   const g = await describeGroup(cluster, groupId);
-  const committed = await fetchOffsets(cluster, groupId, null);
+  const committed = await fetchOffsets(cluster, groupId, null, undefined, { keepNegative: true });
   if (g.state === 'Dead' && committed.size === 0) throw brokerError(ErrorCode.GROUP_ID_NOT_FOUND, `consumer group '${groupId}' does not exist`);
   const owner = new Map<string, GroupDescription['members'][number]>();
   for (const m of g.members) for (const tp of assignmentOf(m)) for (const p of tp.partitions) owner.set(`${tp.topic}\0${p}`, m);
@@ -122,19 +123,25 @@ async function describe(cluster: Cluster, groupId: string, show: { members: bool
   }
   if (show.offsets) {
     const rows: (string | number)[][] = [];
+    let sentinels = false;
     for (const [topic, ps] of [...partitions].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const list = [...ps].sort((a, b) => a - b);
-      const ends = await listOffsets(cluster, topic, list, LATEST).catch(() => new Map<number, { offset: number }>());
+      const none = () => new Map<number, { offset: number }>();
+      const [starts, ends] = await Promise.all([listOffsets(cluster, topic, list, EARLIEST).catch(none), listOffsets(cluster, topic, list, LATEST).catch(none)]);
       for (const p of list) {
         const current = committed.get(topic)?.get(p);
+        const start = starts.get(p)?.offset;
         const end = ends.get(p)?.offset;
         const m = owner.get(`${topic}\0${p}`);
-        const lag = current !== undefined && end !== undefined ? Math.max(0, end - current) : '-';
-        rows.push([groupId, topic, p, current ?? '-', end ?? '-', lag, m?.memberId ?? '-', m?.clientHost ?? '-', m?.clientId ?? '-']);
+        // The same rule as the sluice_group_lag metric: -2/-1 count from the log start/end.
+        const lag = current !== undefined && start !== undefined && end !== undefined ? (consumerLag(current, start, end) ?? '-') : '-';
+        if (current !== undefined && current < 0) sentinels = true;
+        rows.push([groupId, topic, p, current === undefined ? '-' : describeCommittedOffset(current), end ?? '-', lag, m?.memberId ?? '-', m?.clientHost ?? '-', m?.clientId ?? '-']);
       }
     }
     out += '\n';
     out += rows.length === 0 ? `Consumer group '${groupId}' has no committed offsets.\n` : table(['GROUP', 'TOPIC', 'PARTITION', 'CURRENT-OFFSET', 'LOG-END-OFFSET', 'LAG', 'CONSUMER-ID', 'HOST', 'CLIENT-ID'], rows);
+    if (sentinels) out += 'A committed -2 (earliest) counts lag from the log start offset, -1 (latest) from the log end offset, as a reset tool meant.\n';
   }
   process.stdout.write(out);
   return 0;

@@ -69,13 +69,14 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function runServe(argv: string[]): Promise<void> {
-  const { ConfigError, SERVE_HELP, serve } = await import('./serve.js');
+  const { ConfigError, ConfigFileError, SERVE_HELP, serve } = await import('./serve.js');
   try {
     await serve(argv);
   } catch (err) {
     const known = err instanceof ConfigError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
     if (!known) throw err;
-    process.stderr.write(`sluice: ${err instanceof Error ? err.message : String(err)}\n\n${SERVE_HELP}`);
+    // A file's problems are listed in full; the help would bury them.
+    process.stderr.write(`sluice: ${err instanceof Error ? err.message : String(err)}\n${err instanceof ConfigFileError ? '' : `\n${SERVE_HELP}`}`);
     process.exitCode = 2;
   }
 }

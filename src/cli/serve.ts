@@ -7,9 +7,9 @@ import { parseArgs } from 'node:util';
 import { KafkaBroker, type BrokerOptions } from '../broker/kafka-broker.js';
 import { createLogger, type LogFormat } from '../observability/logger.js';
 import { installSignalHandlers } from '../server/index.js';
-import { ConfigError, SETTINGS, readPropertiesFile, resolveSettings, settingsHelp } from './settings.js';
+import { ConfigError, ConfigFileError, SETTINGS, readPropertiesFile, resolveSettings, settingsHelp } from './settings.js';
 
-export { ConfigError };
+export { ConfigError, ConfigFileError };
 
 export const SERVE_HELP = `Usage: sluice serve [options]
 
@@ -17,8 +17,10 @@ Runs a Sluice broker that Kafka clients (kafkajs, librdkafka/kcat, confluent-kaf
 kafka-python, Java) talk to unchanged. Settings: flag > SLUICE_* environment > --config file
 > default.
 
-  --config <file>   a server.properties-style file (key=value; Kafka's names where they exist,
-                    and log.<topic config> for topic defaults, e.g. log.retention.ms=3600000)
+  --config <file>   a server.properties file: Sluice's keys, and Kafka's own broker keys (a stock
+                    Kafka server.properties works: listeners, log.retention.hours, ...; keys
+                    that do not apply are logged once and ignored), and log.<topic config> for
+                    topic defaults, e.g. log.retention.ms=3600000
 ${settingsHelp()}
   -h, --help        this help
 `;
@@ -30,7 +32,20 @@ const OPTIONS = Object.fromEntries([
 ]) as Record<string, { type: 'string' | 'boolean'; short?: string }>;
 
 /** Reads flags, environment and the config file into broker options. */
-export function serveOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): (BrokerOptions & { logLevel: string; logFormat: LogFormat; sources: Map<string, string> }) | 'help' {
+export type ServeOptions = BrokerOptions & {
+  logLevel: string;
+  logFormat: LogFormat;
+  sources: Map<string, string>;
+  /** The config file, when one was given. */
+  configFile?: string;
+  /** Kafka keys of the file that do not apply to Sluice, and other notes on it, for the log. */
+  ignoredKeys: string[];
+  notices: string[];
+  /** node.id (or broker.id) of the file: kept for clustering, unused by one broker. */
+  nodeId?: number;
+};
+
+export function serveOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeOptions | 'help' {
   const { values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false });
   if (values.help) return 'help';
   const configFile = (values.config as string | undefined) ?? env.SLUICE_CONFIG;
@@ -70,6 +85,10 @@ export function serveOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     logLevel: v.get('log-level')!,
     logFormat: v.get('log-format') as LogFormat,
     sources: r.sources,
+    configFile,
+    ignoredKeys: r.ignored,
+    notices: r.notices,
+    nodeId: r.nodeId,
   };
 }
 
@@ -80,6 +99,13 @@ export async function serve(argv: string[]): Promise<void> {
     return;
   }
   const logger = createLogger({ level: options.logLevel, format: options.logFormat, stream: process.stderr });
+  if (options.ignoredKeys.length > 0) {
+    logger.warn(
+      { file: options.configFile, keys: options.ignoredKeys },
+      `ignoring ${options.ignoredKeys.length} Kafka setting(s) of ${options.configFile} that do not apply to a Sluice broker: ${options.ignoredKeys.join(', ')}`,
+    );
+  }
+  for (const notice of options.notices) logger.warn({ file: options.configFile }, notice);
   const broker = await KafkaBroker.start({ ...options, logger });
   const { host, port } = broker.address;
   const metrics = broker.metricsAddress ? `, metrics at http://${broker.metricsAddress.host}:${broker.metricsAddress.port}/metrics` : '';

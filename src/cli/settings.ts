@@ -5,13 +5,24 @@
  * text and README's configuration reference come from this table.
  */
 import fs from 'node:fs';
-import { TOPIC_CONFIGS } from '../broker/topic-config.js';
+import { kafkaKeyNames, readKafkaKeys } from './kafka-config.js';
 
 /** A setting that cannot be used; names where it came from and what is allowed. */
 export class ConfigError extends Error {
-  constructor(where: string, value: string, allowed: string) {
-    super(`invalid value '${value}' for ${where}: ${allowed}`);
+  constructor(where: string, value?: string, allowed?: string) {
+    super(value === undefined ? where : `invalid value '${value}' for ${where}: ${allowed}`);
     this.name = 'ConfigError';
+  }
+}
+
+/** Every problem of a config file at once: bad values and unknown keys, one per line. */
+export class ConfigFileError extends ConfigError {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(problems.length === 1 ? problems[0]! : `${problems.length} problems in ${file}:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigFileError';
   }
 }
 
@@ -31,11 +42,11 @@ const int = (min: number, max: number): Kind => ({ type: 'int', min, max });
 const MAX_INT = 2 ** 31 - 1;
 
 export const SETTINGS: Setting[] = [
-  { flag: 'dir', file: ['log.dirs', 'log.dir'], kind: { type: 'string' }, default: './data', doc: 'data directory' },
-  { flag: 'host', file: ['sluice.host'], kind: { type: 'string' }, default: '127.0.0.1', doc: 'interface to listen on' },
-  { flag: 'port', file: ['sluice.port'], kind: int(0, 65535), default: '9092', doc: 'port to listen on (0 picks a free one)' },
-  { flag: 'advertised-host', file: ['advertised.host.name'], kind: { type: 'string' }, default: '', doc: 'host clients are told to connect to (default: --host)' },
-  { flag: 'advertised-port', file: ['advertised.port'], kind: int(1, 65535), default: '', doc: 'port clients are told to connect to (default: the bound port)' },
+  { flag: 'dir', file: ['log.dirs', 'log.dir'], kind: { type: 'string' }, default: './data', doc: 'data directory (one)' },
+  { flag: 'host', file: ['sluice.host'], kind: { type: 'string' }, default: '127.0.0.1', doc: "interface to listen on (in a file also the PLAINTEXT listener of Kafka's listeners, e.g. PLAINTEXT://:9092; an empty host is every interface)" },
+  { flag: 'port', file: ['sluice.port'], kind: int(0, 65535), default: '9092', doc: 'port to listen on (0 picks a free one; in a file also from listeners)' },
+  { flag: 'advertised-host', file: ['advertised.host.name'], kind: { type: 'string' }, default: '', doc: 'host clients are told to connect to (default: --host; in a file also from advertised.listeners)' },
+  { flag: 'advertised-port', file: ['advertised.port'], kind: int(1, 65535), default: '', doc: 'port clients are told to connect to (default: the bound port; in a file also from advertised.listeners)' },
   { flag: 'num-partitions', file: ['num.partitions'], kind: int(1, 100_000), default: '1', doc: 'partitions of an auto-created topic' },
   { flag: 'auto-create-topics', file: ['auto.create.topics.enable'], kind: { type: 'bool' }, default: 'true', doc: 'create topics on first use by Metadata and Produce' },
   { flag: 'durability', file: ['sluice.durability'], kind: { type: 'enum', values: ['pagecache', 'fsync'] }, default: 'pagecache', doc: "'pagecache' acknowledges from the page cache (Kafka's default); 'fsync' fsyncs before every acknowledgement" },
@@ -58,14 +69,11 @@ export const SETTINGS: Setting[] = [
   { flag: 'log-format', file: ['sluice.log.format'], kind: { type: 'enum', values: ['auto', 'json', 'pretty'] }, default: 'auto', doc: "'pretty' on a terminal, JSON lines otherwise ('auto')" },
 ];
 
-/** Broker-wide topic defaults: Kafka's log.* keys in the file (log.retention.ms is retention.ms). */
-export const TOPIC_DEFAULT_PREFIX = 'log.';
-
 export function envName(flag: string): string {
   return `SLUICE_${flag.toUpperCase().replace(/-/g, '_')}`;
 }
 
-/** Parses a Kafka-style properties file: key=value lines, # or ! comments. */
+/** Parses a Kafka-style properties file: key=value (or key: value, key value) lines, # or ! comments. */
 export function readPropertiesFile(file: string): Map<string, string> {
   let text: string;
   try {
@@ -77,8 +85,8 @@ export function readPropertiesFile(file: string): Map<string, string> {
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#') || line.startsWith('!')) return;
-    const m = /^([^=:\s]+)\s*[=:]\s*(.*)$/.exec(line);
-    if (!m) throw new Error(`${file}:${i + 1}: expected key=value, found '${line}'`);
+    const m = /^([^=:\s]+)(?:\s*[=:]\s*|\s+)(.*)$/.exec(line);
+    if (!m) throw new ConfigError(`${file}:${i + 1}: expected key=value, found '${line}'`);
     props.set(m[1]!, m[2]!.trim());
   });
   return props;
@@ -89,6 +97,12 @@ export interface ResolvedSettings {
   /** Where each value came from, for the startup banner and errors. */
   sources: Map<string, 'flag' | 'env' | 'file' | 'default'>;
   topicDefaults: Record<string, string>;
+  /** Kafka keys of the file that do not apply to Sluice (to be warned about once). */
+  ignored: string[];
+  /** Other things about the file to tell the operator (listeners not served). */
+  notices: string[];
+  /** node.id (or broker.id) from the file, kept for clustering. */
+  nodeId?: number;
 }
 
 function check(s: Setting, value: string, where: string): string {
@@ -103,45 +117,85 @@ function check(s: Setting, value: string, where: string): string {
     return value;
   }
   if (k.type === 'enum' && !k.values.includes(value)) throw new ConfigError(where, value, `one of ${k.values.join(', ')}`);
+  if (s.flag === 'dir' && where.startsWith('log.dir') && value.includes(',')) throw new ConfigError(where, value, 'one directory (Sluice keeps all partitions in one data directory)');
   return value;
 }
 
-/** Applies flag > env > file > default to every setting; unknown file keys are errors. */
+/** The closest known key to a misspelt one (edit distance at most 3), for "did you mean". */
+function closest(key: string, known: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = 4;
+  for (const k of known) {
+    const d = editDistance(key, k);
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 3) return 4;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * Applies flag > env > file > default to every setting. A file may hold Sluice's keys and
+ * Kafka's own (kafka-config.ts): every bad value and every unknown key is reported in one
+ * ConfigFileError. Unknown keys are errors, not warnings as in Kafka: every Kafka broker key
+ * is known here (used, or accepted and ignored), so an unknown key is almost always a typo,
+ * and a misspelt retention or durability key would otherwise run with a default the
+ * operator did not choose.
+ */
 export function resolveSettings(flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv, file: Map<string, string> | null, fileName = 'config file'): ResolvedSettings {
   const values = new Map<string, string>();
   const sources = new Map<string, 'flag' | 'env' | 'file' | 'default'>();
   const known = new Set<string>();
+  for (const s of SETTINGS) for (const k of s.file) known.add(k);
+  const kafka = readKafkaKeys(file ?? new Map(), known, fileName);
+  const problems = kafka.problems;
   for (const s of SETTINGS) {
-    for (const k of s.file) known.add(k);
-    const fromFile = s.file.map((k) => file?.get(k)).find((v) => v !== undefined);
     const fileKey = s.file.find((k) => file?.has(k));
+    let derived = kafka.derived.get(s.flag);
+    // The listener's own address is advertised only when the listener is the address served.
+    if (s.flag === 'advertised-host' && derived?.key === 'listeners' && sources.get('host') !== 'file') derived = undefined;
     if (flags[s.flag] !== undefined) {
       values.set(s.flag, check(s, flags[s.flag]!, `--${s.flag}`));
       sources.set(s.flag, 'flag');
     } else if (env[envName(s.flag)] !== undefined) {
       values.set(s.flag, check(s, env[envName(s.flag)]!, envName(s.flag)));
       sources.set(s.flag, 'env');
-    } else if (fromFile !== undefined) {
-      values.set(s.flag, check(s, fromFile, `${fileKey} in ${fileName}`));
-      sources.set(s.flag, 'file');
+    } else if (fileKey !== undefined || derived !== undefined) {
+      // Sluice's own key beats one derived from Kafka's (sluice.port over listeners).
+      const [key, value] = fileKey !== undefined ? [fileKey, file!.get(fileKey)!] : [derived!.key, derived!.value];
+      try {
+        values.set(s.flag, check(s, value, `${key} in ${fileName}`));
+        sources.set(s.flag, 'file');
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
     } else if (s.default !== '') {
       values.set(s.flag, s.default);
       sources.set(s.flag, 'default');
     }
   }
-  const topicDefaults: Record<string, string> = {};
-  for (const [key, value] of file ?? []) {
-    if (known.has(key)) continue;
-    const topicKey = key.startsWith(TOPIC_DEFAULT_PREFIX) ? key.slice(TOPIC_DEFAULT_PREFIX.length) : null;
-    if (topicKey !== null && topicKey in TOPIC_CONFIGS) {
-      topicDefaults[topicKey] = value;
-      continue;
-    }
-    throw new Error(
-      `unknown key '${key}' in ${fileName}; known keys: ${[...known].join(', ')}, and log.<topic config> for topic defaults (e.g. log.retention.ms)`,
+  if (kafka.unknown.length > 0) {
+    const named = kafka.unknown.map((k) => {
+      const guess = closest(k, [...known, ...kafkaKeyNames()]);
+      return guess === undefined ? `'${k}'` : `'${k}' (did you mean ${guess}?)`;
+    });
+    problems.push(
+      `unknown key${named.length > 1 ? 's' : ''} ${named.join(', ')} in ${fileName}: not a Sluice setting (sluice serve --help), ` +
+        'a Kafka broker key, or log.<topic config> for a topic default (e.g. log.retention.ms); remove or correct ' +
+        (named.length > 1 ? 'them' : 'it'),
     );
   }
-  return { values, sources, topicDefaults };
+  if (problems.length > 0) throw new ConfigFileError(fileName, problems);
+  return { values, sources, topicDefaults: kafka.topicDefaults, ignored: kafka.ignored, notices: kafka.notices, nodeId: kafka.nodeId };
 }
 
 /** The help lines of every setting: flag, env var, file key, default, meaning. */

@@ -9,6 +9,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Sluice } from '../broker/sluice.js';
 import type { KafkaServer } from '../server/index.js';
 import { errorName } from '../protocol/error-codes.js';
+import type { LogDirSpace } from '../broker/log-dir-space.js';
 
 export class BrokerMetrics {
   readonly registry = new Registry();
@@ -16,7 +17,7 @@ export class BrokerMetrics {
   private readonly errors: Counter<'api' | 'error'>;
   private readonly latency: Histogram<'api'>;
 
-  constructor(sluice: Sluice, server: KafkaServer | null, apiName: (key: number) => string) {
+  constructor(sluice: Sluice, server: KafkaServer | null, apiName: (key: number) => string, logDir?: LogDirSpace) {
     const r = this.registry;
     collectDefaultMetrics({ register: r, prefix: 'sluice_', eventLoopMonitoringPrecision: 10 });
     this.requests = new Counter({ name: 'sluice_requests_total', help: 'Requests handled, per API', labelNames: ['api'], registers: [r] });
@@ -103,6 +104,37 @@ export class BrokerMetrics {
     poolGauge('sluice_worker_pool_utilization', 'Share of time workers were busy (0 to 1)', (s) => s.utilization);
     poolGauge('sluice_worker_pool_tasks_total', 'Tasks run on workers', (s) => s.pooledRuns);
     poolGauge('sluice_worker_pool_inline_total', 'Tasks run inline (below the measured thresholds)', (s) => s.inlineRuns);
+    if (logDir) {
+      // Read from statfs when scraped: a full disk shows here before the first write fails.
+      new Gauge({
+        name: 'sluice_log_dir_free_bytes',
+        help: 'Bytes free for the broker on the file system of each log dir',
+        labelNames: ['dir'],
+        registers: [r],
+        collect() {
+          this.set({ dir: logDir.dir }, logDir.freeBytes());
+        },
+      });
+      new Gauge({
+        name: 'sluice_log_dir_full',
+        help: '1 while writes to the log dir fail with ENOSPC (from the first failure to the next write that works)',
+        labelNames: ['dir'],
+        registers: [r],
+        collect() {
+          this.set({ dir: logDir.dir }, logDir.full ? 1 : 0);
+        },
+      });
+      new Counter({
+        name: 'sluice_log_dir_errors_total',
+        help: 'Writes to the log dir that failed on the disk, per errno (ENOSPC: disk full)',
+        labelNames: ['dir', 'errno'],
+        registers: [r],
+        collect() {
+          this.reset();
+          for (const [errno, n] of logDir.errors) this.inc({ dir: logDir.dir, errno }, n);
+        },
+      });
+    }
     if (server) {
       const serverGauge = (name: string, help: string, pick: (s: ReturnType<KafkaServer['stats']>) => number) =>
         new Gauge({

@@ -221,12 +221,17 @@ export async function describeGroup(cluster: Cluster, groupId: string): Promise<
   };
 }
 
-/** Committed offsets of a group (topics null: every topic it has offsets for). */
+/**
+ * Committed offsets of a group (topics null: every topic it has offsets for). Negative values
+ * mean "no offset" and are left out, unless `keepNegative`: with topics null every value the
+ * group stored is kept, such as the -2/-1 that reset tools commit (see group/lag.ts).
+ */
 export async function fetchOffsets(
   cluster: Cluster,
   groupId: string,
   topics: { name: string; partitions: number[] }[] | null,
   conn?: Connection,
+  options: { keepNegative?: boolean } = {},
 ): Promise<CommittedOffsets> {
   conn ??= await cluster.coordinator(groupId);
   const v = conn.versions.versionFor(ApiKey.OffsetFetch);
@@ -242,7 +247,7 @@ export async function fetchOffsets(
     const parts = new Map<number, number>();
     for (const p of t.partitions) {
       check(p.errorCode, `fetching the offset of group '${groupId}' for ${t.name}-${p.partitionIndex}`);
-      if (p.committedOffset >= 0) parts.set(p.partitionIndex, p.committedOffset);
+      if (p.committedOffset >= 0 || options.keepNegative === true) parts.set(p.partitionIndex, p.committedOffset);
     }
     if (parts.size > 0) out.set(t.name, parts);
   }

@@ -19,13 +19,16 @@ export interface BrokerProcess {
   kill: () => Promise<void>;
 }
 
-/** Starts `sluice serve` as a separate process on a free port of 127.0.0.1. */
-export async function startBroker(options: { dir?: string; args?: string[]; env?: Record<string, string> } = {}): Promise<BrokerProcess> {
+/**
+ * Starts `sluice serve` as a separate process on a free port of 127.0.0.1. `port` null leaves
+ * out --port: the address then comes from a --config file.
+ */
+export async function startBroker(options: { dir?: string; args?: string[]; env?: Record<string, string>; port?: number | null } = {}): Promise<BrokerProcess> {
   const dir = options.dir ?? tmpDir('sluice-broker-');
   // Metrics off unless a test asks for them (parallel brokers would all want port 9644).
   const args = options.args ?? [];
   const metrics = args.includes('--metrics-port') ? [] : ['--metrics-port', '0'];
-  const proc = spawn(process.execPath, [cli, 'serve', '--dir', dir, '--port', '0', '--worker-threads', '1', ...metrics, ...args], {
+  const proc = spawn(process.execPath, [cli, 'serve', '--dir', dir, ...(options.port === null ? [] : ['--port', String(options.port ?? 0)]), '--worker-threads', '1', ...metrics, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
   });

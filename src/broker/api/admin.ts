@@ -45,10 +45,12 @@ export async function handleCreateTopics(ctx: BrokerContext, req: { topics: Crea
       await ctx.sluice.createTopic(t.name, { partitions, config, validateOnly: true });
       await withPartitionBudget(ctx, count, budget, () => (req.validateOnly ? Promise.resolve() : createTopicStepwise(ctx, t.name, count, config)));
       result.numPartitions = count;
+      if (!req.validateOnly) ctx.logDirSpace?.written();
       result.replicationFactor = 1;
       if (!req.validateOnly) result.topicId = ctx.sluice.topicId(t.name);
       result.configs = req.validateOnly ? [] : describeTopicConfigs(ctx, t.name, null, false, false).map((c) => ({ name: c.name, value: c.value, readOnly: c.readOnly, configSource: c.configSource, isSensitive: false }));
     } catch (err) {
+      ctx.logDirSpace?.failed(err);
       result.errorCode = (err as { errorCode?: number }).errorCode ?? errorCodeOf(err);
       result.errorMessage = errorMessageOf(err);
     }

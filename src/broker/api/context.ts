@@ -9,6 +9,7 @@ import type { StorageLogger } from '../../storage/index.js';
 import type { BrokerMetrics } from '../../observability/metrics.js';
 import type { RequestLimits } from './limits.js';
 import type { ClusterNode } from '../../cluster/node.js';
+import type { LogDirSpace } from '../log-dir-space.js';
 
 export interface BrokerSettings {
   /** Host and port written into Metadata and FindCoordinator answers. */
@@ -36,6 +37,8 @@ export interface BrokerContext {
   metrics?: BrokerMetrics;
   /** This broker's place in a cluster (etcd); absent when it runs alone. */
   cluster?: ClusterNode;
+  /** Full-disk incidents of the log dir: told once, counted, and their end told. */
+  logDirSpace?: LogDirSpace;
 }
 
 /** Kafka's "not provided" authorized-operations value. */

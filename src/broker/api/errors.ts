@@ -13,6 +13,7 @@ import {
   RecordBatchTooLargeError,
   StorageIOError,
 } from '../../storage/index.js';
+import { diskFullMessage } from '../log-dir-space.js';
 
 export function errorCodeOf(err: unknown): number {
   if (err instanceof KafkaError) return err.errorCode;
@@ -30,5 +31,5 @@ export function errorCodeOf(err: unknown): number {
 
 /** The message to put in a response's errorMessage field (null when there is nothing useful). */
 export function errorMessageOf(err: unknown): string | null {
-  return err instanceof Error ? err.message : null;
+  return diskFullMessage(err) ?? (err instanceof Error ? err.message : null);
 }

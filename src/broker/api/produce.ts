@@ -96,7 +96,7 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, ver
 
       async function producePartitionOrRefuse(p: { index: number; records: Buffer | null }, once: () => void): Promise<PartitionProduceResponse> {
           if (refuse !== null) return failed(p.index, refuse.code, refuse.message);
-          if (missing === ErrorCode.KAFKA_STORAGE_ERROR) return failed(p.index, missing, `topic '${t.name}' could not be created: storage error (is the disk full?)`);
+          if (missing === ErrorCode.KAFKA_STORAGE_ERROR) return failed(p.index, missing, `topic '${t.name}' could not be created: ${ctx.logDirSpace?.full ? 'the disk is full' : 'storage error (is the disk full?)'}`);
           if (missing !== ErrorCode.NONE) return failed(p.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic '${t.name}' does not exist`);
           return producePartition(ctx, t.name, p.index, p.records, acks, once);
       }
@@ -148,6 +148,7 @@ async function producePartition(ctx: BrokerContext, topic: string, index: number
     );
     if (state !== null && info.records >= 0) recordSequences(state, records, info);
     if (info.records >= 0) ctx.sluice.traffic.in(topic, info.records, info.bytes);
+    ctx.logDirSpace?.written();
     appended();
     if (acks === -1 && (ctx.settings.acksAllFsync || partition.log.config.durability === 'fsync')) await partition.log.flush();
     return {
@@ -160,6 +161,7 @@ async function producePartition(ctx: BrokerContext, topic: string, index: number
       errorMessage: null,
     };
   } catch (err) {
+    ctx.logDirSpace?.failed(err);
     return failed(index, errorCodeOf(err), errorMessageOf(err));
   }
 }

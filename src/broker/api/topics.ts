@@ -45,6 +45,7 @@ export async function ensureTopicError(ctx: BrokerContext, name: string, allow =
     await ctx.sluice.ensureTopic(name);
     return ErrorCode.NONE;
   } catch (err) {
+    ctx.logDirSpace?.failed(err);
     return errorCodeOf(err) === ErrorCode.KAFKA_STORAGE_ERROR ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   }
 }
