@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { KafkaBroker, type BrokerOptions } from '../broker/kafka-broker.js';
 import { createLogger, type LogFormat } from '../observability/logger.js';
 import { installSignalHandlers } from '../server/index.js';
+import { parseEndpoints } from '../cluster/etcd.js';
 import { ConfigError, ConfigFileError, SETTINGS, readPropertiesFile, resolveSettings, settingsHelp } from './settings.js';
 
 export { ConfigError, ConfigFileError };
@@ -88,7 +89,18 @@ export function serveOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     configFile,
     ignoredKeys: r.ignored,
     notices: r.notices,
-    nodeId: r.nodeId,
+    nodeId: n('node-id') ?? r.nodeId,
+    cluster: v.has('etcd')
+      ? {
+          etcd: parseEndpoints(v.get('etcd')!),
+          name: v.get('cluster'),
+          nodeId: n('node-id') ?? r.nodeId ?? 0,
+          rack: v.get('rack') || null,
+          sessionTimeoutMs: n('broker-session-timeout-ms'),
+          autoLeaderRebalance: b('auto-leader-rebalance'),
+          uncleanLeaderElection: r.topicDefaults['unclean.leader.election.enable'] === 'true',
+        }
+      : undefined,
   };
 }
 

@@ -66,6 +66,12 @@ export const SETTINGS: Setting[] = [
   { flag: 'metrics-port', file: ['sluice.metrics.port'], kind: int(0, 65535), default: '9644', doc: 'Prometheus metrics at http://HOST:PORT/metrics (0: off)' },
   { flag: 'metrics-host', file: ['sluice.metrics.host'], kind: { type: 'string' }, default: '127.0.0.1', doc: 'interface of the metrics endpoint' },
   { flag: 'log-level', file: ['sluice.log.level'], kind: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, default: 'info', doc: 'log level' },
+  { flag: 'node-id', file: ['node.id', 'broker.id'], kind: int(0, MAX_INT), default: '', doc: "this broker's id, unique in its cluster (default 0; kept in the data directory's meta.properties)" },
+  { flag: 'etcd', file: ['sluice.etcd.endpoints'], kind: { type: 'string' }, default: '', doc: 'etcd endpoints, comma-separated (e.g. http://127.0.0.1:2379): join the cluster they coordinate; without it the broker runs alone' },
+  { flag: 'cluster', file: ['sluice.cluster.name'], kind: { type: 'string' }, default: 'sluice', doc: "the cluster's name: its prefix in etcd (brokers of one cluster share it)" },
+  { flag: 'rack', file: ['broker.rack'], kind: { type: 'string' }, default: '', doc: "this broker's rack: replicas of a partition go to different racks" },
+  { flag: 'broker-session-timeout-ms', file: ['broker.session.timeout.ms'], kind: int(1000, 3_600_000), default: '9000', doc: "a broker that stops renewing its etcd lease is out of the cluster after this (its partitions' leadership moves)" },
+  { flag: 'auto-leader-rebalance', file: ['auto.leader.rebalance.enable'], kind: { type: 'bool' }, default: 'true', doc: 'give leadership back to the preferred replica when it is in sync again' },
   { flag: 'log-format', file: ['sluice.log.format'], kind: { type: 'enum', values: ['auto', 'json', 'pretty'] }, default: 'auto', doc: "'pretty' on a terminal, JSON lines otherwise ('auto')" },
 ];
 
