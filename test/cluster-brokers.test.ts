@@ -9,6 +9,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startBroker, type BrokerProcess } from './helpers/broker.js';
 import { requireTool, run } from './helpers/clients.js';
 import { startEtcd } from './helpers/etcd.js';
+import { WireClient } from './helpers/wire-client.js';
+import { ApiKey } from '../src/protocol/apis.js';
+import { ErrorCode } from '../src/protocol/error-codes.js';
+import { buildBatch } from '../src/record/index.js';
 
 const TTL_MS = 2000;
 
@@ -80,11 +84,21 @@ describe('a cluster of three brokers', () => {
     expect(got.length).toBe(600);
     expect(new Set(got.map((l) => l.split(' ')[0])).size).toBe(6);
 
-    // A broker that does not lead a partition refuses it.
+    // A broker that does not lead a partition refuses it; epochs fence stale and future leaders.
     const notLed = leaders.findIndex((l) => l !== 1);
-    const direct = await run('kcat', ['-b', nodes[0]!.bootstrap, '-t', 'spread', '-p', String(notLed), '-C', '-e', '-o', 'beginning', '-f', '%s\n', '-X', 'topic.metadata.refresh.interval.ms=-1']).catch((e: Error) => e.message);
-    // kcat follows the metadata to the leader: the records come from it, not from broker 1.
-    expect(direct.trim().split('\n').length).toBe(got.filter((l) => l.startsWith(`${notLed} `)).length);
+    const led = leaders.findIndex((l) => l === 1);
+    const c1 = await WireClient.connect(nodes[0]!.port);
+    const listOffsets = async (partitionIndex: number, currentLeaderEpoch: number) => {
+      const r = await c1.request(ApiKey.ListOffsets, 5, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'spread', partitions: [{ partitionIndex, currentLeaderEpoch, timestamp: -1 }] }] });
+      return r.topics[0]!.partitions[0]!.errorCode;
+    };
+    expect(await listOffsets(notLed, -1)).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    expect(await listOffsets(led, -1)).toBe(ErrorCode.NONE);
+    expect(await listOffsets(led, 0)).toBe(ErrorCode.NONE);
+    expect(await listOffsets(led, 1)).toBe(ErrorCode.UNKNOWN_LEADER_EPOCH);
+    const produced = await c1.request(ApiKey.Produce, 7, { transactionalId: null, acks: 1, timeoutMs: 5000, topicData: [{ name: 'spread', partitionData: [{ index: notLed, records: buildBatch([{ value: 'x' }]) }] }] });
+    expect(produced.responses[0]!.partitionResponses[0]!.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    c1.close();
 
     // SIGKILL broker 2: its partitions go offline, the others keep working.
     const victim = nodes[1]!;
@@ -104,6 +118,14 @@ describe('a cluster of three brokers', () => {
     // It comes back on its data: it leads its partitions again, nothing lost.
     nodes[1] = await startNode(etcd.endpoint, 2, victimDir);
     expect(await eventually(() => leadersVia(nodes[0]!.bootstrap), (l) => l.every((x) => x > 0), 20_000)).toEqual(leaders);
+    // Broker 2's partitions are at leader epoch 2 now (offline, then back): epoch 0 is fenced.
+    const c2 = await WireClient.connect(nodes[1]!.port);
+    const back2 = leaders.findIndex((l) => l === 2);
+    const fenced = await c2.request(ApiKey.ListOffsets, 5, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'spread', partitions: [{ partitionIndex: back2, currentLeaderEpoch: 0, timestamp: -1 }] }] });
+    expect(fenced.topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.FENCED_LEADER_EPOCH);
+    const current = await c2.request(ApiKey.ListOffsets, 5, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'spread', partitions: [{ partitionIndex: back2, currentLeaderEpoch: 2, timestamp: -1 }] }] });
+    expect(current.topics[0]!.partitions[0]!).toMatchObject({ errorCode: ErrorCode.NONE, offset: got.filter((l) => l.startsWith(`${back2} `)).length });
+    c2.close();
     const all = [nodes[0]!.bootstrap, nodes[1]!.bootstrap, nodes[2]!.bootstrap].join(',');
     const after = (await run('kcat', ['-b', all, '-t', 'spread', '-C', '-e', '-o', 'beginning', '-f', '%s\n'])).trim().split('\n');
     expect(after.length).toBe(601);
