@@ -27,10 +27,11 @@ import type { LogOptions, LogRecoveryReport } from '../storage/log.js';
 import { workerEntry } from './entry.js';
 import { fromWire, WorkerPoolClosedError } from './errors.js';
 import { cloneableLogOptions, recoverLogDirs, replayLogLines, type WireRecoverOutcome } from './recover.js';
-import { COMPRESS_INLINE_BELOW, DECOMPRESS_INLINE_BELOW, DEFAULT_IDLE_TIMEOUT_MS, VALIDATE_INLINE_BELOW } from './thresholds.js';
+import { COMPRESS_INLINE_BELOW, DECOMPRESS_INLINE_BELOW, DEFAULT_IDLE_TIMEOUT_MS, LEGACY_CONVERT_INLINE_BELOW, VALIDATE_INLINE_BELOW } from './thresholds.js';
 import { asBuffer, copied, owned, transferListFor } from './transfer.js';
 import type { PoolStats, RecoverOutcome, Task, ValidationResult, WorkerPoolOptions } from './types.js';
 import { validateChain } from './validate.js';
+import { batchesToMessageSet, messageSetToBatch, type DownConvertOptions } from '../record/legacy/convert.js';
 
 /** Enough pieces per thread that one slow partition does not leave the other threads idle. */
 const RECOVERY_CHUNKS_PER_THREAD = 4;
@@ -190,6 +191,35 @@ export class WorkerPool {
       replayLogLines(o.lines, logs[i]!.config.logger);
       return 'report' in o ? { report: o.report } : { error: fromWire(o.error) };
     });
+  }
+
+  /**
+   * A producer's legacy message set (Produce v0-2) as one RecordBatch v2
+   * (record/legacy/convert.ts), on a worker when the set is large. `set` may be moved.
+   */
+  async upConvert(set: Buffer, maxSize = DEFAULT_MAX_DECOMPRESSED_SIZE): Promise<Buffer> {
+    this.checkOpen();
+    if (this.inline || set.length < LEGACY_CONVERT_INLINE_BELOW) {
+      this.inlineRuns++;
+      return messageSetToBatch(set, { maxDecompressedSize: maxSize });
+    }
+    const input = owned(set);
+    return asBuffer(await this.run<Uint8Array>({ kind: 'upConvert', set: input, maxSize }, transferListFor(input)));
+  }
+
+  /**
+   * A chain of v2 batches as a legacy message set for Fetch v0-3 (record/legacy/convert.ts),
+   * on a worker when the chain is large. The chain is only read (a worker gets a copy: it
+   * may view a mapped segment).
+   */
+  async downConvert(chain: Buffer, options: DownConvertOptions): Promise<Buffer> {
+    this.checkOpen();
+    if (this.inline || chain.length < LEGACY_CONVERT_INLINE_BELOW) {
+      this.inlineRuns++;
+      return batchesToMessageSet(chain, options).data;
+    }
+    const input = copied(chain);
+    return asBuffer(await this.run<Uint8Array>({ kind: 'downConvert', chain: input, options }, transferListFor(input)));
   }
 
   /**

@@ -57,5 +57,12 @@ export const VALIDATE_INLINE_BELOW: Readonly<Record<number, number>> = {
   [Compression.Zstd]: 16 * 1024,
 };
 
+/**
+ * Legacy message-format conversions (Produce v0-2 up, Fetch v0-3 down) of inputs smaller
+ * than this run inline. Converting decodes and re-encodes every record and computes a
+ * CRC per message, a few times validate's per-byte cost (see bench/legacy-convert.ts).
+ */
+export const LEGACY_CONVERT_INLINE_BELOW = 64 * 1024;
+
 /** Idle workers exit after this long; the next pooled call starts them again. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
