@@ -27,7 +27,7 @@ import type { LogOptions, LogRecoveryReport } from '../storage/log.js';
 import { workerEntry } from './entry.js';
 import { fromWire, WorkerPoolClosedError } from './errors.js';
 import { cloneableLogOptions, recoverLogDirs, replayLogLines, type WireRecoverOutcome } from './recover.js';
-import { COMPRESS_INLINE_BELOW, DECOMPRESS_INLINE_BELOW, DEFAULT_IDLE_TIMEOUT_MS, LEGACY_CONVERT_INLINE_BELOW, VALIDATE_INLINE_BELOW } from './thresholds.js';
+import { COMPRESS_INLINE_BELOW, DECOMPRESS_INLINE_BELOW, DEFAULT_IDLE_TIMEOUT_MS, LEGACY_COMPRESSED_FACTOR, LEGACY_CONVERT_INLINE_BELOW, VALIDATE_INLINE_BELOW } from './thresholds.js';
 import { asBuffer, copied, owned, transferListFor } from './transfer.js';
 import type { PoolStats, RecoverOutcome, Task, ValidationResult, WorkerPoolOptions } from './types.js';
 import { validateChain } from './validate.js';
@@ -199,7 +199,7 @@ export class WorkerPool {
    */
   async upConvert(set: Buffer, maxSize = DEFAULT_MAX_DECOMPRESSED_SIZE): Promise<Buffer> {
     this.checkOpen();
-    if (this.inline || set.length < LEGACY_CONVERT_INLINE_BELOW) {
+    if (this.inline || legacyWork(set, 12 + 5) < LEGACY_CONVERT_INLINE_BELOW) {
       this.inlineRuns++;
       return messageSetToBatch(set, { maxDecompressedSize: maxSize });
     }
@@ -214,7 +214,7 @@ export class WorkerPool {
    */
   async downConvert(chain: Buffer, options: DownConvertOptions): Promise<Buffer> {
     this.checkOpen();
-    if (this.inline || chain.length < LEGACY_CONVERT_INLINE_BELOW) {
+    if (this.inline || legacyWork(chain, ATTRIBUTES_OFFSET + 1) < LEGACY_CONVERT_INLINE_BELOW) {
       this.inlineRuns++;
       return batchesToMessageSet(chain, options).data;
     }
@@ -296,6 +296,16 @@ export class WorkerPool {
   private checkOpen(): void {
     if (this.closed) throw new WorkerPoolClosedError('the worker pool is closed');
   }
+}
+
+/**
+ * What converting `input` costs, in uncompressed bytes: its length, times
+ * LEGACY_COMPRESSED_FACTOR when its first entry (message or batch; codec bits at `codecAt`)
+ * is compressed, since those bytes are inflated and then every record rewritten.
+ */
+function legacyWork(input: Buffer, codecAt: number): number {
+  const compressed = input.length > codecAt && (input[codecAt]! & ATTRIBUTE_COMPRESSION_MASK) !== Compression.None;
+  return compressed ? input.length * LEGACY_COMPRESSED_FACTOR : input.length;
 }
 
 function positiveInt(name: string, v: number): number {

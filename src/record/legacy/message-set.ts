@@ -48,6 +48,8 @@ export const MESSAGE_TIMESTAMP_TYPE_BIT = 0x08;
 
 /** One message of a set as the reader hands it out; key and value view the input (or its decompressed copy). */
 export interface LegacyRecord {
+  /** The offset as written (relative inside magic 1 wrappers); the broker assigns its own. */
+  offset: number;
   magic: 0 | 1;
   /** -1 for magic 0 (it has no timestamp). */
   timestamp: number;
@@ -127,7 +129,7 @@ function walk(set: Buffer, out: MessageSetContents, budget: { left: number }, wr
       if (magic > out.magic) out.magic = magic;
       // A magic 1 wrapper stamped LogAppendTime speaks for all its inner messages.
       const ts = wrapper !== null && wrapper.magic === 1 && wrapper.logAppendTime ? wrapper.timestamp : timestamp;
-      out.records.push({ magic, timestamp: ts, key, value });
+      out.records.push({ offset: readInt64(set, pos + MESSAGE_OFFSET_OFFSET), magic, timestamp: ts, key, value });
     }
     pos = end;
   }
