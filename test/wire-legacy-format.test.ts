@@ -182,6 +182,33 @@ describe('bad message sets over a raw socket', () => {
   });
 });
 
+describe('the other APIs old clients use', () => {
+  it('OffsetCommit v0/v1, OffsetFetch v0/v1 and ListOffsets v0 answer as Kafka 3.x does', async () => {
+    const broker = await startBroker();
+    const c = await WireClient.connect(broker.port);
+    const r = await c.request(ApiKey.Produce, 1, { transactionalId: null, acks: 1, timeoutMs: 1000, topicData: [{ name: 'olds', partitionData: [{ index: 0, records: messageSet(['a', 'b', 'c', 'd']) }] }] });
+    expect(r.responses[0]!.partitionResponses[0]).toMatchObject({ errorCode: ErrorCode.NONE, baseOffset: 0 });
+    const list = await c.request(ApiKey.ListOffsets, 0, { replicaId: -1, topics: [{ name: 'olds', partitions: [{ partitionIndex: 0, timestamp: -1, maxNumOffsets: 1 }] }] });
+    expect(list.topics[0]!.partitions[0]).toMatchObject({ errorCode: ErrorCode.NONE, oldStyleOffsets: [4] });
+    const earliest = await c.request(ApiKey.ListOffsets, 0, { replicaId: -1, topics: [{ name: 'olds', partitions: [{ partitionIndex: 0, timestamp: -2, maxNumOffsets: 1 }] }] });
+    expect(earliest.topics[0]!.partitions[0]!.oldStyleOffsets).toEqual([0]);
+    // v0 commits outside any generation (ZooKeeper-era simple consumers), v1 with generation -1 likewise.
+    for (const [version, offset] of [[0, 2], [1, 3]] as const) {
+      const commit = await c.request(ApiKey.OffsetCommit, version, {
+        groupId: `simple-${version}`, generationIdOrMemberEpoch: -1, memberId: '',
+        topics: [{ name: 'olds', partitions: [{ partitionIndex: 0, committedOffset: offset, commitTimestamp: -1, committedMetadata: 'm' }] }],
+      });
+      expect(commit.topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE);
+      for (const fetchVersion of [0, 1]) {
+        const fetched = await c.request(ApiKey.OffsetFetch, fetchVersion, { groupId: `simple-${version}`, topics: [{ name: 'olds', partitionIndexes: [0] }] });
+        expect(fetched.topics![0]!.partitions[0]).toMatchObject({ committedOffset: offset, metadata: 'm', errorCode: ErrorCode.NONE });
+      }
+    }
+    c.close();
+    await broker.stop();
+  });
+});
+
 describe('Fetch sizing (KIP-74) over a raw socket', () => {
   it('a response passes maxBytes or partitionMaxBytes only by the first batch of the first partition with data', async () => {
     const broker = await startBroker({ args: ['--num-partitions', '24'] });
