@@ -32,6 +32,7 @@ import { asBuffer, copied, owned, transferListFor } from './transfer.js';
 import type { PoolStats, RecoverOutcome, Task, ValidationResult, WorkerPoolOptions } from './types.js';
 import { validateChain } from './validate.js';
 import { batchesToMessageSet, messageSetToBatch, type DownConvertOptions } from '../record/legacy/convert.js';
+import { MESSAGE_ATTRIBUTES_OFFSET, MESSAGE_LOG_OVERHEAD } from '../record/legacy/message-set.js';
 
 /** Enough pieces per thread that one slow partition does not leave the other threads idle. */
 const RECOVERY_CHUNKS_PER_THREAD = 4;
@@ -199,7 +200,7 @@ export class WorkerPool {
    */
   async upConvert(set: Buffer, maxSize = DEFAULT_MAX_DECOMPRESSED_SIZE): Promise<Buffer> {
     this.checkOpen();
-    if (this.inline || legacyWork(set, 12 + 5) < LEGACY_CONVERT_INLINE_BELOW) {
+    if (this.inline || legacyWork(set, MESSAGE_LOG_OVERHEAD + MESSAGE_ATTRIBUTES_OFFSET) < LEGACY_CONVERT_INLINE_BELOW) {
       this.inlineRuns++;
       return messageSetToBatch(set, { maxDecompressedSize: maxSize });
     }

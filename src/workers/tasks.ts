@@ -6,8 +6,8 @@
  *   decompress   {codec, data, maxSize}   -> records section
  *   buildBatch   {section, info}          -> whole batch: compress the section, add header + CRC
  *   validate     {batches, maxSize}       -> ValidationResult (bytes handed back)
- *   upConvert    {set, maxSize}         -> RecordBatch v2 from a legacy message set
- *   downConvert  {chain, options}       -> legacy message set from v2 batches
+ *   upConvert    {set, maxSize}           -> RecordBatch v2 from a legacy message set
+ *   downConvert  {chain, options}         -> legacy message set from v2 batches
  *   recoverLogs  {logs}                   -> per log: recovery report or error
  *   compactSegments {job}                 -> offset map built, .cleaned files written and
  *                                            fsynced; per group stats (the swap is the Log's)
