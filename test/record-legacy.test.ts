@@ -7,7 +7,7 @@
 import { crc32 } from 'node:zlib';
 import { decompressFrameSync } from 'lz4-napi';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildBatch, compress, Compression, CorruptRecordError, readBatchHeader, readRecords, TimestampType } from '../src/record/index.js';
+import { buildBatch, compress, Compression, CorruptRecordError, InvalidRecordError, readBatchHeader, readRecords, TimestampType } from '../src/record/index.js';
 import { batchesToMessageSet, messageSetToBatch } from '../src/record/legacy/convert.js';
 import { countMessages, readMessageSet, withOldKafkaLz4HeaderChecksum, xxh32 } from '../src/record/legacy/message-set.js';
 import { WorkerPool } from '../src/workers/index.js';
@@ -151,6 +151,49 @@ describe('up-conversion (Produce v0-2)', () => {
     // A wrapper that inflates past the bound.
     const bomb = set(wrapper(1, Compression.Gzip, set({ magic: 1, key: null, value: Buffer.alloc(2 << 20) })));
     expectCorrupt(() => messageSetToBatch(bomb, MAX), /does not decompress/);
+  });
+});
+
+describe('up-conversion of mutated message sets', () => {
+  /** Recomputes the CRC of every top-level message whose size field still fits, so mutations reach past the CRC check. */
+  function recrc(buf: Buffer): void {
+    for (let pos = 0; pos + 16 <= buf.length; ) {
+      const size = buf.readInt32BE(pos + 8);
+      if (size < 4 || pos + 12 + size > buf.length) return;
+      buf.writeUInt32BE(crc32(buf.subarray(pos + 16, pos + 12 + size)), pos + 12);
+      pos += 12 + size;
+    }
+  }
+
+  it('only ever throws CorruptRecordError or InvalidRecordError (2,000 mutations, fixed seed)', () => {
+    let seed = 12345;
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    const inner = set(...[0, 1, 2, 3].map((i) => ({ magic: 1 as const, key: `k${i}`, value: `v${i}`, timestamp: i })));
+    const sources = [
+      set({ magic: 0, key: 'a', value: 'b' }, { magic: 1, key: null, value: 'c', timestamp: 9 }),
+      ...[Compression.Gzip, Compression.Snappy, Compression.Lz4].flatMap((codec) => [set(wrapper(1, codec, inner)), set(wrapper(0, codec, inner))]),
+    ];
+    let accepted = 0;
+    for (let i = 0; i < 2000; i++) {
+      const buf = Buffer.from(sources[rand(sources.length)]!);
+      for (let m = 1 + rand(3); m > 0; m--) {
+        const at = rand(buf.length);
+        if (rand(3) === 0) buf.writeInt32BE([0, -1, -2, 0x7fffffff, 13, 21, buf.length][rand(7)]!, Math.min(at, buf.length - 4));
+        else buf[at] = rand(256);
+      }
+      recrc(buf);
+      const cut = rand(4) === 0 ? buf.subarray(0, rand(buf.length)) : buf;
+      try {
+        messageSetToBatch(cut, MAX);
+        accepted++;
+      } catch (err) {
+        if (!(err instanceof CorruptRecordError) && !(err instanceof InvalidRecordError)) throw err;
+      }
+    }
+    expect(accepted).toBeGreaterThan(0);
   });
 });
 
