@@ -8,9 +8,9 @@
  *                                               server writes the int32 size before them
  *                                               (or asks for it: { sizePrefix: true })
  *
- * Advertised ranges are Kafka 3.8.0's full ranges except Produce (3+) and Fetch (4+): Sluice
- * stores only RecordBatch v2 (magic 2), and older versions carry message sets v0/v1 that
- * would need conversion. Stateless: thread-safe.
+ * Advertised ranges are Kafka 3.8.0's full ranges. Produce v0-2 and Fetch v0-3 carry
+ * message sets of formats 0/1, which the handlers convert to and from the RecordBatch v2
+ * the log stores (broker/api/legacy-format.ts). Stateless: thread-safe.
  */
 import { decode, encode } from './engine.js';
 import { ProtocolError, UnknownApiError, UnsupportedVersionError } from './errors.js';
@@ -94,11 +94,9 @@ export type RequestInput<K extends ApiKey> = MessageInput<Defs[K][0]>;
 export type ResponseBody<K extends ApiKey> = MessageValue<Defs[K][1]>;
 
 /**
- * Versions Sluice advertises where they differ from the definition's full range. Produce and
- * Fetch are advertised from v0 like Kafka 3.x although only RecordBatch v2 is stored (older
- * versions are answered with UNSUPPORTED_FOR_MESSAGE_FORMAT by the handlers): librdkafka
- * before 2.8 enables gzip, snappy and lz4 only when the broker lists Produce v0, and would
- * otherwise send those batches uncompressed.
+ * Versions Sluice advertises where they differ from the definition's full range (none
+ * today). Produce and Fetch from v0 matter beyond old clients: librdkafka before 2.8 enables
+ * gzip, snappy and lz4 only when the broker lists Produce v0.
  */
 const MIN_ADVERTISED: Partial<Record<ApiKey, number>> = {};
 

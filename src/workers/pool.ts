@@ -27,10 +27,12 @@ import type { LogOptions, LogRecoveryReport } from '../storage/log.js';
 import { workerEntry } from './entry.js';
 import { fromWire, WorkerPoolClosedError } from './errors.js';
 import { cloneableLogOptions, recoverLogDirs, replayLogLines, type WireRecoverOutcome } from './recover.js';
-import { COMPRESS_INLINE_BELOW, DECOMPRESS_INLINE_BELOW, DEFAULT_IDLE_TIMEOUT_MS, VALIDATE_INLINE_BELOW } from './thresholds.js';
+import { COMPRESS_INLINE_BELOW, DECOMPRESS_INLINE_BELOW, DEFAULT_IDLE_TIMEOUT_MS, LEGACY_COMPRESSED_FACTOR, LEGACY_CONVERT_INLINE_BELOW, VALIDATE_INLINE_BELOW } from './thresholds.js';
 import { asBuffer, copied, owned, transferListFor } from './transfer.js';
 import type { PoolStats, RecoverOutcome, Task, ValidationResult, WorkerPoolOptions } from './types.js';
 import { validateChain } from './validate.js';
+import { batchesToMessageSet, messageSetToBatch, type DownConvertOptions } from '../record/legacy/convert.js';
+import { MESSAGE_ATTRIBUTES_OFFSET, MESSAGE_LOG_OVERHEAD } from '../record/legacy/message-set.js';
 
 /** Enough pieces per thread that one slow partition does not leave the other threads idle. */
 const RECOVERY_CHUNKS_PER_THREAD = 4;
@@ -193,6 +195,35 @@ export class WorkerPool {
   }
 
   /**
+   * A producer's legacy message set (Produce v0-2) as one RecordBatch v2
+   * (record/legacy/convert.ts), on a worker when the set is large. `set` may be moved.
+   */
+  async upConvert(set: Buffer, maxSize = DEFAULT_MAX_DECOMPRESSED_SIZE): Promise<Buffer> {
+    this.checkOpen();
+    if (this.inline || legacyWork(set, MESSAGE_LOG_OVERHEAD + MESSAGE_ATTRIBUTES_OFFSET) < LEGACY_CONVERT_INLINE_BELOW) {
+      this.inlineRuns++;
+      return messageSetToBatch(set, { maxDecompressedSize: maxSize });
+    }
+    const input = owned(set);
+    return asBuffer(await this.run<Uint8Array>({ kind: 'upConvert', set: input, maxSize }, transferListFor(input)));
+  }
+
+  /**
+   * A chain of v2 batches as a legacy message set for Fetch v0-3 (record/legacy/convert.ts),
+   * on a worker when the chain is large. The chain is only read (a worker gets a copy: it
+   * may view a mapped segment).
+   */
+  async downConvert(chain: Buffer, options: DownConvertOptions): Promise<Buffer> {
+    this.checkOpen();
+    if (this.inline || legacyWork(chain, ATTRIBUTES_OFFSET + 1) < LEGACY_CONVERT_INLINE_BELOW) {
+      this.inlineRuns++;
+      return batchesToMessageSet(chain, options).data;
+    }
+    const input = copied(chain);
+    return asBuffer(await this.run<Uint8Array>({ kind: 'downConvert', chain: input, options }, transferListFor(input)));
+  }
+
+  /**
    * Runs a log's compaction job (storage/cleaner.ts: offset map, .cleaned files) in a
    * worker, or inline when the pool is inline; pass the pool to Log.compact rather than
    * calling this. No size threshold: a job reads whole segments, always worth the hop.
@@ -266,6 +297,16 @@ export class WorkerPool {
   private checkOpen(): void {
     if (this.closed) throw new WorkerPoolClosedError('the worker pool is closed');
   }
+}
+
+/**
+ * What converting `input` costs, in uncompressed bytes: its length, times
+ * LEGACY_COMPRESSED_FACTOR when its first entry (message or batch; codec bits at `codecAt`)
+ * is compressed, since those bytes are inflated and then every record rewritten.
+ */
+function legacyWork(input: Buffer, codecAt: number): number {
+  const compressed = input.length > codecAt && (input[codecAt]! & ATTRIBUTE_COMPRESSION_MASK) !== Compression.None;
+  return compressed ? input.length * LEGACY_COMPRESSED_FACTOR : input.length;
 }
 
 function positiveInt(name: string, v: number): number {

@@ -6,6 +6,8 @@
  *   decompress   {codec, data, maxSize}   -> records section
  *   buildBatch   {section, info}          -> whole batch: compress the section, add header + CRC
  *   validate     {batches, maxSize}       -> ValidationResult (bytes handed back)
+ *   upConvert    {set, maxSize}           -> RecordBatch v2 from a legacy message set
+ *   downConvert  {chain, options}         -> legacy message set from v2 batches
  *   recoverLogs  {logs}                   -> per log: recovery report or error
  *   compactSegments {job}                 -> offset map built, .cleaned files written and
  *                                            fsynced; per group stats (the swap is the Log's)
@@ -25,6 +27,7 @@ import { recoverLogDirs, type WireRecoverOutcome } from './recover.js';
 import { asBuffer, moveResult, ownsArrayBuffer } from './transfer.js';
 import type { Task, ValidationResult } from './types.js';
 import { validateChain } from './validate.js';
+import { batchesToMessageSet, messageSetToBatch } from '../record/legacy/convert.js';
 
 type Result = Buffer | ValidationResult | WireRecoverOutcome[] | CompactionJobResult;
 
@@ -54,6 +57,10 @@ async function dispatch(task: Task): Promise<Result> {
       const movable = { [transferableSymbol]: [result.data.buffer], [valueSymbol]: result };
       return move(movable) as unknown as ValidationResult;
     }
+    case 'upConvert':
+      return moveResult(messageSetToBatch(asBuffer(task.set), { maxDecompressedSize: task.maxSize }));
+    case 'downConvert':
+      return moveResult(batchesToMessageSet(asBuffer(task.chain), task.options).data);
     case 'recoverLogs':
       return recoverLogDirs(task.logs);
     case 'compactSegments':

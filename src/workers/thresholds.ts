@@ -57,5 +57,17 @@ export const VALIDATE_INLINE_BELOW: Readonly<Record<number, number>> = {
   [Compression.Zstd]: 16 * 1024,
 };
 
+/**
+ * Legacy message-format conversions (Produce v0-2 up, Fetch v0-3 down) of inputs smaller
+ * than this run inline. Converting decodes and re-encodes every record and computes a CRC
+ * per message: inline it took 0.6-1.2 ms per 130-170 KB uncompressed and 1.4-8 ms per
+ * 25-37 KB of gzip (bench/legacy-convert.ts, run while the host's load average was 18, so
+ * only the order of magnitude holds). Until a quiet run says otherwise the threshold sits
+ * at half of validate's uncompressed one, and compressed inputs count 4x their size.
+ */
+export const LEGACY_CONVERT_INLINE_BELOW = 64 * 1024;
+/** A compressed input counts this many times its size against LEGACY_CONVERT_INLINE_BELOW. */
+export const LEGACY_COMPRESSED_FACTOR = 4;
+
 /** Idle workers exit after this long; the next pooled call starts them again. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;

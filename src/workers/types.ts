@@ -7,6 +7,7 @@
  */
 import type { BatchInfo } from '../record/builder.js';
 import type { Compression } from '../record/layout.js';
+import type { DownConvertOptions } from '../record/legacy/convert.js';
 import type { CompactionJob } from '../storage/cleaner.js';
 import type { LogOptions, LogRecoveryReport } from '../storage/log.js';
 
@@ -51,7 +52,21 @@ export interface CompactSegmentsTask {
   job: CompactionJob;
 }
 
-export type Task = CompressTask | DecompressTask | BuildBatchTask | ValidateTask | RecoverLogsTask | CompactSegmentsTask;
+/** A producer's legacy message set -> one RecordBatch v2 (record/legacy/convert.ts). */
+export interface UpConvertTask {
+  kind: 'upConvert';
+  set: Uint8Array;
+  maxSize: number;
+}
+
+/** v2 batches -> a legacy message set for Fetch v0-3 (record/legacy/convert.ts). */
+export interface DownConvertTask {
+  kind: 'downConvert';
+  chain: Uint8Array;
+  options: DownConvertOptions;
+}
+
+export type Task = CompressTask | DecompressTask | BuildBatchTask | ValidateTask | RecoverLogsTask | CompactSegmentsTask | UpConvertTask | DownConvertTask;
 
 /**
  * Result of deep validation of a chain of batches, as a producer sent it. `data` is the

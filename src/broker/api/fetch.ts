@@ -1,7 +1,9 @@
 /**
  * Fetch (api key 1). Each partition answers with whole batches starting at the one that holds
- * fetchOffset, as zero-copy views of the segment (the server writes them with writev). The
- * first partition with data gets at least one batch even past the size limits (KIP-74).
+ * fetchOffset, as zero-copy views of the segment (the server writes them with writev). Sizes
+ * follow KIP-74: only the first batch of the first partition with data may pass maxBytes or
+ * its partitionMaxBytes; every other batch goes out only while both budgets hold it. Fetch
+ * v0-3 get the batches converted to message format 0/1 (legacy-format.ts).
  * Long polling: with fewer than minBytes available the request waits up to maxWaitMs and
  * wakes as soon as a produce brings data. With no transactions the last stable offset is the
  * high watermark, so read_committed and read_uncommitted see the same records.
@@ -15,6 +17,7 @@ import { errorCodeOf } from './errors.js';
 import { servedPartition } from './leadership.js';
 import { topicIdLookup } from './topics.js';
 import { limitsOf } from './limits.js';
+import { downConvertFetch } from './legacy-format.js';
 
 export interface FetchRequest {
   maxWaitMs: number;
@@ -74,10 +77,6 @@ export async function handleFetch(ctx: BrokerContext, req: FetchRequest, version
     return { topic: name ?? t.topic, topicId: t.topicId };
   });
 
-  // v0-3 readers expect message format 0/1; Sluice serves RecordBatch v2 only.
-  if (version < 4) {
-    for (const s of slots) if (s.error === ErrorCode.NONE) s.error = ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT;
-  }
   const deadline = Date.now() + Math.min(Math.max(req.maxWaitMs, 0), ctx.settings.maxFetchWaitMs);
   // fetch.max.bytes: a client cannot ask for a 2 GiB answer.
   const maxBytes = Math.min(req.maxBytes, limitsOf(ctx).maxFetchBytes);
@@ -102,11 +101,13 @@ export async function handleFetch(ctx: BrokerContext, req: FetchRequest, version
     result = gather(slots, maxBytes, ctx.logger);
   }
 
+  // v0-3 readers expect message format 0/1: the v2 batches are converted (legacy-format.ts).
+  const legacyCounts = version < 4 ? await downConvertFetch(ctx, result.data, slots.map((s) => s.request), maxBytes, version) : null;
   const responses = topics.map((t) => ({ ...t, partitions: [] as FetchPartitionData[] }));
   slots.forEach((s, i) => {
     const d = result.data[i]!;
     responses[s.topicIndex]!.partitions.push(d);
-    if (d.records !== null && d.records.length > 0) ctx.sluice.traffic.out(responses[s.topicIndex]!.topic, recordsIn(d.records), d.records.length);
+    if (d.records !== null && d.records.length > 0) ctx.sluice.traffic.out(responses[s.topicIndex]!.topic, legacyCounts?.[i] ?? recordsIn(d.records), d.records.length);
   });
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses };
 }
@@ -123,9 +124,13 @@ function gather(slots: Slot[], maxBytes: number, logger?: StorageLogger): { data
     const hw = p.highWatermark;
     try {
       const budget = Math.max(0, Math.min(s.request.partitionMaxBytes, maxBytes - bytes));
-      // KIP-74: the first partition with data gets one whole batch whatever the limits.
-      if (budget === 0 && bytes > 0) return empty(s.request.partition, ErrorCode.NONE, hw, p.logStartOffset);
+      // KIP-74: the first batch of the first partition with data goes out whatever the
+      // limits; after it, whole batches only while they fit both budgets.
+      const minOne = bytes === 0;
+      if (budget === 0 && !minOne) return empty(s.request.partition, ErrorCode.NONE, hw, p.logStartOffset);
       const r = p.read(s.request.fetchOffset, Math.max(budget, 1));
+      // The log returns at least one batch; past the first partition, one too large is left for the next fetch.
+      if (!minOne && r.records.length > budget) return empty(s.request.partition, ErrorCode.NONE, hw, r.logStartOffset);
       bytes += r.records.length;
       return {
         partitionIndex: s.request.partition,

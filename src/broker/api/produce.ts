@@ -28,6 +28,7 @@ import type { BrokerContext } from './context.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
 import { autoCreateBudget, ensureTopicError } from './topics.js';
 import { NotServedError, servedPartition } from './leadership.js';
+import { upConvertProduce } from './legacy-format.js';
 
 export interface ProduceRequest {
   transactionalId: string | null;
@@ -65,9 +66,7 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, ver
   if (pending === 0) applied();
   const acks = req.acks;
   let refuse: { code: number; message: string } | null = null;
-  // v0-2 carry message sets of magic 0/1, which Sluice does not store (it keeps RecordBatch v2).
-  if (version < 3) refuse = { code: ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, message: 'Produce v0-2 (message format 0/1) is not supported: use a client that sends RecordBatch v2 (Produce v3+)' };
-  else if (acks !== 0 && acks !== 1 && acks !== -1) refuse = { code: ErrorCode.INVALID_REQUIRED_ACKS, message: `acks must be 0, 1 or -1, not ${acks}` };
+  if (acks !== 0 && acks !== 1 && acks !== -1) refuse = { code: ErrorCode.INVALID_REQUIRED_ACKS, message: `acks must be 0, 1 or -1, not ${acks}` };
   else if (req.transactionalId != null) {
     refuse = { code: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, message: 'transactions are not supported by Sluice; produce without a transactional.id' };
   }
@@ -98,7 +97,16 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, ver
           if (refuse !== null) return failed(p.index, refuse.code, refuse.message);
           if (missing === ErrorCode.KAFKA_STORAGE_ERROR) return failed(p.index, missing, `topic '${t.name}' could not be created: ${ctx.logDirSpace?.full ? 'the disk is full' : 'storage error (is the disk full?)'}`);
           if (missing !== ErrorCode.NONE) return failed(p.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic '${t.name}' does not exist`);
-          return producePartition(ctx, t.name, p.index, p.records, acks, once);
+          let records = p.records;
+          // v0-2 carry message sets of magic 0/1: converted to one RecordBatch v2 first (legacy-format.ts).
+          if (version < 3) {
+            try {
+              records = await upConvertProduce(ctx, records, `${t.name}-${p.index}`);
+            } catch (err) {
+              return failed(p.index, errorCodeOf(err), errorMessageOf(err));
+            }
+          }
+          return producePartition(ctx, t.name, p.index, records, acks, once);
       }
     }),
   );

@@ -14,8 +14,8 @@
  *             preferredReadReplica (v11+), records]] | tagged 0: nodeEndpoints (v16+)
  *
  * `records` on encode may be one Buffer or an array of Buffers sent back to back; views of
- * REF_THRESHOLD bytes or more go to the socket by reference (writev), never copied. Sluice
- * advertises v4+ only (magic 2 batches; v0-3 would need down-conversion).
+ * REF_THRESHOLD bytes or more go to the socket by reference (writev), never copied. v0-3
+ * answers carry message sets of format 0 (v0-1) or 1 (v2-3), converted by the handler.
  */
 import { message, type MessageInput, type MessageValue } from '../schema.js';
 

@@ -9,8 +9,8 @@
  *             | errorMessage nullable string (v8+) | tagged 0: currentLeader (v10+)]]
  *             | throttleTimeMs int32 (v1+) | tagged 0: nodeEndpoints (v10+)
  *
- * `records` decodes as a view into the request frame (no copy): a RecordBatch chain, magic 2
- * from v3 on (Sluice advertises v3+ only; v0-2 carry the old message sets).
+ * `records` decodes as a view into the request frame (no copy): a RecordBatch chain, magic 2,
+ * from v3 on; a message set of format 0/1 in v0-2 (the handler converts it).
  */
 import { message, type MessageInput, type MessageValue } from '../schema.js';
 
