@@ -5,6 +5,7 @@
  */
 import { UsageError } from './args.js';
 import { consume } from './consume.js';
+import { devCluster } from './dev-cluster.js';
 import { dumpLog } from './dump-log.js';
 import { groups } from './groups.js';
 import { produce } from './produce.js';
@@ -19,6 +20,7 @@ Commands:
   consume    print records of a topic, alone or in a consumer group (like kafka-console-consumer.sh)
   groups     list, describe, reset offsets of and delete consumer groups (like kafka-consumer-groups.sh)
   dump-log   decode segment files: .log, .index, .timeindex (like kafka-dump-log.sh)
+  dev-cluster  start a local etcd and a cluster of brokers (default 3) for trying a cluster out
 
 topics, produce, consume and groups talk to any Kafka-compatible broker over the wire:
 --bootstrap-server host:port (default 127.0.0.1:9092, or SLUICE_BOOTSTRAP_SERVER).
@@ -32,6 +34,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   consume,
   groups,
   'dump-log': dumpLog,
+  'dev-cluster': devCluster,
 };
 
 async function main(argv: string[]): Promise<number> {

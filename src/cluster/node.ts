@@ -253,14 +253,30 @@ export class ClusterNode {
     throw new ClusterUnavailableError(`topic '${name}' kept changing while its config was being set; try again`);
   }
 
-  /** A block of producer ids no other broker of the cluster gets. */
-  async allocateProducerIds(size: number): Promise<{ start: number; end: number }> {
-    try {
-      return await this.store.allocateProducerIdBlock(size);
-    } catch (err) {
-      throw this.unavailable(err, 'allocating producer ids');
-    }
+  /**
+   * A producer id no other broker of the cluster hands out: ids come from blocks of
+   * PRODUCER_ID_BLOCK taken in etcd by compare-and-set (Kafka's producer-id blocks), one
+   * block at a time per broker.
+   */
+  async nextProducerId(): Promise<number> {
+    const take = async (): Promise<number> => {
+      if (this.producerIds.next >= this.producerIds.end) {
+        try {
+          const block = await this.store.allocateProducerIdBlock(PRODUCER_ID_BLOCK);
+          this.producerIds = { next: block.start, end: block.end };
+        } catch (err) {
+          throw this.unavailable(err, 'allocating producer ids');
+        }
+      }
+      return this.producerIds.next++;
+    };
+    const run = this.idQueue.then(take);
+    this.idQueue = run.catch(() => 0);
+    return run;
   }
+
+  private producerIds = { next: 0, end: 0 };
+  private idQueue: Promise<number> = Promise.resolve(0);
 
   /** Leaves the cluster: stops the controller (handing the role on), revokes the lease. */
   async stop(): Promise<void> {
@@ -361,6 +377,9 @@ export class ClusterNode {
   private readonly mirrored = new Set<string>();
   private readonly warnedStray = new Set<string>();
 }
+
+/** Producer ids a broker takes from etcd at a time. */
+const PRODUCER_ID_BLOCK = 1000;
 
 /** Written in the data directory once it mirrors a cluster: `cluster=<name>`. */
 const MEMBER_FILE = 'cluster.properties';

@@ -57,13 +57,15 @@ export function handleOffsetForLeaderEpoch(ctx: BrokerContext, req: { topics: { 
   };
 }
 
-export function handleInitProducerId(ctx: BrokerContext, req: { transactionalId: string | null; producerId: number; producerEpoch: number }) {
+export async function handleInitProducerId(ctx: BrokerContext, req: { transactionalId: string | null; producerId: number; producerEpoch: number }) {
   if (req.transactionalId !== null) {
     return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 };
   }
   // A producer re-initialising its id (v3+) just gets a fresh one with epoch 0.
   try {
-    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: ctx.producers.allocate(), producerEpoch: 0 };
+    // In a cluster, ids come from blocks taken in etcd, so two brokers never give the same one.
+    const producerId = ctx.cluster ? await ctx.cluster.nextProducerId() : ctx.producers.allocate();
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
   } catch (err) {
     return { throttleTimeMs: 0, errorCode: errorCodeOf(err), producerId: -1, producerEpoch: -1 };
   }

@@ -5,7 +5,7 @@
  * (5) otherwise.
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
-import { TOPIC_CONFIGS, defaultTopicConfig, topicConfigDoc } from '../topic-config.js';
+import { TOPIC_CONFIGS, defaultTopicConfig, topicConfigDoc, topicConfigOverrides } from '../topic-config.js';
 import type { BrokerContext } from './context.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
 
@@ -144,7 +144,14 @@ async function alter(
             set[c.name] = [...items].join(',');
           } else throw Object.assign(new Error(`unknown config operation ${op}`), { errorCode: ErrorCode.INVALID_REQUEST });
         }
-        await ctx.sluice.alterTopicConfig(r.resourceName, { set, remove, replace: !incremental, validateOnly });
+        if (ctx.cluster && !validateOnly) {
+          // A cluster's topic configs live in etcd: check the change with the engine's rules,
+          // write the new overrides there, and every broker (this one too) applies them.
+          const next = await ctx.sluice.alterTopicConfig(r.resourceName, { set, remove, replace: !incremental, validateOnly: true });
+          await ctx.cluster.setTopicConfig(r.resourceName, topicConfigOverrides(next, ctx.sluice.topicDefaults));
+        } else {
+          await ctx.sluice.alterTopicConfig(r.resourceName, { set, remove, replace: !incremental, validateOnly });
+        }
       }
     } catch (err) {
       res.errorCode = (err as { errorCode?: number }).errorCode ?? errorCodeOf(err);
