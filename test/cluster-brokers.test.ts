@@ -4,6 +4,8 @@
  * SIGKILLed broker's partitions go offline and come back with their data, and the controller
  * role moves when its broker dies. Clients: kcat (librdkafka) and kafkajs.
  */
+import net from 'node:net';
+import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBroker, type BrokerProcess } from './helpers/broker.js';
@@ -17,7 +19,24 @@ import { buildBatch } from '../src/record/index.js';
 const TTL_MS = 2000;
 
 async function startNode(etcd: string, id: number, dir?: string): Promise<BrokerProcess> {
-  return startBroker({ dir, args: ['--node-id', String(id), '--etcd', etcd, '--broker-session-timeout-ms', String(TTL_MS), '--log-format', 'json'] });
+  return startBroker({ dir, args: ['--node-id', String(id), '--etcd', etcd, '--broker-session-timeout-ms', String(TTL_MS), '--log-format', 'json', '--metrics-port', String(await freePort())] });
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+function metricsPortOf(b: BrokerProcess): number {
+  return Number(/metrics at http:\/\/[\d.]+:(\d+)/.exec(b.output())![1]);
+}
+
+const cliPath = path.resolve(import.meta.dirname, '..', 'dist', 'src', 'cli', 'index.js');
+function sluiceCli(args: string[]): Promise<string> {
+  return run(process.execPath, [cliPath, ...args]);
 }
 
 const clients: { disconnect(): Promise<void> }[] = [];
@@ -76,6 +95,16 @@ describe('a cluster of three brokers', () => {
       expect(j.topics[0]!.partitions.map((p) => p.leader)).toEqual(leaders);
     }
 
+    // sluice cluster --describe: brokers, the controller, two leaders each.
+    const described = await sluiceCli(['cluster', '--describe', '--bootstrap-server', bootstrap.join(',')]);
+    expect(described).toMatch(/Controller: 1 +Brokers: 3/);
+    for (const id of [1, 2, 3]) expect(described).toMatch(new RegExp(`^${id} +127\\.0\\.0\\.1:${nodes[id - 1]!.port} +- +${id === 1 ? 'yes' : ' '} *2 +2 +0`, 'm'));
+    // Metrics of the controller's broker.
+    const scrape = await (await fetch(`http://127.0.0.1:${metricsPortOf(nodes[0]!)}/metrics`)).text();
+    expect(scrape).toMatch(/^sluice_cluster_active_controller 1$/m);
+    expect(scrape).toMatch(/^sluice_cluster_brokers 3$/m);
+    expect(scrape).toMatch(/^sluice_cluster_leader_partitions\{broker="2"\} 2$/m);
+
     // librdkafka produces to every partition through the leaders, and reads it all back.
     const lines = Array.from({ length: 600 }, (_, i) => `k${i}:v${i}`).join('\n') + '\n';
     await run('kcat', ['-b', bootstrap.join(','), '-t', 'spread', '-P', '-K:', '-z', 'lz4'], lines);
@@ -111,6 +140,9 @@ describe('a cluster of three brokers', () => {
     };
     const during = await eventually(() => leadersVia(nodes[0]!.bootstrap), (l) => l.filter((x) => x === -1).length === 2, 20_000);
     expect(during).toEqual(leaders.map((l) => (l === 2 ? -1 : l)));
+    const outage = await sluiceCli(['cluster', '--describe', '--bootstrap-server', `${nodes[0]!.bootstrap},${nodes[2]!.bootstrap}`]);
+    expect(outage).toMatch(/Brokers: 2/);
+    expect(outage).toContain(`Offline partitions (no leader): ${leaders.map((l, p) => (l === 2 ? `spread-${p}` : '')).filter(Boolean).join(', ')}`);
     const alive = [nodes[0]!.bootstrap, nodes[2]!.bootstrap].join(',');
     const livePartition = leaders.findIndex((l) => l === 3);
     await run('kcat', ['-b', alive, '-t', 'spread', '-p', String(livePartition), '-P'], 'during-outage\n');

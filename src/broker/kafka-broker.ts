@@ -12,6 +12,7 @@ import { ProducerStateManager } from './api/producer-state.js';
 import { LogDirSpace } from './log-dir-space.js';
 import { Sluice, type SluiceOptions } from './sluice.js';
 import { ClusterNode } from '../cluster/node.js';
+import { registerClusterMetrics } from '../observability/cluster-metrics.js';
 import type { SessionLogger } from '../cluster/session.js';
 import type { StorageLogger } from '../storage/index.js';
 import { SOFTWARE_VERSION } from '../version.js';
@@ -139,6 +140,7 @@ export class KafkaBroker {
       if (options.metrics !== false) {
         const metrics = new BrokerMetrics(sluice, server, apiName, ctx.logDirSpace);
         ctx.metrics = metrics;
+        if (cluster) registerClusterMetrics(metrics.registry, cluster);
         const host = options.metrics?.host ?? '127.0.0.1';
         const bound = await metrics.listen(host, options.metrics?.port ?? 9644).catch(async (err: unknown) => {
           await server.close();

@@ -4,6 +4,7 @@
  * fast and load no broker code.
  */
 import { UsageError } from './args.js';
+import { clusterCommand } from './cluster.js';
 import { consume } from './consume.js';
 import { devCluster } from './dev-cluster.js';
 import { dumpLog } from './dump-log.js';
@@ -20,6 +21,7 @@ Commands:
   consume    print records of a topic, alone or in a consumer group (like kafka-console-consumer.sh)
   groups     list, describe, reset offsets of and delete consumer groups (like kafka-consumer-groups.sh)
   dump-log   decode segment files: .log, .index, .timeindex (like kafka-dump-log.sh)
+  cluster    describe a cluster: brokers, controller, racks, partitions per broker
   dev-cluster  start a local etcd and a cluster of brokers (default 3) for trying a cluster out
 
 topics, produce, consume and groups talk to any Kafka-compatible broker over the wire:
@@ -35,6 +37,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   groups,
   'dump-log': dumpLog,
   'dev-cluster': devCluster,
+  cluster: clusterCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
