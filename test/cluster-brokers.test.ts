@@ -172,3 +172,42 @@ describe('a cluster of three brokers', () => {
     console.log(`controller failover: ${Date.now() - t0} ms (lease TTL ${TTL_MS} ms)`);
   });
 });
+
+describe('a cluster while etcd is down', () => {
+  it('keeps serving what each broker leads, refuses metadata changes clearly, and recovers', async () => {
+    requireTool('kcat', 'apt-get install kcat');
+    const etcd = await startEtcd();
+    const nodes = [await startNode(etcd.endpoint, 1)];
+    nodes.push(...(await Promise.all([2, 3].map((id) => startNode(etcd.endpoint, id)))));
+    const bootstrap = nodes.map((n) => n.bootstrap).join(',');
+    await run(process.execPath, [cliPath, 'topics', '--bootstrap-server', bootstrap, '--create', '--topic', 'kept', '--partitions', '3']);
+    await run('kcat', ['-b', bootstrap, '-t', 'kept', '-P', '-K:'], 'a:1\nb:2\nc:3\n');
+
+    await etcd.kill();
+    // Longer than the lease TTL: the brokers' leases would have expired in a running etcd.
+    await new Promise((r) => setTimeout(r, TTL_MS * 2));
+    await run('kcat', ['-b', bootstrap, '-t', 'kept', '-P', '-K:'], 'd:4\ne:5\nf:6\n');
+    const during = await run('kcat', ['-b', bootstrap, '-t', 'kept', '-C', '-e', '-o', 'beginning', '-f', '%k\n']);
+    expect(during.trim().split('\n').sort()).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    const refused = await run(process.execPath, [cliPath, 'topics', '--bootstrap-server', bootstrap, '--create', '--topic', 'new-while-down']).then(
+      () => 'created',
+      (e: Error) => e.message,
+    );
+    expect(refused).toContain("creating topic 'new-while-down' needs the cluster's metadata store, and etcd cannot be reached");
+    for (const n of nodes) expect(n.output()).toContain('etcd cannot be reached: serving the partitions this broker leads');
+
+    await etcd.restart();
+    await eventually(
+      () => run(process.execPath, [cliPath, 'topics', '--bootstrap-server', bootstrap, '--create', '--topic', 'after']),
+      () => true,
+      30_000,
+    );
+    const meta = await eventually(
+      async () => JSON.parse(await run('kcat', ['-b', bootstrap, '-L', '-J', '-t', 'after'])) as { brokers: unknown[]; topics: { partitions: { leader: number }[] }[] },
+      (m) => m.brokers.length === 3 && m.topics[0]!.partitions.every((p) => p.leader > 0),
+      30_000,
+    );
+    expect(meta.brokers.length).toBe(3);
+    for (const n of nodes) expect(n.output()).toContain('etcd is reachable again');
+  });
+});
