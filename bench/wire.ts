@@ -78,7 +78,7 @@ const BINARY = path.join(ROOT, 'build', 'rdkafka-perf');
 const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'index.js');
 
 /** What rdkafka-perf prints (one JSON line). */
-interface PerfResult {
+export interface PerfResult {
   mode: 'produce' | 'consume' | 'e2e';
   records: number;
   bytes: number;
@@ -105,7 +105,7 @@ export function buildLoadGenerator(): string | undefined {
   return undefined;
 }
 
-function runPerf(args: string[]): Promise<PerfResult> {
+export function runPerf(args: string[]): Promise<PerfResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

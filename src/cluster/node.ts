@@ -172,6 +172,12 @@ export class ClusterNode {
     options: { partitions: number; replicationFactor: number; config: Record<string, string>; assignments?: number[][]; validateOnly?: boolean; timeoutMs?: number },
   ): Promise<TopicRecord> {
     const live = this.brokers().map((b) => ({ id: b.id, rack: b.rack }));
+    const rf = options.assignments?.[0]?.length ?? options.replicationFactor;
+    if (rf > 1) {
+      // Followers do not copy their leader's log yet: a second replica would be an empty log
+      // that could be elected leader. Refused until replication exists.
+      throw Object.assign(new Error(`replication factor ${rf}: this Sluice cluster does not replicate partitions yet; use replication factor 1`), { errorCode: ErrorCode.INVALID_REPLICATION_FACTOR });
+    }
     let replicas: number[][];
     if (options.assignments && options.assignments.length > 0) {
       const known = new Set(live.map((b) => b.id));
