@@ -101,8 +101,9 @@ export class GroupCoordinator {
       offsetMetadataMaxBytes: options.offsetMetadataMaxBytes ?? 4096,
       topicExists: options.topicExists ?? null,
     };
-    const store = OffsetStore.open({
+    const store = await OffsetStore.open({
       dir: options.dir,
+      partitions: options.offsetsTopicPartitions,
       durability: options.durability ?? 'pagecache',
       time,
       logger,
