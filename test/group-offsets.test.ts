@@ -4,8 +4,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode as E } from '../src/protocol/error-codes.js';
 import { batchesIn, readRecords } from '../src/record/index.js';
 import { Log } from '../src/storage/index.js';
-import { encodeSubscription, GroupCoordinator, OFFSETS_LOG_DIR, type GroupCoordinatorOptions, type OffsetCommitRequest } from '../src/group/index.js';
-import { decodeOffsetKey, decodeOffsetValue } from '../src/group/offset-record.js';
+import {
+  decodeOffsetCommitValue,
+  decodeOffsetsTopicKey,
+  encodeSubscription,
+  GroupCoordinator,
+  OFFSETS_TOPIC_META_FILE,
+  offsetsLogDir,
+  readOffsetsTopicMeta,
+  type GroupCoordinatorOptions,
+  type OffsetCommitRequest,
+} from '../src/group/index.js';
 import { tmpDir } from './helpers/tmp.js';
 
 const open: GroupCoordinator[] = [];
@@ -57,25 +66,31 @@ async function stableMember(c: GroupCoordinator, groupId: string, topics: string
 }
 
 /** Every record of the offsets log under `dir`: [key, value or null]. */
+/** Every record of every partition of __consumer_offsets, decoded with Kafka's schemas. */
 async function rawRecords(dir: string) {
-  const log = Log.open(path.join(dir, OFFSETS_LOG_DIR), { background: false, segmentMs: Infinity, retentionMs: -1 });
-  try {
-    const out: [string, number | null][] = [];
-    for (let offset = log.logStartOffset; offset < log.logEndOffset; ) {
-      const r = log.read(offset, 1 << 24);
-      for (const batch of batchesIn(r.records)) {
-        for (const rec of readRecords(batch)) {
-          const k = decodeOffsetKey(rec.key!)!;
-          out.push([`${k.groupId}/${k.topic}/${k.partition}`, rec.value === null ? null : decodeOffsetValue(rec.value)!.offset]);
+  const out: [string, number | null][] = [];
+  for (let p = 0; p < readOffsetsTopicMeta(dir)!.partitions; p++) {
+    const log = Log.open(path.join(dir, offsetsLogDir(p)), { background: false, segmentMs: Infinity, retentionMs: -1 });
+    try {
+      for (let offset = log.logStartOffset; offset < log.logEndOffset; ) {
+        const r = log.read(offset, 1 << 24);
+        for (const batch of batchesIn(r.records)) {
+          for (const rec of readRecords(batch)) {
+            const k = decodeOffsetsTopicKey(rec.key!);
+            if (k.type !== 'offset') continue;
+            out.push([`${k.groupId}/${k.topic}/${k.partition}`, rec.value === null ? null : decodeOffsetCommitValue(rec.value).offset]);
+          }
         }
+        offset = r.nextOffset;
       }
-      offset = r.nextOffset;
+    } finally {
+      await log.close();
     }
-    return out;
-  } finally {
-    await log.close();
   }
+  return out;
 }
+
+const topicFiles = (n: number) => [OFFSETS_TOPIC_META_FILE, ...Array.from({ length: n }, (_, p) => offsetsLogDir(p))].sort();
 
 describe('commit and fetch', () => {
   it('commits and fetches for a consumer without group management', async () => {
@@ -274,20 +289,20 @@ describe('compaction', () => {
     const records = await rawRecords(dir);
     expect(records.length).toBe(live.size);
     expect(new Map(records)).toEqual(live);
-    expect(fs.readdirSync(dir).sort()).toEqual([OFFSETS_LOG_DIR]);
+    expect(fs.readdirSync(dir).sort()).toEqual(topicFiles(readOffsetsTopicMeta(dir)!.partitions));
     const again = await coordinator(dir);
     expect(fetchOne(again, 'g', 't', 3).committedOffset).toBe(598);
     expect(fetchOne(again, 'g', 't', 4).committedOffset).toBe(-1);
   });
 
-  /** Offsets logs of two states: A holds g/t/0 = 1, B holds g/t/0 = 2. */
+  /** Offsets logs (of a one-partition topic) of two states: A holds g/t/0 = 1, B holds g/t/0 = 2. */
   async function twoStates() {
     const make = async (offset: number) => {
       const d = tmpDir();
-      const c = await coordinator(d);
+      const c = await coordinator(d, { offsetsTopicPartitions: 1 });
       await c.commitOffsets(simple('g', { t: { 0: offset } }));
       await closeAll();
-      return path.join(d, OFFSETS_LOG_DIR);
+      return path.join(d, offsetsLogDir(0));
     };
     return { A: await make(1), B: await make(2) };
   }
@@ -332,10 +347,11 @@ describe('compaction', () => {
     it(`recovers an interrupted swap at open: ${name}`, async () => {
       const { A, B } = await twoStates();
       const dir = tmpDir();
-      arrange(path.join(dir, OFFSETS_LOG_DIR), A, B);
+      fs.copyFileSync(path.join(path.dirname(A), OFFSETS_TOPIC_META_FILE), path.join(dir, OFFSETS_TOPIC_META_FILE));
+      arrange(path.join(dir, offsetsLogDir(0)), A, B);
       const c = await coordinator(dir);
       expect(fetchOne(c, 'g', 't', 0).committedOffset).toBe(expected);
-      expect(fs.readdirSync(dir)).toEqual([OFFSETS_LOG_DIR]);
+      expect(fs.readdirSync(dir).sort()).toEqual(topicFiles(1));
     });
   }
 });

@@ -6,15 +6,16 @@
  *
  * Steps, each safe to repeat after a crash:
  *
- *   1. finish or undo an interrupted compaction of the old log, then rename it
- *      __consumer_offsets-0 -> __consumer_offsets-0.msgpack (directory fsynced)
- *   2. replay the old log into memory (the last record of a key wins, tombstones delete)
+ *   1. finish or undo an interrupted compaction of the old log, replay it into memory (the
+ *      last record of a key wins, tombstones delete; a record in Kafka's format stops
+ *      everything with an error, as the log is then the new topic missing its .json file)
+ *   2. rename __consumer_offsets-0 -> __consumer_offsets-0.msgpack (directory fsynced)
  *   3. delete partition directories a cut-short earlier run left, write every live offset into
  *      its group's partition of the new topic, close (fsync) every new log
  *   4. write __consumer_offsets.json (fsynced): the commit point; from here the new topic is it
  *   5. delete __consumer_offsets-0.msgpack
  *
- * Before step 4 an open starts over from step 2 (the .msgpack directory is still whole); after
+ * Before step 4 an open starts over, replaying the .msgpack directory (still whole); after
  * it, open only deletes a leftover .msgpack directory. Not thread-safe: runs once, in open.
  */
 import fs from 'node:fs';
@@ -23,7 +24,7 @@ import { batchesIn, readRecords } from '../record/index.js';
 import { Log, type LogOptions } from '../storage/index.js';
 import { decodeLegacyOffsetKey, decodeLegacyOffsetValue } from './offset-record-msgpack.js';
 import { encodeOffsetCommitKey, encodeOffsetCommitValue, offsetsPartitionFor } from './offset-record.js';
-import { fsyncDir, offsetsLogDir, recoverInterruptedSwap, writeRecords, type OffsetsTopicMeta } from './offset-store.js';
+import { fsyncDir, OFFSETS_TOPIC, OFFSETS_TOPIC_META_FILE, offsetsLogDir, recoverInterruptedSwap, writeRecords, type OffsetsTopicMeta } from './offset-store.js';
 import type { CommittedOffset, GroupLogger } from './types.js';
 import type { RecordInput } from '../record/index.js';
 
@@ -59,6 +60,14 @@ export async function readLegacyOffsets(logDir: string, options: LogOptions): Pr
             key = null;
           }
           if (key === null || (rec.value !== null && value === null)) {
+            // A Kafka-format key (int16 version 0-2 first) means this is not a msgpack-era log
+            // but the new topic with its __consumer_offsets.json gone: migrating would lose it.
+            if (rec.key !== null && rec.key.length >= 2 && rec.key[0] === 0 && rec.key[1]! <= 2) {
+              throw new Error(
+                `${logDir} holds __consumer_offsets records in Kafka's format, but ${path.join(path.dirname(logDir), OFFSETS_TOPIC_META_FILE)} is missing: ` +
+                  `restore that file (it names the partition count and topic id) rather than let Sluice migrate the directory as an old msgpack log; nothing was changed`,
+              );
+            }
             skipped++;
             continue;
           }
@@ -79,14 +88,21 @@ export async function readLegacyOffsets(logDir: string, options: LogOptions): Pr
 /** Runs steps 1-5 (see the file comment); `commit` writes `__consumer_offsets.json`. */
 export async function migrateLegacyOffsets(dir: string, meta: OffsetsTopicMeta, options: LogOptions, logger: GroupLogger, commit: () => void): Promise<void> {
   const staging = path.join(dir, LEGACY_STAGING_DIR);
-  if (!fs.existsSync(staging)) {
-    const legacy = path.join(dir, LEGACY_LOG_DIR);
-    recoverInterruptedSwap(legacy, logger);
-    if (!fs.existsSync(legacy)) throw new Error(`${legacy} went missing while migrating the offsets log of ${dir}`);
+  // The msgpack era had one partition: more partition directories mean the file went missing.
+  if (fs.existsSync(path.join(dir, offsetsLogDir(1))) && !fs.existsSync(staging)) {
+    throw new Error(
+      `${dir} has ${offsetsLogDir(1)} but no ${OFFSETS_TOPIC_META_FILE}: restore that file (it names the partition count and topic id of ${OFFSETS_TOPIC}); nothing was changed`,
+    );
+  }
+  const legacy = path.join(dir, LEGACY_LOG_DIR);
+  const staged = fs.existsSync(staging);
+  if (!staged) recoverInterruptedSwap(legacy, logger);
+  // Read before anything moves: a log that is not of the msgpack era stops the migration here.
+  const { offsets, skipped } = await readLegacyOffsets(staged ? staging : legacy, options);
+  if (!staged) {
     fs.renameSync(legacy, staging);
     fsyncDir(dir);
   }
-  const { offsets, skipped } = await readLegacyOffsets(staging, options);
   const byPartition: RecordInput[][] = Array.from({ length: meta.partitions }, () => []);
   for (const o of offsets) {
     byPartition[offsetsPartitionFor(o.groupId, meta.partitions)]!.push({

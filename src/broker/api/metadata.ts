@@ -20,7 +20,7 @@ export async function handleMetadata(ctx: BrokerContext, req: MetadataRequest, v
   const all = req.topics === null || (version === 0 && req.topics.length === 0);
   let names: (string | null)[];
   let requested: { topicId: string; name: string | null }[] = [];
-  if (all) names = s.listTopics();
+  if (all) names = s.listTopics({ internal: true });
   else {
     // Each topic once, as Kafka answers (a request naming one topic 100,000 times gets one entry).
     const seen = new Set<string>();
@@ -51,7 +51,7 @@ export async function handleMetadata(ctx: BrokerContext, req: MetadataRequest, v
         errorCode: ErrorCode.NONE,
         name,
         topicId: d.id,
-        isInternal: false,
+        isInternal: d.internal,
         partitions: d.partitions.map((p) => ({
           errorCode: ErrorCode.NONE,
           partitionIndex: p.partition,
