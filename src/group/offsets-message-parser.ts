@@ -64,6 +64,8 @@ function memberJson(m: GroupMemberRecord, version: number, consumer: boolean): R
 
 /** ConsumerProtocolSubscription as Kafka's JSON converter writes it, fields of its version only. */
 function subscriptionJson(b: Buffer): unknown {
+  // Kafka reads the version first: fewer than two bytes stay bytes.
+  if (b.length < 2) return b64(b);
   try {
     const s = decodeSubscription(b);
     const out: Record<string, unknown> = { topics: s.topics, userData: b64(s.userData) };
@@ -77,6 +79,7 @@ function subscriptionJson(b: Buffer): unknown {
 }
 
 function assignmentJson(b: Buffer): unknown {
+  if (b.length < 2) return b64(b);
   try {
     const a = decodeAssignment(b);
     return { assignedPartitions: a.assignedPartitions.map((t) => ({ topic: t.topic, partitions: t.partitions })), userData: b64(a.userData) };
