@@ -160,10 +160,12 @@ describe('commit and fetch', () => {
       const again = await coordinator(dir, { durability });
       expect(fetchOne(again, 'cg', 't', 1)).toMatchObject({ committedOffset: 200, metadata: 'm200' });
       expect(fetchOne(again, 'solo', 'u', 0).committedOffset).toBe(2);
+      // The GroupMetadata record of generation 1 gives back the protocol type (as Kafka loads it).
       expect(again.listGroups().sort((a, b) => a.groupId.localeCompare(b.groupId))).toEqual([
-        { groupId: 'cg', protocolType: '', groupState: 'Empty' },
+        { groupId: 'cg', protocolType: 'consumer', groupState: 'Empty' },
         { groupId: 'solo', protocolType: '', groupState: 'Empty' },
       ]);
+      expect(again.offsetStore.groupRecord('cg')).toMatchObject({ protocolType: 'consumer', generation: 1, protocol: 'range', leader: j.memberId });
       expect(again.committedOffsets('cg').map((o) => [o.topic, o.partition, o.offset])).toEqual([
         ['t', 0, 100],
         ['t', 1, 200],
@@ -354,4 +356,56 @@ describe('compaction', () => {
       expect(fs.readdirSync(dir).sort()).toEqual(topicFiles(1));
     });
   }
+});
+
+describe('GroupMetadata records in __consumer_offsets', () => {
+  /** Every record of the group's partition, as [key type, value decoded or null]. */
+  async function groupRecords(dir: string, groupId: string) {
+    const { decodeGroupMetadataValue, offsetsPartitionFor } = await import('../src/group/index.js');
+    const meta = readOffsetsTopicMeta(dir)!;
+    const log = Log.open(path.join(dir, offsetsLogDir(offsetsPartitionFor(groupId, meta.partitions))), { background: false, segmentMs: Infinity, retentionMs: -1 });
+    try {
+      const out: (ReturnType<typeof decodeGroupMetadataValue> | null)[] = [];
+      for (let offset = log.logStartOffset; offset < log.logEndOffset; ) {
+        const r = log.read(offset, 1 << 24);
+        for (const batch of batchesIn(r.records)) {
+          for (const rec of readRecords(batch)) {
+            const k = decodeOffsetsTopicKey(rec.key!);
+            if (k.type === 'group' && k.groupId === groupId) out.push(rec.value === null ? null : decodeGroupMetadataValue(rec.value));
+          }
+        }
+        offset = r.nextOffset;
+      }
+      return out;
+    } finally {
+      await log.close();
+    }
+  }
+
+  it('are written when a generation is assigned and when the group empties, tombstoned on delete, and keep the generation across a restart', async () => {
+    const dir = tmpDir();
+    const c = await coordinator(dir);
+    const j = await stableMember(c, 'cg', ['t']);
+    await c.commitOffsets(simple('cg', { t: { 0: 7 } }, { generationId: j.generationId, memberId: j.memberId }));
+    c.leaveGroup({ groupId: 'cg', members: [{ memberId: j.memberId, groupInstanceId: null }] });
+    expect(c.groupState('cg')).toBe('Empty');
+    await closeAll();
+    const written = await groupRecords(dir, 'cg');
+    expect(written).toHaveLength(2);
+    expect(written[0]).toMatchObject({ version: 3, protocolType: 'consumer', generation: 1, protocol: 'range', leader: j.memberId });
+    expect(written[0]!.members).toHaveLength(1);
+    expect(written[0]!.members[0]).toMatchObject({ memberId: j.memberId, sessionTimeoutMs: 30_000, subscription: encodeSubscription({ topics: ['t'] }) });
+    expect(written[1]).toMatchObject({ version: 3, protocolType: 'consumer', generation: 2, protocol: null, leader: null, members: [] });
+
+    // After a restart the next generation follows the stored one.
+    const again = await coordinator(dir);
+    const k = await stableMember(again, 'cg', ['t']);
+    expect(k.generationId).toBe(3);
+    again.leaveGroup({ groupId: 'cg', members: [{ memberId: k.memberId, groupInstanceId: null }] });
+    expect(await again.deleteGroups(['cg'])).toEqual([{ groupId: 'cg', errorCode: E.NONE }]);
+    await closeAll();
+    expect((await groupRecords(dir, 'cg')).at(-1)).toBeNull();
+    const third = await coordinator(dir);
+    expect(third.listGroups()).toEqual([]);
+  });
 });

@@ -2,7 +2,15 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeOffsetCommitValue, decodeOffsetsTopicKey, offsetsLogDir, offsetsPartitionFor, type OffsetsTopicKey } from '../src/group/index.js';
+import {
+  decodeAssignment,
+  decodeGroupMetadataValue,
+  decodeOffsetCommitValue,
+  decodeOffsetsTopicKey,
+  offsetsLogDir,
+  offsetsPartitionFor,
+  type OffsetsTopicKey,
+} from '../src/group/index.js';
 import { startBroker } from './helpers/broker.js';
 import { sluice } from './helpers/cli.js';
 import { PYTHON, python, requireTool, run } from './helpers/clients.js';
@@ -119,13 +127,21 @@ describe('__consumer_offsets over the wire, in Kafka record format', () => {
     expect(mine.length).toBeGreaterThanOrEqual(3);
     for (const r of records) expect(r.partition).toBe(offsetsPartitionFor(r.key.groupId, 12));
     const latest = new Map<string, number>();
-    for (const r of mine) {
+    for (const r of mine.filter((x) => x.key.type === 'offset')) {
       expect(r.key).toMatchObject({ type: 'offset', version: 1 });
       const v = decodeOffsetCommitValue(r.value!);
       expect(v.version).toBe(3);
       if (r.key.type === 'offset') latest.set(`${r.key.topic}-${r.key.partition}`, v.offset);
     }
     expect(Object.fromEntries(latest)).toEqual({ 'orders-0': 10, 'orders-1': 10, 'orders-2': 10 });
+    // GroupMetadata records: the generation the consumer got, with its member and assignment,
+    // then the Empty group it left behind when it closed.
+    const groupValues = mine.filter((x) => x.key.type === 'group').map((x) => decodeGroupMetadataValue(x.value!));
+    expect(groupValues.length).toBeGreaterThanOrEqual(2);
+    const assigned = groupValues.find((g) => g.members.length === 1)!;
+    expect(assigned).toMatchObject({ version: 3, protocolType: 'consumer', generation: 1 });
+    expect(decodeAssignment(assigned.members[0]!.assignment).assignedPartitions).toEqual([{ topic: 'orders', partitions: [0, 1, 2] }]);
+    expect(groupValues.at(-1)).toMatchObject({ protocolType: 'consumer', generation: 2, protocol: null, leader: null, members: [] });
     expect(records.some((r) => r.key.groupId === 'kcat-group')).toBe(true);
 
     // Clients may not write to it: Kafka answers INVALID_TOPIC_EXCEPTION ("Broker: Invalid topic" in librdkafka).
@@ -139,7 +155,10 @@ describe('__consumer_offsets over the wire, in Kafka record format', () => {
     expect(dump.code, dump.stderr).toBe(0);
     const lines = dump.stdout.split('\n').filter((l) => l.startsWith('| ') && l.includes(`"group":"${group}"`));
     expect(lines.length).toBe(mine.length);
-    expect(lines.at(-1)).toMatch(
+    expect(lines.filter((l) => l.includes('key: {"type":"2"')).at(-1)).toMatch(
+      new RegExp(`key: \\{"type":"2","data":\\{"group":"${group}"\\}\\} payload: \\{"version":"3","data":\\{"protocolType":"consumer","generation":2,"protocol":null,"leader":null,"currentStateTimestamp":\\d+,"members":\\[\\]\\}\\}$`),
+    );
+    expect(lines.filter((l) => l.includes('key: {"type":"1"')).at(-1)).toMatch(
       new RegExp(`^\\| offset: \\d+ CreateTime: \\d+ keySize: \\d+ valueSize: \\d+ sequence: -1 headerKeys: \\[\\] key: \\{"type":"1","data":\\{"group":"${group}","topic":"orders","partition":\\d\\}\\} payload: \\{"version":"3","data":\\{"offset":10,"leaderEpoch":-?\\d+,"metadata":"[^"]*","commitTimestamp":\\d+\\}\\}$`),
     );
 

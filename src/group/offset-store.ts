@@ -234,6 +234,11 @@ export class OffsetStore {
     return [...this.groups.keys()];
   }
 
+  /** Groups with a GroupMetadataValue in the topic. */
+  groupRecordIds(): string[] {
+    return [...this.groupRecords.keys()];
+  }
+
   /** The group's last GroupMetadataValue in the topic, if any. */
   groupRecord(groupId: string): GroupMetadataRecord | undefined {
     return this.groupRecords.get(groupId);
