@@ -49,7 +49,7 @@ export interface SluiceOptions {
   retentionCheckIntervalMs?: number;
   /**
    * offsets.topic.num.partitions: partitions of `__consumer_offsets` when a data directory
-   * creates it (default 10; a data directory keeps the count it was created with).
+   * creates it (default 50, as Kafka; a data directory keeps the count it was created with).
    */
   offsetsTopicPartitions?: number;
   /** Group coordinator settings. */

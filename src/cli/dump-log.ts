@@ -13,7 +13,7 @@ import { isValidBatch, readRecords } from '../record/reader.js';
 import { parseOffsetsRecord } from '../group/offsets-message-parser.js';
 import { parse, required, UsageError } from './args.js';
 
-export const DUMP_LOG_HELP = `Usage: sluice dump-log --files F[,F2...] [--print-data-log]
+export const DUMP_LOG_HELP = `Usage: sluice dump-log --files F[,F2...] [--print-data-log] [--offsets-decoder]
 
 Decodes segment files of a data directory (<dir>/<topic>-<partition>/), without a broker:
   .log        each batch: offsets, count, position, timestamp, size, magic, codec, whether

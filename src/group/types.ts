@@ -13,7 +13,7 @@ export interface GroupCoordinatorOptions {
   /** Directory holding the topic `__consumer_offsets`: `${dir}/__consumer_offsets-<p>`. */
   dir: string;
   /**
-   * offsets.topic.num.partitions, used when the topic is created (default 10); a data
+   * offsets.topic.num.partitions, used when the topic is created (default 50); a data
    * directory keeps the count it was created with.
    */
   offsetsTopicPartitions?: number;
