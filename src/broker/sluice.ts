@@ -546,7 +546,8 @@ export class Sluice {
     if (idleMs > 0) {
       this.timers.push(
         setInterval(() => {
-          for (const parts of this.partitions.values()) {
+          // __consumer_offsets too: its partitions are as idle as any when their groups are.
+          for (const parts of [...this.partitions.values(), this.offsetsPartitions()]) {
             for (const p of parts) p.log.releaseIdleFiles(idleMs).catch((err: unknown) => this.options.logger?.warn({ err, topic: p.topic, partition: p.index }, 'closing idle files failed'));
           }
         }, Math.min(idleMs, 10_000)).unref(),
