@@ -67,6 +67,13 @@ describe('a msgpack-era data directory (frozen fixture) is migrated on open', ()
     expect(nonEmpty).toBe(5); // billing orders-0/1/2, audit orders-0, grüppe-ü events.v2-4: live offsets only
     // The user topics are untouched.
     expect(s.listTopics().sort()).toEqual(['events.v2', 'gone-topic', 'orders', 'payments']);
+    // The embedded API shows the internal topic when asked, and nobody but the coordinator writes to it.
+    expect(s.listTopics({ internal: true })).toContain('__consumer_offsets');
+    expect(s.describeTopic('__consumer_offsets')).toMatchObject({ internal: true, id: meta.topicId, config: { 'cleanup.policy': 'compact' } });
+    expect(s.describeTopic('__consumer_offsets').partitions).toHaveLength(7);
+    const producer = s.producer();
+    await expect(producer.send('__consumer_offsets', [{ value: 'x' }])).rejects.toThrow(/internal to the broker/);
+    await producer.close();
     await close(s);
 
     const before = topicFiles(dir);
