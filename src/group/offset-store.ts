@@ -285,15 +285,19 @@ export class OffsetStore {
     for (const p of byPartition.keys()) this.maybeCompact(p);
   }
 
-  /** Writes a group's GroupMetadataValue, or its tombstone (null), to its partition. */
+  /**
+   * Writes a group's GroupMetadataValue, or its tombstone (null), to its partition. Memory takes
+   * the change at once, before a running compaction of that partition ends: a removal decided
+   * meanwhile must see the record to tombstone it (and a compaction writes what memory holds).
+   */
   async writeGroup(groupId: string, value: GroupMetadataRecord | null): Promise<void> {
+    if (value === null) this.groupRecords.delete(groupId);
+    else this.groupRecords.set(groupId, value);
     const p = this.partitionFor(groupId);
     await this.waitForCompactions([p]);
     const now = this.options.time();
     const part = this.parts[p]!;
     part.partition.append(buildBatch([{ key: encodeGroupMetadataKey(groupId), value: value === null ? null : encodeGroupMetadataValue(value), timestamp: now }], { now }), APPEND);
-    if (value === null) this.groupRecords.delete(groupId);
-    else this.groupRecords.set(groupId, value);
     if (this.options.durability === 'fsync') await part.partition.log.flush();
   }
 
