@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GroupCoordinator, OFFSETS_LOG_DIR } from '../src/group/index.js';
+import { DEFAULT_OFFSETS_TOPIC_PARTITIONS, GroupCoordinator, OFFSETS_TOPIC_META_FILE, offsetsLogDir } from '../src/group/index.js';
 import { runUntilAcked } from './helpers/kill-child.js';
 import { tmpDir } from './helpers/tmp.js';
 
@@ -32,7 +32,8 @@ describe('committed offsets across SIGKILL', () => {
             expect(p.committedOffset % 3).toBe(p.partitionIndex);
             expect(p.metadata).toBe('x'.repeat(p.committedOffset % 40));
           }
-          expect(fs.readdirSync(dir)).toEqual([OFFSETS_LOG_DIR]);
+          const expected = [OFFSETS_TOPIC_META_FILE, ...Array.from({ length: DEFAULT_OFFSETS_TOPIC_PARTITIONS }, (_, p) => offsetsLogDir(p))];
+          expect(fs.readdirSync(dir).sort()).toEqual(expected.sort());
         } finally {
           await c.close();
         }

@@ -4,8 +4,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode as E } from '../src/protocol/error-codes.js';
 import { batchesIn, readRecords } from '../src/record/index.js';
 import { Log } from '../src/storage/index.js';
-import { encodeSubscription, GroupCoordinator, OFFSETS_LOG_DIR, type GroupCoordinatorOptions, type OffsetCommitRequest } from '../src/group/index.js';
-import { decodeOffsetKey, decodeOffsetValue } from '../src/group/offset-record.js';
+import {
+  decodeOffsetCommitValue,
+  decodeOffsetsTopicKey,
+  encodeSubscription,
+  GroupCoordinator,
+  OFFSETS_TOPIC_META_FILE,
+  offsetsLogDir,
+  readOffsetsTopicMeta,
+  type GroupCoordinatorOptions,
+  type OffsetCommitRequest,
+} from '../src/group/index.js';
 import { tmpDir } from './helpers/tmp.js';
 
 const open: GroupCoordinator[] = [];
@@ -57,25 +66,31 @@ async function stableMember(c: GroupCoordinator, groupId: string, topics: string
 }
 
 /** Every record of the offsets log under `dir`: [key, value or null]. */
+/** Every record of every partition of __consumer_offsets, decoded with Kafka's schemas. */
 async function rawRecords(dir: string) {
-  const log = Log.open(path.join(dir, OFFSETS_LOG_DIR), { background: false, segmentMs: Infinity, retentionMs: -1 });
-  try {
-    const out: [string, number | null][] = [];
-    for (let offset = log.logStartOffset; offset < log.logEndOffset; ) {
-      const r = log.read(offset, 1 << 24);
-      for (const batch of batchesIn(r.records)) {
-        for (const rec of readRecords(batch)) {
-          const k = decodeOffsetKey(rec.key!)!;
-          out.push([`${k.groupId}/${k.topic}/${k.partition}`, rec.value === null ? null : decodeOffsetValue(rec.value)!.offset]);
+  const out: [string, number | null][] = [];
+  for (let p = 0; p < readOffsetsTopicMeta(dir)!.partitions; p++) {
+    const log = Log.open(path.join(dir, offsetsLogDir(p)), { background: false, segmentMs: Infinity, retentionMs: -1 });
+    try {
+      for (let offset = log.logStartOffset; offset < log.logEndOffset; ) {
+        const r = log.read(offset, 1 << 24);
+        for (const batch of batchesIn(r.records)) {
+          for (const rec of readRecords(batch)) {
+            const k = decodeOffsetsTopicKey(rec.key!);
+            if (k.type !== 'offset') continue;
+            out.push([`${k.groupId}/${k.topic}/${k.partition}`, rec.value === null ? null : decodeOffsetCommitValue(rec.value).offset]);
+          }
         }
+        offset = r.nextOffset;
       }
-      offset = r.nextOffset;
+    } finally {
+      await log.close();
     }
-    return out;
-  } finally {
-    await log.close();
   }
+  return out;
 }
+
+const topicFiles = (n: number) => [OFFSETS_TOPIC_META_FILE, ...Array.from({ length: n }, (_, p) => offsetsLogDir(p))].sort();
 
 describe('commit and fetch', () => {
   it('commits and fetches for a consumer without group management', async () => {
@@ -145,10 +160,12 @@ describe('commit and fetch', () => {
       const again = await coordinator(dir, { durability });
       expect(fetchOne(again, 'cg', 't', 1)).toMatchObject({ committedOffset: 200, metadata: 'm200' });
       expect(fetchOne(again, 'solo', 'u', 0).committedOffset).toBe(2);
+      // The GroupMetadata record of generation 1 gives back the protocol type (as Kafka loads it).
       expect(again.listGroups().sort((a, b) => a.groupId.localeCompare(b.groupId))).toEqual([
-        { groupId: 'cg', protocolType: '', groupState: 'Empty' },
+        { groupId: 'cg', protocolType: 'consumer', groupState: 'Empty' },
         { groupId: 'solo', protocolType: '', groupState: 'Empty' },
       ]);
+      expect(again.offsetStore.groupRecord('cg')).toMatchObject({ protocolType: 'consumer', generation: 1, protocol: 'range', leader: j.memberId });
       expect(again.committedOffsets('cg').map((o) => [o.topic, o.partition, o.offset])).toEqual([
         ['t', 0, 100],
         ['t', 1, 200],
@@ -274,20 +291,20 @@ describe('compaction', () => {
     const records = await rawRecords(dir);
     expect(records.length).toBe(live.size);
     expect(new Map(records)).toEqual(live);
-    expect(fs.readdirSync(dir).sort()).toEqual([OFFSETS_LOG_DIR]);
+    expect(fs.readdirSync(dir).sort()).toEqual(topicFiles(readOffsetsTopicMeta(dir)!.partitions));
     const again = await coordinator(dir);
     expect(fetchOne(again, 'g', 't', 3).committedOffset).toBe(598);
     expect(fetchOne(again, 'g', 't', 4).committedOffset).toBe(-1);
   });
 
-  /** Offsets logs of two states: A holds g/t/0 = 1, B holds g/t/0 = 2. */
+  /** Offsets logs (of a one-partition topic) of two states: A holds g/t/0 = 1, B holds g/t/0 = 2. */
   async function twoStates() {
     const make = async (offset: number) => {
       const d = tmpDir();
-      const c = await coordinator(d);
+      const c = await coordinator(d, { offsetsTopicPartitions: 1 });
       await c.commitOffsets(simple('g', { t: { 0: offset } }));
       await closeAll();
-      return path.join(d, OFFSETS_LOG_DIR);
+      return path.join(d, offsetsLogDir(0));
     };
     return { A: await make(1), B: await make(2) };
   }
@@ -332,10 +349,63 @@ describe('compaction', () => {
     it(`recovers an interrupted swap at open: ${name}`, async () => {
       const { A, B } = await twoStates();
       const dir = tmpDir();
-      arrange(path.join(dir, OFFSETS_LOG_DIR), A, B);
+      fs.copyFileSync(path.join(path.dirname(A), OFFSETS_TOPIC_META_FILE), path.join(dir, OFFSETS_TOPIC_META_FILE));
+      arrange(path.join(dir, offsetsLogDir(0)), A, B);
       const c = await coordinator(dir);
       expect(fetchOne(c, 'g', 't', 0).committedOffset).toBe(expected);
-      expect(fs.readdirSync(dir)).toEqual([OFFSETS_LOG_DIR]);
+      expect(fs.readdirSync(dir).sort()).toEqual(topicFiles(1));
     });
   }
+});
+
+describe('GroupMetadata records in __consumer_offsets', () => {
+  /** Every record of the group's partition, as [key type, value decoded or null]. */
+  async function groupRecords(dir: string, groupId: string) {
+    const { decodeGroupMetadataValue, offsetsPartitionFor } = await import('../src/group/index.js');
+    const meta = readOffsetsTopicMeta(dir)!;
+    const log = Log.open(path.join(dir, offsetsLogDir(offsetsPartitionFor(groupId, meta.partitions))), { background: false, segmentMs: Infinity, retentionMs: -1 });
+    try {
+      const out: (ReturnType<typeof decodeGroupMetadataValue> | null)[] = [];
+      for (let offset = log.logStartOffset; offset < log.logEndOffset; ) {
+        const r = log.read(offset, 1 << 24);
+        for (const batch of batchesIn(r.records)) {
+          for (const rec of readRecords(batch)) {
+            const k = decodeOffsetsTopicKey(rec.key!);
+            if (k.type === 'group' && k.groupId === groupId) out.push(rec.value === null ? null : decodeGroupMetadataValue(rec.value));
+          }
+        }
+        offset = r.nextOffset;
+      }
+      return out;
+    } finally {
+      await log.close();
+    }
+  }
+
+  it('are written when a generation is assigned and when the group empties, tombstoned on delete, and keep the generation across a restart', async () => {
+    const dir = tmpDir();
+    const c = await coordinator(dir);
+    const j = await stableMember(c, 'cg', ['t']);
+    await c.commitOffsets(simple('cg', { t: { 0: 7 } }, { generationId: j.generationId, memberId: j.memberId }));
+    c.leaveGroup({ groupId: 'cg', members: [{ memberId: j.memberId, groupInstanceId: null }] });
+    expect(c.groupState('cg')).toBe('Empty');
+    await closeAll();
+    const written = await groupRecords(dir, 'cg');
+    expect(written).toHaveLength(2);
+    expect(written[0]).toMatchObject({ version: 3, protocolType: 'consumer', generation: 1, protocol: 'range', leader: j.memberId });
+    expect(written[0]!.members).toHaveLength(1);
+    expect(written[0]!.members[0]).toMatchObject({ memberId: j.memberId, sessionTimeoutMs: 30_000, subscription: encodeSubscription({ topics: ['t'] }) });
+    expect(written[1]).toMatchObject({ version: 3, protocolType: 'consumer', generation: 2, protocol: null, leader: null, members: [] });
+
+    // After a restart the next generation follows the stored one.
+    const again = await coordinator(dir);
+    const k = await stableMember(again, 'cg', ['t']);
+    expect(k.generationId).toBe(3);
+    again.leaveGroup({ groupId: 'cg', members: [{ memberId: k.memberId, groupInstanceId: null }] });
+    expect(await again.deleteGroups(['cg'])).toEqual([{ groupId: 'cg', errorCode: E.NONE }]);
+    await closeAll();
+    expect((await groupRecords(dir, 'cg')).at(-1)).toBeNull();
+    const third = await coordinator(dir);
+    expect(third.listGroups()).toEqual([]);
+  });
 });

@@ -34,13 +34,14 @@ describe('kafkajs 2.2.4 against a Sluice broker process', () => {
     const admin = client(broker.bootstrap).admin();
     await admin.connect();
     expect(await admin.createTopics({ topics: [{ topic: 'a', numPartitions: 3 }, { topic: 'b' }] })).toBe(true);
-    expect((await admin.listTopics()).sort()).toEqual(['a', 'b']);
+    // As against Kafka, the list includes the internal __consumer_offsets.
+    expect((await admin.listTopics()).sort()).toEqual(['__consumer_offsets', 'a', 'b']);
     const meta = await admin.fetchTopicMetadata({ topics: ['a'] });
     expect(meta.topics[0]!.partitions.length).toBe(3);
     await admin.createPartitions({ topicPartitions: [{ topic: 'b', count: 2 }] });
     expect((await admin.fetchTopicMetadata({ topics: ['b'] })).topics[0]!.partitions.length).toBe(2);
     await admin.deleteTopics({ topics: ['a'] });
-    expect(await admin.listTopics()).toEqual(['b']);
+    expect((await admin.listTopics()).sort()).toEqual(['__consumer_offsets', 'b']);
     const err = await admin.createTopics({ topics: [{ topic: 'bad name!' }] }).catch((e) => e);
     expect(err.errors[0]).toMatchObject({ type: 'INVALID_TOPIC_EXCEPTION' });
     await admin.disconnect();

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { GroupCoordinator } from '../group/index.js';
+import { GroupCoordinator, OFFSETS_TOPIC } from '../group/index.js';
 import { consumerLag } from '../group/lag.js';
 import { syncFilesystem } from '../native.js';
 import { Log, StorageError, StorageIOError, type Durability, type LogOptions, type LogRecoveryReport, type StorageLogger } from '../storage/index.js';
@@ -50,6 +50,11 @@ export interface SluiceOptions {
   cleanerBackoffMs?: number;
   /** How often retention runs, ms (log.retention.check.interval.ms, default 5 minutes). */
   retentionCheckIntervalMs?: number;
+  /**
+   * offsets.topic.num.partitions: partitions of `__consumer_offsets` when a data directory
+   * creates it (default 50, as Kafka; a data directory keeps the count it was created with).
+   */
+  offsetsTopicPartitions?: number;
   /** Group coordinator settings. */
   groups?: {
     initialRebalanceDelayMs?: number;
@@ -83,6 +88,9 @@ export interface TopicDescription {
   /** The keys set on this topic (not broker defaults). */
   overrides: TopicConfig;
 }
+
+/** The configs `__consumer_offsets` has in Kafka (offsets.topic.segment.bytes; compaction is the group coordinator's). */
+const OFFSETS_TOPIC_CONFIG: TopicConfig = { 'cleanup.policy': 'compact', 'segment.bytes': String(100 * 1024 * 1024), 'compression.type': 'producer' };
 
 export interface CreateTopicOptions {
   /** Number of partitions (default: numPartitions of the broker). */
@@ -166,6 +174,7 @@ export class Sluice {
         durability: options.durability,
         logger: options.logger,
         ...options.groups,
+        offsetsTopicPartitions: options.offsetsTopicPartitions,
         topicExists: (t: string) => registry.get(t) !== undefined,
       });
       const s = new Sluice(options, { dir, meta, release, registry, pool, groups, defaults });
@@ -246,13 +255,16 @@ export class Sluice {
     removeDeletedTopicDirs(this.dir);
   }
 
-  listTopics(): string[] {
+  /** The topics; with `internal`, `__consumer_offsets` too (as Kafka's Metadata lists it). */
+  listTopics(options: { internal?: boolean } = {}): string[] {
     this.ensureOpen();
-    return this.registry.names();
+    const names = this.registry.names();
+    return options.internal ? [...names, OFFSETS_TOPIC] : names;
   }
 
   /** The topic's id (a UUID string), or UnknownTopicError. */
   topicId(name: string): string {
+    if (name === OFFSETS_TOPIC) return this.groups.offsetStore.topicId;
     const meta = this.registry.get(name);
     if (!meta) throw new UnknownTopicError(name);
     return meta.id;
@@ -260,22 +272,25 @@ export class Sluice {
 
   /** The name of the topic with this id, or undefined. */
   topicById(id: string): string | undefined {
+    if (id === this.groups.offsetStore.topicId) return OFFSETS_TOPIC;
     return this.registry.all().find((t) => t.id === id)?.name;
   }
 
+  /** True for the user topics and for the internal `__consumer_offsets`. */
   hasTopic(name: string): boolean {
-    return this.registry.get(name) !== undefined;
+    return this.registry.get(name) !== undefined || name === OFFSETS_TOPIC;
   }
 
   describeTopic(name: string): TopicDescription {
     this.ensureOpen();
-    const meta = this.registry.get(name);
-    const parts = this.partitions.get(name);
+    const internal = name === OFFSETS_TOPIC;
+    const meta = internal ? { id: this.groups.offsetStore.topicId, config: OFFSETS_TOPIC_CONFIG } : this.registry.get(name);
+    const parts = internal ? this.offsetsPartitions() : this.partitions.get(name);
     if (!meta || !parts) throw new UnknownTopicError(name);
     return {
       name,
       id: meta.id,
-      internal: false,
+      internal,
       config: this.topicConfig(name),
       overrides: { ...meta.config },
       partitions: parts.map((p) => ({
@@ -294,6 +309,7 @@ export class Sluice {
 
   /** The config in force for a topic: broker defaults overlaid with the topic's own keys. */
   topicConfig(name: string): TopicConfig {
+    if (name === OFFSETS_TOPIC) return { ...this.defaults, ...OFFSETS_TOPIC_CONFIG };
     const meta = this.registry.get(name);
     if (!meta) throw new UnknownTopicError(name);
     return { ...this.defaults, ...meta.config };
@@ -385,7 +401,7 @@ export class Sluice {
   /** @internal The partition, or UnknownTopicError. */
   partition(topic: string, index: number): Partition {
     this.ensureOpen();
-    const parts = this.partitions.get(topic);
+    const parts = topic === OFFSETS_TOPIC ? this.offsetsPartitions() : this.partitions.get(topic);
     if (!parts) throw new UnknownTopicError(topic);
     const p = parts[index];
     if (!p) throw new UnknownTopicError(topic, index);
@@ -393,9 +409,16 @@ export class Sluice {
   }
 
   partitionCount(topic: string): number {
+    if (topic === OFFSETS_TOPIC) return this.groups.offsetStore.partitionCount;
     const parts = this.partitions.get(topic);
     if (!parts) throw new UnknownTopicError(topic);
     return parts.length;
+  }
+
+  /** The partitions of `__consumer_offsets`, owned by the group coordinator (read-only to clients). */
+  private offsetsPartitions(): Partition[] {
+    const store = this.groups.offsetStore;
+    return Array.from({ length: store.partitionCount }, (_, i) => store.partition(i)!);
   }
 
   // ---- clients ---------------------------------------------------------------------------
@@ -553,7 +576,8 @@ export class Sluice {
     if (idleMs > 0) {
       this.timers.push(
         setInterval(() => {
-          for (const parts of this.partitions.values()) {
+          // __consumer_offsets too: its partitions are as idle as any when their groups are.
+          for (const parts of [...this.partitions.values(), this.offsetsPartitions()]) {
             for (const p of parts) p.log.releaseIdleFiles(idleMs).catch((err: unknown) => this.options.logger?.warn({ err, topic: p.topic, partition: p.index }, 'closing idle files failed'));
           }
         }, Math.min(idleMs, 10_000)).unref(),

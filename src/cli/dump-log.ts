@@ -10,9 +10,10 @@ import path from 'node:path';
 import { readBatchHeader, readInt64 } from '../record/header.js';
 import { compressionName, LENGTH_OFFSET, LOG_OVERHEAD, MIN_BATCH_LENGTH, TimestampType, type Compression } from '../record/layout.js';
 import { isValidBatch, readRecords } from '../record/reader.js';
+import { parseOffsetsRecord } from '../group/offsets-message-parser.js';
 import { parse, required, UsageError } from './args.js';
 
-export const DUMP_LOG_HELP = `Usage: sluice dump-log --files F[,F2...] [--print-data-log]
+export const DUMP_LOG_HELP = `Usage: sluice dump-log --files F[,F2...] [--print-data-log] [--offsets-decoder]
 
 Decodes segment files of a data directory (<dir>/<topic>-<partition>/), without a broker:
   .log        each batch: offsets, count, position, timestamp, size, magic, codec, whether
@@ -25,6 +26,9 @@ Options:
   --files <paths>            comma-separated segment files (required; repeatable)
   --print-data-log           with .log files: also print every record (offset, timestamp,
                              key, value, headers)
+  --offsets-decoder          decode records as __consumer_offsets ones (offset commits and
+                             group metadata, as JSON, like Kafka's --offsets-decoder);
+                             implies --print-data-log
   --max-bytes <n>            stop after this many bytes of each file (default: all)
   -h, --help                 this help
 `;
@@ -32,6 +36,7 @@ Options:
 const OPTIONS = {
   files: { type: 'string', multiple: true },
   'print-data-log': { type: 'boolean' },
+  'offsets-decoder': { type: 'boolean' },
   'deep-iteration': { type: 'boolean' },
   'max-bytes': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -70,7 +75,8 @@ export async function dumpLog(argv: string[]): Promise<number> {
       out(`Dumping ${file}\n`);
       const size = Math.min(fs.fstatSync(fd).size, maxBytes);
       const ext = path.extname(file);
-      if (ext === '.log') dumpSegment(fd, size, baseOffsetOf(file), v['print-data-log'] === true || v['deep-iteration'] === true, out);
+      const offsets = v['offsets-decoder'] === true;
+      if (ext === '.log') dumpSegment(fd, size, baseOffsetOf(file), offsets || v['print-data-log'] === true || v['deep-iteration'] === true, offsets, out);
       else dumpIndex(fd, size, baseOffsetOf(file), ext === '.index', out);
     } finally {
       fs.closeSync(fd);
@@ -98,7 +104,7 @@ function isAllZero(fd: number, from: number, to: number): boolean {
   return true;
 }
 
-function dumpSegment(fd: number, size: number, base: number, records: boolean, out: (s: string) => void): void {
+function dumpSegment(fd: number, size: number, base: number, records: boolean, offsets: boolean, out: (s: string) => void): void {
   out(`Log starting offset: ${base}\n`);
   let position = 0;
   while (position < size) {
@@ -122,7 +128,7 @@ function dumpSegment(fd: number, size: number, base: number, records: boolean, o
         ` isTransactional: ${h.isTransactional} isControl: ${h.isControl} position: ${position} ${timeType}: ${h.maxTimestamp}` +
         ` size: ${h.sizeInBytes} magic: ${h.magic} compresscodec: ${codecName(h.compression)} crc: ${h.crc} isvalid: ${valid}\n`,
     );
-    if (records) dumpRecords(batch, h.baseSequence, timeType, valid, out);
+    if (records) dumpRecords(batch, h.baseSequence, timeType, valid, offsets && !h.isControl, out);
     position += h.sizeInBytes;
   }
 }
@@ -131,7 +137,7 @@ function codecName(c: Compression): string {
   return c <= 4 ? compressionName(c) : `unknown(${c})`;
 }
 
-function dumpRecords(batch: Buffer, baseSequence: number, timeType: string, valid: boolean, out: (s: string) => void): void {
+function dumpRecords(batch: Buffer, baseSequence: number, timeType: string, valid: boolean, offsets: boolean, out: (s: string) => void): void {
   let list;
   try {
     list = readRecords(batch, { verifyCrc: valid });
@@ -143,6 +149,16 @@ function dumpRecords(batch: Buffer, baseSequence: number, timeType: string, vali
   for (const r of list) {
     const sequence = baseSequence < 0 ? -1 : baseSequence + (r.offset - base);
     const headers = r.headers.map((x) => `${x.key}=${x.value === null ? 'null' : x.value.toString('utf8')}`).join(',');
+    if (offsets) {
+      const meta = `| offset: ${r.offset} ${timeType}: ${r.timestamp} keySize: ${r.key?.length ?? -1} valueSize: ${r.value?.length ?? -1} sequence: ${sequence} headerKeys: [${r.headers.map((x) => x.key).join(',')}]`;
+      if (r.key === null) {
+        out(`${meta} (no key: not a __consumer_offsets record)\n`);
+        continue;
+      }
+      const p = parseOffsetsRecord(r.offset, r.key, r.value);
+      out(`${meta} key: ${p.key}${p.payload === null ? '' : ` payload: ${p.payload}`}\n`);
+      continue;
+    }
     out(
       `| offset: ${r.offset} ${timeType}: ${r.timestamp} keySize: ${r.key?.length ?? -1} valueSize: ${r.value?.length ?? -1} sequence: ${sequence}` +
         ` headerKeys: [${r.headers.map((x) => x.key).join(',')}] key: ${r.key === null ? 'null' : r.key.toString('utf8')}` +

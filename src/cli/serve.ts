@@ -63,6 +63,8 @@ export function serveOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     advertisedHost: v.get('advertised-host'),
     advertisedPort: n('advertised-port'),
     numPartitions: n('num-partitions'),
+    // Only an explicit setting is compared with the count a data directory already has.
+    offsetsTopicPartitions: r.sources.get('offsets-topic-num-partitions') === 'default' ? undefined : n('offsets-topic-num-partitions'),
     autoCreateTopics: b('auto-create-topics'),
     durability: v.get('durability') as BrokerOptions['durability'],
     acksAllFsync: b('acks-all-fsync'),

@@ -60,6 +60,7 @@ export const SETTINGS: Setting[] = [
   { flag: 'group-min-session-timeout-ms', file: ['group.min.session.timeout.ms'], kind: int(1, MAX_INT), default: '6000', doc: 'shortest session timeout a consumer may ask for' },
   { flag: 'group-max-session-timeout-ms', file: ['group.max.session.timeout.ms'], kind: int(1, MAX_INT), default: '1800000', doc: 'longest session timeout a consumer may ask for' },
   { flag: 'offsets-retention-minutes', file: ['offsets.retention.minutes'], kind: int(1, MAX_INT), default: '10080', doc: 'committed offsets of an empty group expire after this' },
+  { flag: 'offsets-topic-num-partitions', file: ['offsets.topic.num.partitions'], kind: int(1, 1000), default: '50', doc: "partitions of __consumer_offsets when a data directory creates it (Kafka's default, which tools that compute a group's partition assume); a data directory keeps the count it was created with" },
   { flag: 'retention-check-interval-ms', file: ['log.retention.check.interval.ms'], kind: int(0, MAX_INT), default: '300000', doc: 'how often retention runs (0: never)' },
   { flag: 'max-partitions', file: ['sluice.max.partitions'], kind: int(1, 1_000_000), default: '20000', doc: 'partitions the broker holds at most (CreateTopics/CreatePartitions beyond it get POLICY_VIOLATION)' },
   { flag: 'max-partitions-per-request', file: ['sluice.max.partitions.per.request'], kind: int(1, 1_000_000), default: '10000', doc: 'partitions one CreateTopics or CreatePartitions request may create' },

@@ -9,7 +9,8 @@ import type { ClientHost } from '../broker/engine.js';
 import { ErrorCode, KafkaError } from '../protocol/error-codes.js';
 import { Arenas, BatchWriter, recordSizeBound } from '../record/batch-writer.js';
 import type { CompressionName, RecordBytes, RecordHeader } from '../record/index.js';
-import { SluiceClosedError, UnknownTopicError } from '../broker/errors.js';
+import { InvalidTopicError, SluiceClosedError, UnknownTopicError } from '../broker/errors.js';
+import { isInternalTopic } from '../broker/topic-name.js';
 import { StickyPartitioner, partitionForKey } from './partitioner.js';
 
 export interface ProducerOptions {
@@ -126,6 +127,7 @@ export class Producer {
     const list = Array.isArray(records) ? records : [records];
     const n = list.length;
     if (n === 0) return [];
+    if (isInternalTopic(topic)) throw new InvalidTopicError(topic, 'it is internal to the broker: only the group coordinator appends to it');
     if (!this.sluice.hasTopic(topic)) await this.sluice.ensureTopic(topic);
     const partitions = this.sluice.partitionCount(topic);
     const config = this.sluice.topicConfig(topic);

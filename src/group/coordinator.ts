@@ -77,8 +77,17 @@ export class GroupCoordinator {
       isClosed: () => this.closed,
       touchMember: (group, member) => this.scheduleSession(group, member, member.sessionTimeoutMs),
     });
-    // Every group that has offsets exists, Empty, with what the log cannot tell unknown.
-    for (const groupId of store.groupIds()) this.groups.set(groupId, new GroupMetadata(groupId, -1));
+    // Every group that has offsets or a GroupMetadata record exists, Empty; the record gives its
+    // generation and protocol type (members rejoin: their sessions did not survive the restart).
+    for (const groupId of new Set([...store.groupIds(), ...store.groupRecordIds()])) {
+      const group = new GroupMetadata(groupId, -1);
+      const record = store.groupRecord(groupId);
+      if (record !== undefined) {
+        group.generationId = record.generation;
+        group.protocolType = record.protocolType === '' ? null : record.protocolType;
+      }
+      this.groups.set(groupId, group);
+    }
     if (config.offsetsRetentionCheckIntervalMs > 0) {
       this.retentionTimer = setInterval(() => {
         this.offsets.expireOffsets().catch((err: unknown) => config.logger.warn({ err }, 'offset expiry failed'));
@@ -101,8 +110,9 @@ export class GroupCoordinator {
       offsetMetadataMaxBytes: options.offsetMetadataMaxBytes ?? 4096,
       topicExists: options.topicExists ?? null,
     };
-    const store = OffsetStore.open({
+    const store = await OffsetStore.open({
       dir: options.dir,
+      partitions: options.offsetsTopicPartitions,
       durability: options.durability ?? 'pagecache',
       time,
       logger,
@@ -333,6 +343,7 @@ export class GroupCoordinator {
     group.initNextGeneration(this.config.time());
     if (group.is('Empty')) {
       this.config.logger.info({ groupId: group.groupId, generationId: group.generationId }, 'group is now empty');
+      this.storeGroup(group);
       return;
     }
     this.config.logger.info(
@@ -440,6 +451,36 @@ export class GroupCoordinator {
     }
     this.propagateAssignment(group, ErrorCode.NONE);
     group.transitionTo('Stable', this.config.time());
+    this.storeGroup(group);
+  }
+
+  /**
+   * Writes the group's GroupMetadataValue to __consumer_offsets, as Kafka does when a generation
+   * gets its assignment and when a group becomes Empty, so tools reading the topic see members
+   * and assignments and a restart keeps the generation. The SyncGroup answers do not wait for it
+   * (the offsets, not this record, are what a consumer resumes from); a failure is logged.
+   */
+  private storeGroup(group: GroupMetadata): void {
+    const protocol = group.protocolName;
+    const members = [...group.members.values()].map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.groupInstanceId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+      sessionTimeoutMs: m.sessionTimeoutMs,
+      subscription: protocol === null ? EMPTY_BUFFER : m.metadata(protocol),
+      assignment: m.assignment,
+    }));
+    const record = {
+      protocolType: group.protocolType ?? '',
+      generation: group.generationId,
+      protocol,
+      leader: members.length > 0 ? group.leaderId : null,
+      currentStateTimestamp: group.stateTimestamp,
+      members,
+    };
+    this.store.writeGroup(group.groupId, record).catch((err: unknown) => this.config.logger.warn({ groupId: group.groupId, err }, 'writing the group metadata record failed'));
   }
 
   private resetAndPropagateAssignmentError(group: GroupMetadata, error: number): void {

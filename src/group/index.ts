@@ -6,14 +6,25 @@
  *   coordinator.ts        GroupCoordinator: JoinGroup / SyncGroup / Heartbeat / LeaveGroup, timers
  *   group.ts, member.ts   one group's state machine and its members
  *   offset-manager.ts     OffsetCommit / OffsetFetch / DeleteGroups / OffsetDelete, expiry
- *   offset-store.ts       the offsets log __consumer_offsets-0: replay, compaction
- *   offset-record.ts      its record layout
+ *   offset-store.ts       the topic __consumer_offsets (n partitions): replay, compaction
+ *   offset-record.ts      its records in Kafka's format (OffsetCommit/GroupMetadata key and value)
+ *   offsets-migration.ts  migration of a msgpack-era offsets log (offset-record-msgpack.ts)
  *   consumer-protocol.ts  ConsumerProtocolSubscription / Assignment v0-3
  *   assignors.ts          range and roundrobin
  */
 export { GroupCoordinator } from './coordinator.js';
-export { OffsetStore, OFFSETS_TOPIC, OFFSETS_LOG_DIR, recoverInterruptedSwap } from './offset-store.js';
-export type { OffsetChange, OffsetStoreOptions } from './offset-store.js';
+export {
+  OffsetStore,
+  OFFSETS_TOPIC,
+  OFFSETS_TOPIC_META_FILE,
+  DEFAULT_OFFSETS_TOPIC_PARTITIONS,
+  MAX_OFFSETS_TOPIC_PARTITIONS,
+  offsetsLogDir,
+  readOffsetsTopicMeta,
+  recoverInterruptedSwap,
+} from './offset-store.js';
+export type { OffsetChange, OffsetStoreOptions, OffsetsTopicMeta } from './offset-store.js';
+export * from './offset-record.js';
 export {
   CONSUMER_PROTOCOL_MAX_VERSION,
   CONSUMER_PROTOCOL_TYPE,

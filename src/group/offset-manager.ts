@@ -259,6 +259,10 @@ export class OffsetManager {
   private removeGroup(group: GroupMetadata): void {
     group.transitionTo('Dead', this.config.time());
     if (this.groups.get(group.groupId) === group) this.groups.delete(group.groupId);
+    // As Kafka: a removed group's GroupMetadata record gets its tombstone.
+    if (this.store.groupRecord(group.groupId) !== undefined && !this.hooks.isClosed()) {
+      this.store.writeGroup(group.groupId, null).catch((err: unknown) => this.config.logger.warn({ groupId: group.groupId, err }, 'writing the group tombstone failed'));
+    }
   }
 }
 

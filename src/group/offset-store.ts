@@ -1,16 +1,28 @@
 /**
- * Committed offsets: an in-memory map mirrored by the log `<dir>/__consumer_offsets-0` (records
- * laid out in offset-record.ts). Memory changes at the moment a batch is appended, so memory is
- * always exactly the replay of the log; a write resolves once the batch is in the log (and
+ * Committed offsets: an in-memory map mirrored by Kafka's internal topic `__consumer_offsets`,
+ * `<dir>/__consumer_offsets-<p>` for p in 0..n-1, with records in Kafka's own format
+ * (offset-record.ts). A group lives in partition abs(javaHashCode(groupId)) % n, as in Kafka,
+ * so all of a group's records are in one log and one commit request is one batch there (all its
+ * partitions, all or nothing). Memory changes at the moment a batch is appended, so memory is
+ * always exactly the replay of the logs; a write resolves once its batches are in the logs (and
  * fsynced under 'fsync' durability).
  *
- * Compaction: once the log is bigger than `compactionMinBytes` and 4x its live entries, the live
- * entries are written to `__consumer_offsets-0.compacting`, that log is closed (fsynced), and
- * the directories are swapped:
+ * The partition count and the topic id are kept in `<dir>/__consumer_offsets.json`
+ * (OffsetsTopicMeta), written once, when the topic is created: like Kafka, a data directory
+ * keeps the count it was created with, whatever offsets.topic.num.partitions says later (a
+ * different setting is reported, not applied, so no group ever moves partition). A data
+ * directory from before this format (one msgpack log, no such file) is migrated on open
+ * (offsets-migration.ts).
+ *
+ * Compaction, per partition: once a log is bigger than `compactionMinBytes` and 4x its live
+ * entries, the live entries are written to `__consumer_offsets-<p>.compacting`, starting at the
+ * old log end offset (so offsets only grow, and a reader of the topic sees the live entries
+ * again rather than an offset going back), that log is closed (fsynced), and the directories
+ * are swapped:
  *
  *   1. close the current log
- *   2. rename __consumer_offsets-0            -> __consumer_offsets-0.old
- *   3. rename __consumer_offsets-0.compacting -> __consumer_offsets-0
+ *   2. rename __consumer_offsets-<p>            -> __consumer_offsets-<p>.old
+ *   3. rename __consumer_offsets-<p>.compacting -> __consumer_offsets-<p>
  *   4. fsync the parent directory, then delete .old
  *
  * open() finishes or undoes a swap a crash interrupted (see recoverInterruptedSwap). Writes that
@@ -18,30 +30,75 @@
  *
  * Not thread-safe: one owner (the GroupCoordinator) calls it from one thread.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Partition } from '../broker/partition.js';
 import { buildBatch, batchesIn, readRecords, type RecordInput } from '../record/index.js';
 import { CLEAN_SHUTDOWN_FILE, Log, type LogOptions } from '../storage/index.js';
-import { decodeOffsetKey, decodeOffsetValue, encodeOffsetKey, encodeOffsetValue } from './offset-record.js';
+import { writeCheckpoint } from '../storage/checkpoint.js';
+import { replaceFile } from '../storage/write-fully.js';
+import {
+  decodeGroupMetadataValue,
+  decodeOffsetCommitValue,
+  decodeOffsetsTopicKey,
+  encodeGroupMetadataKey,
+  encodeGroupMetadataValue,
+  encodeOffsetCommitKey,
+  encodeOffsetCommitValue,
+  offsetsPartitionFor,
+  type GroupMetadataRecord,
+} from './offset-record.js';
+import { LEGACY_OFFSETS_DIRS, LEGACY_STAGING_DIR, migrateLegacyOffsets } from './offsets-migration.js';
 import type { CommittedOffset, GroupLogger } from './types.js';
 
-/** Kafka's internal topic name; Sluice has one partition of it. */
+/** Kafka's internal topic name. */
 export const OFFSETS_TOPIC = '__consumer_offsets';
-export const OFFSETS_LOG_DIR = `${OFFSETS_TOPIC}-0`;
+/** The topic's partition count and id, beside the partition directories. */
+export const OFFSETS_TOPIC_META_FILE = `${OFFSETS_TOPIC}.json`;
+/**
+ * offsets.topic.num.partitions when not set: Kafka's 50. In Kafka the count spreads group
+ * coordinators over brokers, which one broker does not need; but tools and scripts that find a
+ * group's records compute abs(hashCode) % 50, and a data directory keeps its count forever, so
+ * the default follows Kafka. The cost here was measured small: an idle partition holds one open
+ * file and one mapping, four files and about 8 KiB on disk, and adds well under a millisecond to
+ * a clean start (50 partitions: 72 fds for the whole broker, 412 KiB).
+ */
+export const DEFAULT_OFFSETS_TOPIC_PARTITIONS = 50;
+export const MAX_OFFSETS_TOPIC_PARTITIONS = 1000;
+
+export function offsetsLogDir(partition: number): string {
+  return `${OFFSETS_TOPIC}-${partition}`;
+}
+
 const COMPACTING_SUFFIX = '.compacting';
 const OLD_SUFFIX = '.old';
 /** Rough per-record cost in a batch beyond key and value (varints, attributes, deltas). */
 const RECORD_OVERHEAD = 12;
-/** Records per batch when compaction rewrites the log. */
-const COMPACTION_BATCH_RECORDS = 4096;
+/** The one leader epoch of a single broker, stamped on every batch as the produce path does. */
+const APPEND = { leaderEpoch: 0 } as const;
+/** Records per batch when compaction or a migration writes a log. */
+export const REWRITE_BATCH_RECORDS = 4096;
 
 export interface OffsetStoreOptions {
-  /** The directory that holds `__consumer_offsets-0`. */
+  /** The directory that holds `__consumer_offsets-<p>`. */
   dir: string;
+  /** offsets.topic.num.partitions: used when the topic is created (default 50, as Kafka). */
+  partitions?: number;
   durability: 'pagecache' | 'fsync';
   time: () => number;
   logger: GroupLogger;
   compactionMinBytes: number;
+}
+
+/** `<dir>/__consumer_offsets.json`. */
+export interface OffsetsTopicMeta {
+  version: 1;
+  /** The record format of the partitions: Kafka's OffsetCommit/GroupMetadata schemas. */
+  format: 'kafka';
+  partitions: number;
+  /** The topic id Metadata and Fetch v13+ use. */
+  topicId: string;
 }
 
 /** One change: a committed offset, or null to delete it (a tombstone). */
@@ -58,39 +115,108 @@ interface Entry {
   size: number;
 }
 
+interface OffsetsPartition {
+  index: number;
+  dir: string;
+  /** Replaced on each compaction swap (readers take it anew on each request). */
+  partition: Partition;
+  /** Bytes of the live records of this partition's groups. */
+  liveBytes: number;
+  compaction: Promise<void> | null;
+}
+
 const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+function splitKey(key: string): [string, number] {
+  const cut = key.lastIndexOf('\u0000');
+  return [key.slice(0, cut), Number(key.slice(cut + 1))];
+}
 
 export class OffsetStore {
   /** groupId -> "topic\0partition" -> entry. */
   private readonly groups = new Map<string, Map<string, Entry>>();
-  private liveBytes = 0;
-  private compaction: Promise<void> | null = null;
+  /** The last GroupMetadataValue of each group found in the logs (kept through compaction). */
+  private readonly groupRecords = new Map<string, GroupMetadataRecord>();
+  private readonly parts: OffsetsPartition[] = [];
   private closed = false;
   /** Compactions done since open (for tests and metrics). */
   compactions = 0;
 
   private constructor(
-    private log: Log,
-    readonly logDir: string,
+    readonly dir: string,
+    readonly meta: OffsetsTopicMeta,
     private readonly options: OffsetStoreOptions,
   ) {}
 
-  /** Opens the offsets log (finishing or undoing an interrupted compaction) and replays it. */
-  static open(options: OffsetStoreOptions): OffsetStore {
-    const logDir = path.join(options.dir, OFFSETS_LOG_DIR);
-    fs.mkdirSync(options.dir, { recursive: true });
-    recoverInterruptedSwap(logDir, options.logger);
-    const store = new OffsetStore(Log.open(logDir, logOptions(options)), logDir, options);
-    store.replay();
+  /**
+   * Creates the topic on first use, migrates a msgpack-era data directory, finishes or undoes
+   * interrupted compactions, opens every partition's log and replays it.
+   */
+  static async open(options: OffsetStoreOptions): Promise<OffsetStore> {
+    const dir = options.dir;
+    fs.mkdirSync(dir, { recursive: true });
+    const requested = options.partitions ?? DEFAULT_OFFSETS_TOPIC_PARTITIONS;
+    if (!Number.isInteger(requested) || requested < 1 || requested > MAX_OFFSETS_TOPIC_PARTITIONS) {
+      throw new RangeError(`offsets.topic.num.partitions must be a whole number from 1 to ${MAX_OFFSETS_TOPIC_PARTITIONS}, not ${requested}`);
+    }
+    let meta = readOffsetsTopicMeta(dir);
+    if (meta === null) {
+      const fresh: OffsetsTopicMeta = { version: 1, format: 'kafka', partitions: requested, topicId: crypto.randomUUID() };
+      if (LEGACY_OFFSETS_DIRS.some((d) => fs.existsSync(path.join(dir, d)))) {
+        await migrateLegacyOffsets(dir, fresh, logOptions(options), options.logger, () => writeOffsetsTopicMeta(dir, fresh));
+      } else {
+        writeOffsetsTopicMeta(dir, fresh);
+      }
+      meta = fresh;
+    } else {
+      // A migration that crashed after its commit point leaves the old log behind.
+      fs.rmSync(path.join(dir, LEGACY_STAGING_DIR), { recursive: true, force: true });
+      if (meta.partitions !== requested && options.partitions !== undefined) {
+        options.logger.warn(
+          { dir, partitions: meta.partitions, requested },
+          `offsets.topic.num.partitions=${requested} is not applied: ${OFFSETS_TOPIC} in this data directory was created with ${meta.partitions} partitions and keeps them (as in Kafka), so no group moves`,
+        );
+      }
+    }
+    const store = new OffsetStore(dir, meta, options);
+    try {
+      for (let p = 0; p < meta.partitions; p++) {
+        const logDir = path.join(dir, offsetsLogDir(p));
+        recoverInterruptedSwap(logDir, options.logger);
+        const part: OffsetsPartition = { index: p, dir: logDir, partition: store.newPartition(p, Log.open(logDir, logOptions(options))), liveBytes: 0, compaction: null };
+        store.parts.push(part);
+        store.replay(part);
+      }
+    } catch (err) {
+      for (const part of store.parts) void part.partition.close().catch(() => {});
+      throw err;
+    }
     return store;
   }
 
-  get logSize(): number {
-    return this.log.size;
+  get partitionCount(): number {
+    return this.meta.partitions;
   }
 
-  get logEndOffset(): number {
-    return this.log.logEndOffset;
+  get topicId(): string {
+    return this.meta.topicId;
+  }
+
+  /** The partition of `__consumer_offsets` a group's records go to. */
+  partitionFor(groupId: string): number {
+    return offsetsPartitionFor(groupId, this.meta.partitions);
+  }
+
+  /** Partition `index` of the topic, for Fetch, ListOffsets and describe (a new object after each compaction). */
+  partition(index: number): Partition | undefined {
+    return this.parts[index]?.partition;
+  }
+
+  /** Bytes of all partitions' logs. */
+  get logSize(): number {
+    let n = 0;
+    for (const p of this.parts) n += p.partition.log.size;
+    return n;
   }
 
   get(groupId: string, topic: string, partition: number): CommittedOffset | undefined {
@@ -101,10 +227,7 @@ export class OffsetStore {
   *offsetsOf(groupId: string): Generator<[string, number, CommittedOffset]> {
     const g = this.groups.get(groupId);
     if (g === undefined) return;
-    for (const [key, e] of g) {
-      const cut = key.lastIndexOf('\u0000');
-      yield [key.slice(0, cut), Number(key.slice(cut + 1)), e.value];
-    }
+    for (const [key, e] of g) yield [...splitKey(key), e.value];
   }
 
   hasOffsets(groupId: string): boolean {
@@ -115,69 +238,121 @@ export class OffsetStore {
     return [...this.groups.keys()];
   }
 
+  /** Groups with a GroupMetadataValue in the topic. */
+  groupRecordIds(): string[] {
+    return [...this.groupRecords.keys()];
+  }
+
+  /** The group's last GroupMetadataValue in the topic, if any. */
+  groupRecord(groupId: string): GroupMetadataRecord | undefined {
+    return this.groupRecords.get(groupId);
+  }
+
   /**
-   * Appends the changes as one batch and applies them to memory; resolves when the batch is
-   * durable per the durability setting. Waits for a running compaction first.
+   * Appends the changes, one batch per partition of `__consumer_offsets` they touch (one for
+   * the changes of one group), and applies them to memory; resolves when the batches are
+   * durable per the durability setting. Waits for running compactions of those partitions.
    */
   async write(changes: OffsetChange[]): Promise<void> {
     if (changes.length === 0) return;
-    while (this.compaction !== null) await this.compaction;
-    if (this.closed) throw new Error(`the offsets log ${this.logDir} is closed`);
-    const now = this.options.time();
-    const records: RecordInput[] = [];
-    const encoded: { change: OffsetChange; size: number }[] = [];
+    const byPartition = new Map<number, OffsetChange[]>();
     for (const c of changes) {
-      const key = encodeOffsetKey(c);
-      const value = c.value === null ? null : encodeOffsetValue(c.value);
-      records.push({ key, value, timestamp: now });
-      encoded.push({ change: c, size: key.length + (value?.length ?? 0) + RECORD_OVERHEAD });
+      const p = this.partitionFor(c.groupId);
+      let list = byPartition.get(p);
+      if (list === undefined) byPartition.set(p, (list = []));
+      list.push(c);
     }
-    const batch = buildBatch(records, { now });
-    // Synchronous append, then memory: both happen before anything else can run, and memory
-    // changes only when the append succeeded.
-    this.log.append(batch);
-    for (const { change, size } of encoded) this.apply(change.groupId, change.topic, change.partition, change.value, size);
-    if (this.options.durability === 'fsync') await this.log.flush();
-    this.maybeCompact();
+    await this.waitForCompactions(byPartition.keys());
+    const now = this.options.time();
+    const flushes: Promise<void>[] = [];
+    for (const [p, list] of byPartition) {
+      const records: RecordInput[] = [];
+      const sizes: number[] = [];
+      for (const c of list) {
+        const key = encodeOffsetCommitKey(c);
+        const value = c.value === null ? null : encodeOffsetCommitValue(c.value);
+        records.push({ key, value, timestamp: c.value?.commitTimestamp ?? now });
+        sizes.push(key.length + (value?.length ?? 0) + RECORD_OVERHEAD);
+      }
+      const part = this.parts[p]!;
+      // Synchronous append, then memory: both happen before anything else can run, and memory
+      // changes only when the append succeeded.
+      part.partition.append(buildBatch(records, { now }), APPEND);
+      list.forEach((c, i) => this.apply(part, c.groupId, c.topic, c.partition, c.value, sizes[i]!));
+      if (this.options.durability === 'fsync') flushes.push(part.partition.log.flush());
+    }
+    await Promise.all(flushes);
+    for (const p of byPartition.keys()) this.maybeCompact(p);
   }
 
-  /** Waits for a running compaction, flushes and closes the log. */
+  /**
+   * Writes a group's GroupMetadataValue, or its tombstone (null), to its partition. Memory takes
+   * the change at once, before a running compaction of that partition ends: a removal decided
+   * meanwhile must see the record to tombstone it (and a compaction writes what memory holds).
+   */
+  async writeGroup(groupId: string, value: GroupMetadataRecord | null): Promise<void> {
+    if (value === null) this.groupRecords.delete(groupId);
+    else this.groupRecords.set(groupId, value);
+    const p = this.partitionFor(groupId);
+    await this.waitForCompactions([p]);
+    const now = this.options.time();
+    const part = this.parts[p]!;
+    part.partition.append(buildBatch([{ key: encodeGroupMetadataKey(groupId), value: value === null ? null : encodeGroupMetadataValue(value), timestamp: now }], { now }), APPEND);
+    if (this.options.durability === 'fsync') await part.partition.log.flush();
+  }
+
+  /** Waits for running compactions, flushes and closes every log. */
   async close(): Promise<void> {
     if (this.closed) return;
-    while (this.compaction !== null) await this.compaction;
+    await this.waitForCompactions(this.parts.map((p) => p.index));
     this.closed = true;
-    await this.log.close();
+    await Promise.all(this.parts.map((p) => p.partition.close()));
   }
 
-  /** Starts a compaction when the log is big enough; returns the running one, if any. */
-  maybeCompact(): Promise<void> | null {
-    if (this.compaction !== null || this.closed) return this.compaction;
-    const size = this.log.size;
-    if (size <= this.options.compactionMinBytes || size <= 4 * this.liveBytes) return null;
-    return this.startCompaction();
+  /** Starts a compaction of partition `p` when its log is big enough; returns the running one, if any. */
+  maybeCompact(p: number): Promise<void> | null {
+    const part = this.parts[p]!;
+    if (part.compaction !== null || this.closed) return part.compaction;
+    const size = part.partition.log.size;
+    if (size <= this.options.compactionMinBytes || size <= 4 * part.liveBytes) return null;
+    return this.startCompaction(part);
   }
 
-  /** Rewrites the log to its live entries now, whatever its size (waits for a running one first). */
+  /** Rewrites every partition's log to its live entries now, whatever its size. */
   async compact(): Promise<void> {
-    while (this.compaction !== null) await this.compaction;
-    if (this.closed) throw new Error(`the offsets log ${this.logDir} is closed`);
-    await this.startCompaction();
+    for (const part of this.parts) {
+      while (part.compaction !== null) await part.compaction;
+      if (this.closed) throw new Error(`the offsets logs in ${this.dir} are closed`);
+      await this.startCompaction(part);
+    }
   }
 
-  private startCompaction(): Promise<void> {
-    this.compaction = this.rewrite()
-      .catch((err: unknown) => this.options.logger.warn({ dir: this.logDir, err }, 'offsets log compaction failed'))
+  private async waitForCompactions(partitions: Iterable<number>): Promise<void> {
+    for (const p of partitions) {
+      const part = this.parts[p]!;
+      while (part.compaction !== null) await part.compaction;
+    }
+    if (this.closed) throw new Error(`the offsets logs in ${this.dir} are closed`);
+  }
+
+  private newPartition(index: number, log: Log): Partition {
+    return new Partition(OFFSETS_TOPIC, index, log, false);
+  }
+
+  private startCompaction(part: OffsetsPartition): Promise<void> {
+    part.compaction = this.rewrite(part)
+      .catch((err: unknown) => this.options.logger.warn({ dir: part.dir, err }, 'offsets log compaction failed'))
       .finally(() => {
-        this.compaction = null;
+        part.compaction = null;
       });
-    return this.compaction;
+    return part.compaction;
   }
 
-  private apply(groupId: string, topic: string, partition: number, value: CommittedOffset | null, size: number): void {
+  private apply(part: OffsetsPartition, groupId: string, topic: string, partition: number, value: CommittedOffset | null, size: number): void {
     const key = partitionKey(topic, partition);
     let g = this.groups.get(groupId);
     const old = g?.get(key);
-    if (old !== undefined) this.liveBytes -= old.size;
+    if (old !== undefined) part.liveBytes -= old.size;
     if (value === null) {
       if (g !== undefined && old !== undefined) {
         g.delete(key);
@@ -187,64 +362,80 @@ export class OffsetStore {
     }
     if (g === undefined) this.groups.set(groupId, (g = new Map()));
     g.set(key, { value, size });
-    this.liveBytes += size;
+    part.liveBytes += size;
   }
 
-  private replay(): void {
-    const log = this.log;
+  private replay(part: OffsetsPartition): void {
+    const log = part.partition.log;
     let offset = log.logStartOffset;
     let skipped = 0;
+    let misplaced = 0;
     while (offset < log.logEndOffset) {
       const r = log.read(offset, 8 * 1024 * 1024);
       if (r.records.length === 0) break;
       for (const batch of batchesIn(r.records)) {
         for (const rec of readRecords(batch)) {
-          const key = rec.key === null ? null : decodeOffsetKey(rec.key);
-          const value = rec.value === null ? null : decodeOffsetValue(rec.value);
-          if (key === null || (rec.value !== null && value === null)) {
+          try {
+            if (rec.key === null) throw new Error('no key');
+            const key = decodeOffsetsTopicKey(rec.key);
+            // A record in a partition its group does not hash to would never be found again.
+            if (this.partitionFor(key.groupId) !== part.index) misplaced++;
+            if (key.type === 'group') {
+              if (rec.value === null) this.groupRecords.delete(key.groupId);
+              else this.groupRecords.set(key.groupId, decodeGroupMetadataValue(rec.value));
+              continue;
+            }
+            const value = rec.value === null ? null : decodeOffsetCommitValue(rec.value);
+            if (value !== null) delete (value as { version?: number }).version;
+            const size = rec.key.length + (rec.value?.length ?? 0) + RECORD_OVERHEAD;
+            this.apply(part, key.groupId, key.topic, key.partition, value, size);
+          } catch {
             skipped++;
-            continue;
           }
-          const size = rec.key!.length + (rec.value?.length ?? 0) + RECORD_OVERHEAD;
-          this.apply(key.groupId, key.topic, key.partition, value, size);
         }
       }
       offset = r.nextOffset;
     }
-    if (skipped > 0) this.options.logger.warn({ dir: this.logDir, skipped }, 'offsets log replay skipped undecodable records');
+    if (skipped > 0) this.options.logger.warn({ dir: part.dir, skipped }, 'offsets log replay skipped undecodable records');
+    if (misplaced > 0) this.options.logger.warn({ dir: part.dir, misplaced }, 'offsets log holds records of groups that belong to another partition');
+  }
+
+  /** The records that restore this partition's groups: group metadata, then every live offset. */
+  *liveRecords(partition: number): Generator<RecordInput> {
+    for (const [groupId, g] of this.groupRecords) {
+      if (this.partitionFor(groupId) === partition) yield { key: encodeGroupMetadataKey(groupId), value: encodeGroupMetadataValue(g), timestamp: this.options.time() };
+    }
+    for (const [groupId, g] of this.groups) {
+      if (this.partitionFor(groupId) !== partition) continue;
+      for (const [key, e] of g) {
+        const [topic, p] = splitKey(key);
+        yield { key: encodeOffsetCommitKey({ groupId, topic, partition: p }), value: encodeOffsetCommitValue(e.value), timestamp: e.value.commitTimestamp };
+      }
+    }
   }
 
   /** Rewrites the live entries into a fresh log and swaps it in (see the file comment). */
-  private async rewrite(): Promise<void> {
-    const finalDir = this.logDir;
+  private async rewrite(part: OffsetsPartition): Promise<void> {
+    const finalDir = part.dir;
     const tmpDir = finalDir + COMPACTING_SUFFIX;
     const oldDir = finalDir + OLD_SUFFIX;
-    const before = this.log.size;
+    const oldLog = part.partition.log;
+    const before = oldLog.size;
     fs.rmSync(tmpDir, { recursive: true, force: true });
+    fs.mkdirSync(tmpDir);
+    // The new log begins where the old one ends: offsets of the topic never go back.
+    const start = oldLog.logEndOffset;
+    writeCheckpoint(tmpDir, { logStartOffset: start, recoveryPoint: start });
     const out = Log.open(tmpDir, logOptions(this.options));
     try {
-      const now = this.options.time();
-      let records: RecordInput[] = [];
-      for (const [groupId, g] of this.groups) {
-        for (const [key, e] of g) {
-          const cut = key.lastIndexOf('\u0000');
-          const topic = key.slice(0, cut);
-          const partition = Number(key.slice(cut + 1));
-          records.push({ key: encodeOffsetKey({ groupId, topic, partition }), value: encodeOffsetValue(e.value), timestamp: now });
-          if (records.length === COMPACTION_BATCH_RECORDS) {
-            out.append(buildBatch(records, { now }));
-            records = [];
-          }
-        }
-      }
-      if (records.length > 0) out.append(buildBatch(records, { now }));
+      writeRecords(out, this.liveRecords(part.index), this.options.time());
       await out.close();
     } catch (err) {
       await out.close().catch(() => {});
       fs.rmSync(tmpDir, { recursive: true, force: true });
       throw err;
     }
-    await this.log.close();
+    await part.partition.close();
     try {
       fs.renameSync(finalDir, oldDir);
       fs.renameSync(tmpDir, finalDir);
@@ -253,14 +444,28 @@ export class OffsetStore {
     } finally {
       // Whatever happened above, put a log back: the swapped one, or the old one restored.
       recoverInterruptedSwap(finalDir, this.options.logger);
-      this.log = Log.open(finalDir, logOptions(this.options));
+      part.partition = this.newPartition(part.index, Log.open(finalDir, logOptions(this.options)));
     }
     this.compactions++;
-    this.options.logger.info({ dir: finalDir, before, after: this.log.size }, 'compacted the offsets log');
+    this.options.logger.info({ dir: finalDir, before, after: part.partition.log.size }, 'compacted the offsets log');
   }
 }
 
-function logOptions(o: OffsetStoreOptions): LogOptions {
+/** Appends `records` to `log` in batches of REWRITE_BATCH_RECORDS. */
+export function writeRecords(log: Log, records: Iterable<RecordInput>, now: number): void {
+  let batch: RecordInput[] = [];
+  for (const r of records) {
+    batch.push(r);
+    if (batch.length === REWRITE_BATCH_RECORDS) {
+      log.append(buildBatch(batch, { now }), APPEND);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) log.append(buildBatch(batch, { now }), APPEND);
+}
+
+/** The options of every offsets log (Kafka's offsets.topic.* settings where they apply). */
+export function logOptions(o: Pick<OffsetStoreOptions, 'durability' | 'time' | 'logger'>): LogOptions {
   return {
     durability: o.durability,
     time: o.time,
@@ -275,7 +480,34 @@ function logOptions(o: OffsetStoreOptions): LogOptions {
   };
 }
 
-function fsyncDir(dir: string): void {
+export function readOffsetsTopicMeta(dir: string): OffsetsTopicMeta | null {
+  const file = path.join(dir, OFFSETS_TOPIC_META_FILE);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  let m: Partial<OffsetsTopicMeta>;
+  try {
+    m = JSON.parse(text) as Partial<OffsetsTopicMeta>;
+  } catch (err) {
+    throw new Error(`${file} is not valid JSON (${(err as Error).message}); it should hold {"version":1,"format":"kafka","partitions":n,"topicId":"<uuid>"}`);
+  }
+  if (m.version !== 1 || m.format !== 'kafka' || !Number.isInteger(m.partitions) || m.partitions! < 1 || typeof m.topicId !== 'string') {
+    throw new Error(`${file} is not a version 1 ${OFFSETS_TOPIC} description this Sluice reads: ${text.slice(0, 200)}`);
+  }
+  return m as OffsetsTopicMeta;
+}
+
+/** Written whole (temporary file, fsync, rename, directory fsync): the commit point of a creation or migration. */
+function writeOffsetsTopicMeta(dir: string, meta: OffsetsTopicMeta): void {
+  replaceFile(path.join(dir, OFFSETS_TOPIC_META_FILE), JSON.stringify(meta) + '\n', true);
+  fsyncDir(dir);
+}
+
+export function fsyncDir(dir: string): void {
   const fd = fs.openSync(dir, 'r');
   try {
     fs.fsyncSync(fd);
@@ -285,7 +517,7 @@ function fsyncDir(dir: string): void {
 }
 
 /**
- * Puts the offsets log directory back in order after a compaction that a crash interrupted:
+ * Puts an offsets log directory back in order after a compaction that a crash interrupted:
  *
  *   log and .compacting     the swap never started: the rewrite may be partial, delete it
  *   log and .old            the swap finished: delete the old copy

@@ -10,8 +10,13 @@
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
 export interface GroupCoordinatorOptions {
-  /** Directory holding the offsets log `${dir}/__consumer_offsets-0`. */
+  /** Directory holding the topic `__consumer_offsets`: `${dir}/__consumer_offsets-<p>`. */
   dir: string;
+  /**
+   * offsets.topic.num.partitions, used when the topic is created (default 50); a data
+   * directory keeps the count it was created with.
+   */
+  offsetsTopicPartitions?: number;
   /** 'fsync': commits resolve after the batch is fsynced. Default 'pagecache'. */
   durability?: 'pagecache' | 'fsync';
   /** Clock in ms for commit timestamps and expiry (default Date.now). Timers are real. */

@@ -11,6 +11,7 @@ import { describeTopicConfigs } from './configs.js';
 import { createTopicStepwise, growStepwise, withPartitionBudget } from './limits.js';
 import { topicIdLookup } from './topics.js';
 import { createPartitionsInCluster, createTopicsInCluster, deleteTopicsInCluster } from './cluster-admin.js';
+import { isInternalTopic } from '../topic-name.js';
 
 export interface CreatableTopic {
   name: string;
@@ -118,6 +119,8 @@ export function handleDeleteRecords(ctx: BrokerContext, req: { topics: { name: s
       name: t.name,
       partitions: t.partitions.map((p) => {
         try {
+          // As Kafka: records of an internal topic are the broker's to remove.
+          if (isInternalTopic(t.name)) return { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION };
           const part = ctx.sluice.partition(t.name, p.partitionIndex);
           // -1 means "up to the high watermark".
           const offset = p.offset === -1 ? part.highWatermark : p.offset;

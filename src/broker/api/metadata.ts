@@ -21,7 +21,7 @@ export async function handleMetadata(ctx: BrokerContext, req: MetadataRequest, v
   const all = req.topics === null || (version === 0 && req.topics.length === 0);
   let names: (string | null)[];
   let requested: { topicId: string; name: string | null }[] = [];
-  if (all) names = s.listTopics();
+  if (all) names = s.listTopics({ internal: true });
   else {
     // Each topic once, as Kafka answers (a request naming one topic 100,000 times gets one entry).
     const seen = new Set<string>();
@@ -52,7 +52,7 @@ export async function handleMetadata(ctx: BrokerContext, req: MetadataRequest, v
         errorCode: ErrorCode.NONE,
         name,
         topicId: d.id,
-        isInternal: false,
+        isInternal: d.internal,
         partitions: d.partitions.map((p) => ({ partitionIndex: p.partition, ...partitionLeadership(ctx, name, p.partition) })),
         topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
       };

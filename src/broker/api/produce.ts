@@ -23,6 +23,7 @@ import {
 } from '../../record/layout.js';
 import type { LogAppendInfo } from '../../storage/index.js';
 import { UnknownTopicError } from '../errors.js';
+import { isInternalTopic } from '../topic-name.js';
 import type { Partition } from '../partition.js';
 import type { BrokerContext } from './context.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
@@ -95,6 +96,8 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, ver
 
       async function producePartitionOrRefuse(p: { index: number; records: Buffer | null }, once: () => void): Promise<PartitionProduceResponse> {
           if (refuse !== null) return failed(p.index, refuse.code, refuse.message);
+          // As Kafka: only the broker itself appends to its internal topics.
+          if (isInternalTopic(t.name)) return failed(p.index, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${t.name}`);
           if (missing === ErrorCode.KAFKA_STORAGE_ERROR) return failed(p.index, missing, `topic '${t.name}' could not be created: ${ctx.logDirSpace?.full ? 'the disk is full' : 'storage error (is the disk full?)'}`);
           if (missing !== ErrorCode.NONE) return failed(p.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic '${t.name}' does not exist`);
           let records = p.records;
