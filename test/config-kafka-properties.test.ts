@@ -20,7 +20,7 @@ import { tmpDir } from './helpers/tmp.js';
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const FIXTURE = path.resolve(import.meta.dirname, 'fixtures', 'kafka-3.8-kraft-server.properties');
 const STOCK_IGNORED = [
-  'process.roles', 'node.id', 'controller.quorum.voters', 'inter.broker.listener.name', 'controller.listener.names',
+  'process.roles', 'controller.quorum.voters', 'inter.broker.listener.name', 'controller.listener.names',
   'num.network.threads', 'num.io.threads', 'socket.send.buffer.bytes', 'socket.receive.buffer.bytes',
   'num.recovery.threads.per.data.dir', 'offsets.topic.replication.factor', 'transaction.state.log.replication.factor',
   'transaction.state.log.min.isr',
@@ -154,7 +154,7 @@ describe('Kafka broker keys', () => {
     expect(o.nodeId).toBe(0);
     expect(o.dir).toBe('/tmp/kafka-logs');
     expect(o.groups?.initialRebalanceDelayMs).toBe(0);
-    expect(o.ignoredKeys).toEqual(['broker.id', 'num.network.threads', 'zookeeper.connect', 'zookeeper.connection.timeout.ms', 'metric.reporters', 'ssl.keystore.location']);
+    expect(o.ignoredKeys).toEqual(['num.network.threads', 'zookeeper.connect', 'zookeeper.connection.timeout.ms', 'metric.reporters', 'ssl.keystore.location']);
     expect(o.host).toBe('127.0.0.1'); // no listeners: Sluice's default
   });
 

@@ -132,8 +132,6 @@ export interface KafkaKeys {
   problems: string[];
   /** Keys that are neither Sluice's nor Kafka's. */
   unknown: string[];
-  /** node.id (or the older broker.id): kept for clustering; one broker does not use it yet. */
-  nodeId?: number;
 }
 
 /**
@@ -172,13 +170,6 @@ export function readKafkaKeys(file: ReadonlyMap<string, string>, settingKeys: Re
   readListeners(file, fileName, r);
   for (const [key, value] of file) {
     if (settingKeys.has(key) || handled.has(key)) continue;
-    if (key === 'node.id' || key === 'broker.id') {
-      // No effect until a cluster forms: kept (and checked) for it, and listed as ignored.
-      if (!/^\d+$/.test(value.trim()) || Number(value) > 2 ** 31 - 1) bad(key, value, 'a whole number from 0 to 2147483647');
-      else r.nodeId ??= Number(value);
-      r.ignored.push(key);
-      continue;
-    }
     const synonym = BROKER_TOPIC_SYNONYMS[key];
     if (synonym !== undefined) topicDefault(key, synonym, value);
     else if (key.startsWith('log.') && key.slice(4) in TOPIC_CONFIGS) topicDefault(key, key.slice(4), value);

@@ -42,8 +42,6 @@ export type ServeOptions = BrokerOptions & {
   /** Kafka keys of the file that do not apply to Sluice, and other notes on it, for the log. */
   ignoredKeys: string[];
   notices: string[];
-  /** node.id (or broker.id) of the file: kept for clustering, unused by one broker. */
-  nodeId?: number;
 };
 
 export function serveOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeOptions | 'help' {
@@ -91,12 +89,12 @@ export function serveOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     configFile,
     ignoredKeys: r.ignored,
     notices: r.notices,
-    nodeId: n('node-id') ?? r.nodeId,
+    nodeId: n('node-id'),
     cluster: v.has('etcd')
       ? {
           etcd: parseEndpoints(v.get('etcd')!),
           name: v.get('cluster'),
-          nodeId: n('node-id') ?? r.nodeId ?? 0,
+          nodeId: n('node-id') ?? 0,
           rack: v.get('rack') || null,
           sessionTimeoutMs: n('broker-session-timeout-ms'),
           autoLeaderRebalance: b('auto-leader-rebalance'),

@@ -108,8 +108,6 @@ export interface ResolvedSettings {
   ignored: string[];
   /** Other things about the file to tell the operator (listeners not served). */
   notices: string[];
-  /** node.id (or broker.id) from the file, kept for clustering. */
-  nodeId?: number;
 }
 
 function check(s: Setting, value: string, where: string): string {
@@ -202,7 +200,7 @@ export function resolveSettings(flags: Record<string, string | undefined>, env: 
     );
   }
   if (problems.length > 0) throw new ConfigFileError(fileName, problems);
-  return { values, sources, topicDefaults: kafka.topicDefaults, ignored: kafka.ignored, notices: kafka.notices, nodeId: kafka.nodeId };
+  return { values, sources, topicDefaults: kafka.topicDefaults, ignored: kafka.ignored, notices: kafka.notices };
 }
 
 /** The help lines of every setting: flag, env var, file key, default, meaning. */

@@ -21,7 +21,9 @@ export async function handleMetadata(ctx: BrokerContext, req: MetadataRequest, v
   const all = req.topics === null || (version === 0 && req.topics.length === 0);
   let names: (string | null)[];
   let requested: { topicId: string; name: string | null }[] = [];
-  if (all) names = s.listTopics({ internal: true });
+  // In a cluster, the internal offsets topic is still each broker's own (groups are not yet
+  // placed by its partition leaders), so it is not listed as a cluster topic.
+  if (all) names = s.listTopics({ internal: !ctx.cluster });
   else {
     // Each topic once, as Kafka answers (a request naming one topic 100,000 times gets one entry).
     const seen = new Set<string>();
