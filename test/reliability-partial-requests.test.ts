@@ -8,10 +8,14 @@
  *
  * Asserted: bounds on memory and the pool's state, never a duration. The figures are printed.
  */
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { serveOptions } from '../src/cli/serve.js';
 import { startBroker } from './helpers/broker.js';
 import { freePort, metricSum, MiB, RssSampler } from './helpers/fuzz-probe.js';
+import { tmpDir } from './helpers/tmp.js';
 
 const CONNECTIONS = 100;
 const DECLARED = 100_000_000;
@@ -63,6 +67,21 @@ function halfRequest(port: number, chunk: Buffer): { socket: net.Socket; sentAll
 }
 
 describe('memory under partly received requests', () => {
+  it('queued.max.request.bytes is a broker setting (flag, environment, file) and must hold the largest request', () => {
+    const file = path.join(tmpDir('sluice-pool-'), 'server.properties');
+    fs.writeFileSync(file, 'queued.max.request.bytes=300000000\n');
+    const fromFile = serveOptions(['--config', file], {});
+    expect(fromFile !== 'help' && fromFile.server?.maxQueuedRequestBytes).toBe(300_000_000);
+    const fromEnv = serveOptions([], { SLUICE_QUEUED_MAX_REQUEST_BYTES: '209715200' });
+    expect(fromEnv !== 'help' && fromEnv.server?.maxQueuedRequestBytes).toBe(209_715_200);
+    // Smaller than socket.request.max.bytes: a request the broker allows could never be read.
+    expect(() => serveOptions(['--queued-max-request-bytes', '1048576'], {})).toThrow(
+      /invalid value '1048576' for queued\.max\.request\.bytes .*at least socket\.request\.max\.bytes \(--max-request-bytes, 104857600\)/,
+    );
+    const both = serveOptions(['--queued-max-request-bytes', '1048576', '--max-request-bytes', '1048576'], {});
+    expect(both !== 'help' && both.server?.maxQueuedRequestBytes).toBe(1_048_576);
+  });
+
   it(`${CONNECTIONS} connections each holding half of a 100 MB request stay within baseline + queued.max.request.bytes, and the memory comes back on close`, async () => {
     const metricsPort = await freePort();
     const broker = await startBroker({
