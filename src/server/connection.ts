@@ -57,6 +57,8 @@ interface Slot {
 const MAX_RESPONSE_BYTES = 0x7fffffff;
 /** After a bad request, how long the peer has to take our last responses and close its side. */
 const CLOSE_AFTER_FAILURE_GRACE_MS = 5000;
+/** ...and how much more it may send meanwhile (read and dropped) before we reset instead. */
+const DISCARD_AFTER_FAILURE_BYTES = 1024 * 1024;
 
 export class Connection {
   readonly info: ConnectionInfo;
@@ -79,6 +81,9 @@ export class Connection {
   private memoryWaiter: PoolWaiter | null = null;
   /** After a bad request: how many slots (from the head) still get their answer before closing; -1: none. */
   private closeBefore = -1;
+  /** Responses handed to the socket, and bytes read and dropped while closing after a failure. */
+  private written = 0;
+  private discarded = 0;
   /** When the frame now being assembled started (0: none), for requestTimeoutMs. */
   private frameStartedAt = 0;
   /** Last complete request or response written, for idleTimeoutMs. */
@@ -150,7 +155,11 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.closing) return;
+    if (this.closing) {
+      // Closing after a bad request: a peer that keeps sending is reset rather than read on.
+      if (this.closeBefore === 0 && (this.discarded += chunk.length) > DISCARD_AFTER_FAILURE_BYTES) this.socket.destroy();
+      return;
+    }
     this.counters.bytesIn += chunk.length;
     this.decoder.push(chunk);
     this.pump();
@@ -299,11 +308,17 @@ export class Connection {
 
   /**
    * Ends the socket after a bad request, once the answers before it are handed to the socket:
-   * end() sends them, then FIN. Reading resumes (and discards) so the peer's FIN is seen; a
-   * peer that never closes its side is reset after a grace period.
+   * end() sends them, then FIN. Reading resumes (and discards) so the peer's FIN is seen, since
+   * closing with unread bytes would reset the connection and could lose those answers; a peer
+   * that goes on sending, or never closes its side, is reset. A connection that never got an
+   * answer has nothing to lose and is reset at once, as before.
    */
   private endAfterFailure(): void {
     this.closing = true;
+    if (this.written === 0) {
+      this.socket.destroy(); // nothing of ours to deliver: no reason to read what the peer sends
+      return;
+    }
     this.socket.end();
     this.socket.resume();
     const timer = setTimeout(() => this.socket.destroy(), CLOSE_AFTER_FAILURE_GRACE_MS);
@@ -344,6 +359,7 @@ export class Connection {
     let ok = socket.write(prefix);
     for (const chunk of response.chunks) if (chunk.length > 0) ok = socket.write(chunk);
     socket.uncork();
+    this.written++;
     this.counters.responses++;
     this.counters.bytesOut += 4 + length;
     this.lastActiveAt = performance.now();
