@@ -13,9 +13,11 @@ import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { serveOptions } from '../src/cli/serve.js';
+import { buildBatch } from '../src/index.js';
 import { startBroker } from './helpers/broker.js';
-import { freePort, metricSum, MiB, RssSampler } from './helpers/fuzz-probe.js';
+import { createTopic, freePort, metricSum, MiB, produce, readAll, RssSampler } from './helpers/fuzz-probe.js';
 import { tmpDir } from './helpers/tmp.js';
+import { WireClient } from './helpers/wire-client.js';
 
 const CONNECTIONS = 100;
 const DECLARED = 100_000_000;
@@ -80,6 +82,21 @@ describe('memory under partly received requests', () => {
     );
     const both = serveOptions(['--queued-max-request-bytes', '1048576', '--max-request-bytes', '1048576'], {});
     expect(both !== 'help' && both.server?.maxQueuedRequestBytes).toBe(1_048_576);
+  });
+
+  it('a large request assembled from many socket reads is served whole, compressed or not', async () => {
+    const broker = await startBroker();
+    const c = await WireClient.connect(broker.port);
+    await createTopic(c, 'large', 1, [{ name: 'max.message.bytes', value: String(8 * MiB) }]);
+    const value = (i: number) => `${i}:`.padEnd(1000, String.fromCharCode(97 + (i % 26)));
+    const records = Array.from({ length: 3000 }, (_, i) => ({ value: value(i) }));
+    // About 3 MB each: far above one socket read, so each is filled in its own growing buffer.
+    expect(await produce(c, 'large', 0, buildBatch(records))).toBe(0);
+    expect(await produce(c, 'large', 0, buildBatch(records, { compression: 'lz4' }))).toBe(3000);
+    const got = await readAll(c, 'large', 0);
+    expect(got).toHaveLength(6000);
+    expect(got.every((r) => r.value === value(r.offset % 3000))).toBe(true);
+    c.close();
   });
 
   it(`${CONNECTIONS} connections each holding half of a 100 MB request stay within baseline + queued.max.request.bytes, and the memory comes back on close`, async () => {
