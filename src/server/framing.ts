@@ -10,9 +10,9 @@
  * is copied there as it arrives: each socket chunk is garbage as soon as it is copied, instead
  * of being held (and keeping its allocation alive) until the frame's last byte comes. next() is
  * called only once the frame's bytes are reserved in the request memory pool, so that buffer
- * is accounted for. Large frames get a resizable ArrayBuffer: its pages become resident only as
- * bytes are written, and clear() hands them back to the OS at once (resize(0)) instead of
- * waiting for a garbage collection that an idle broker may not run for a long time.
+ * is accounted for. Large frames get a resizable ArrayBuffer that grows as their bytes come,
+ * and clear() hands it back to the OS at once (resize(0)) when the connection closes mid-frame,
+ * instead of waiting for a garbage collection that an idle broker may not run for a long time.
  * Nothing is allocated from the size prefix alone: a hostile prefix costs nothing until the
  * bytes really come, and the prefix is checked against the limit as soon as its 4 bytes are here.
  *
