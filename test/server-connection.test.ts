@@ -452,6 +452,40 @@ describe('bad input closes only that connection', () => {
     expect(server.stats().rejected.frameTooSmall).toBe(1);
   });
 
+  it('a bad request behind slow good ones: the good ones are answered in order first, nothing after it is', async () => {
+    let gate = deferred<void>();
+    const seen: number[] = [];
+    const { server, port } = await start(async (ctx) => {
+      seen.push(ctx.correlationId);
+      const body = ctx.frame.subarray(ctx.headerLength).toString();
+      if (body === 'reject') throw new Error('bad body');
+      if (body === 'slow') await gate.promise;
+      return echo(ctx);
+    });
+    const cases: [Buffer, boolean][] = [
+      // A body the handler rejects: request 4 was already dispatched (handlers run concurrently) but is not answered.
+      [requestFrame(3, Buffer.from('reject')), true],
+      // A header that does not decode, a bad size prefix: nothing after them is even read.
+      [Buffer.concat([sizePrefix(8), Buffer.alloc(8)]), false],
+      [sizePrefix(-1), false],
+    ];
+    for (const [bad, laterDispatched] of cases) {
+      seen.length = 0;
+      gate = deferred<void>();
+      const client = await TestClient.connect(port);
+      client.send(Buffer.concat([requestFrame(1, Buffer.from('slow')), requestFrame(2), bad, requestFrame(4)]));
+      await waitUntil(() => server.stats().pausedConnections === 1, 'the bad request seen, reading stopped');
+      expect(client.responses).toHaveLength(0); // request 1 still holds the line
+      gate.resolve();
+      await client.whenClosed;
+      expect(client.correlationIds()).toEqual([1, 2]);
+      expect(seen.includes(4)).toBe(laterDispatched);
+      await waitUntil(() => server.stats().connections === 0, 'server side closed');
+      expect(server.stats().inFlight).toBe(0);
+    }
+    expect(server.stats().rejected).toMatchObject({ handlerError: 1, badHeader: 1, frameTooSmall: 1 });
+  });
+
   it('a handler that throws, rejects or returns a malformed response: that connection closes, others go on', async () => {
     const logged: { o: object; m: string }[] = [];
     const logger = { info() {}, warn: (o: object, m: string) => logged.push({ o, m }) };

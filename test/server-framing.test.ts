@@ -4,7 +4,7 @@
  * 4 bytes are in, before any body byte arrives.
  */
 import { describe, expect, it } from 'vitest';
-import { FrameDecoder, FrameSizeError, MIN_FRAME_BYTES } from '../src/server/framing.js';
+import { FrameDecoder, FrameSizeError, MIN_FRAME_BYTES, RELEASABLE_FRAME_BYTES } from '../src/server/framing.js';
 
 function framed(body: Buffer): Buffer {
   const out = Buffer.alloc(4 + body.length);
@@ -141,6 +141,45 @@ describe('FrameDecoder', () => {
     const d = new FrameDecoder(1000);
     d.push(framed(Buffer.alloc(100)).subarray(0, 50));
     expect(d.bufferedBytes).toBe(50);
+    d.clear();
+    expect(d.bufferedBytes).toBe(0);
+    d.push(framed(Buffer.alloc(10, 4)));
+    expect(d.next()).toEqual(Buffer.alloc(10, 4));
+  });
+
+  it('assembles a large frame in a buffer of its own as it arrives, never holding the chunks', () => {
+    const size = 3 * 1024 * 1024 + 17;
+    expect(size).toBeGreaterThan(RELEASABLE_FRAME_BYTES);
+    const body = Buffer.alloc(size);
+    for (let i = 0; i < size; i++) body[i] = (i * 7) & 0xff;
+    const next = framed(Buffer.alloc(8, 5));
+    const stream = Buffer.concat([framed(body), next]);
+    const d = new FrameDecoder(size);
+    let frame: Buffer | null = null;
+    for (let pos = 0; pos < stream.length; pos += 65536) {
+      // Each chunk its own allocation, as a socket read is, so retention would show.
+      d.push(Buffer.from(stream.subarray(pos, Math.min(stream.length, pos + 65536))));
+      frame ??= d.next();
+      if (frame === null) expect(d.bufferedBytes).toBe(Math.min(stream.length, pos + 65536) - 4);
+    }
+    expect(frame).not.toBeNull();
+    expect(frame!.length).toBe(size);
+    expect(frame!.equals(body)).toBe(true);
+    expect(frame!.buffer.byteLength).toBe(size);
+    // The frame after it, which began in the last chunk of the big one, comes out whole too.
+    expect(d.next()).toEqual(Buffer.alloc(8, 5));
+    expect(d.bufferedBytes).toBe(0);
+  });
+
+  it('clear() in the middle of a large frame drops it, and the decoder starts afresh', () => {
+    const size = 2 * 1024 * 1024;
+    const prefix = Buffer.alloc(4);
+    prefix.writeInt32BE(size, 0);
+    const d = new FrameDecoder(size);
+    d.push(Buffer.concat([prefix, Buffer.alloc(65536, 1)]));
+    expect(d.next()).toBeNull();
+    d.push(Buffer.alloc(65536, 2));
+    expect(d.bufferedBytes).toBe(2 * 65536);
     d.clear();
     expect(d.bufferedBytes).toBe(0);
     d.push(framed(Buffer.alloc(10, 4)));

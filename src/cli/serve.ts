@@ -54,6 +54,14 @@ export function serveOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   const n = (k: string) => (v.has(k) ? Number(v.get(k)) : undefined);
   const b = (k: string) => (v.has(k) ? v.get(k) === 'true' : undefined);
   const metricsPort = n('metrics-port')!;
+  // Kafka's rule: a request that socket.request.max.bytes allows must fit in the pool, or it could never be read.
+  if (n('queued-max-request-bytes')! < n('max-request-bytes')!) {
+    throw new ConfigError(
+      `queued.max.request.bytes (--queued-max-request-bytes, from ${r.sources.get('queued-max-request-bytes')})`,
+      v.get('queued-max-request-bytes')!,
+      `at least socket.request.max.bytes (--max-request-bytes, ${v.get('max-request-bytes')}), so that the largest request allowed fits; raise it or lower --max-request-bytes`,
+    );
+  }
   return {
     dir: v.get('dir')!,
     host: v.get('host')!,
@@ -77,6 +85,7 @@ export function serveOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     },
     server: {
       maxRequestBytes: n('max-request-bytes'),
+      maxQueuedRequestBytes: n('queued-max-request-bytes'),
       maxConnections: n('max-connections'),
       idleTimeoutMs: n('idle-timeout-ms'),
       requestTimeoutMs: n('request-timeout-ms'),

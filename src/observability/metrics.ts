@@ -149,6 +149,8 @@ export class BrokerMetrics {
       serverGauge('sluice_requests_in_flight', 'Requests being handled', (s) => s.inFlight);
       serverGauge('sluice_network_bytes_in_total', 'Bytes read from clients', (s) => s.bytesIn);
       serverGauge('sluice_network_bytes_out_total', 'Bytes written to clients', (s) => s.bytesOut);
+      serverGauge('sluice_request_memory_used_bytes', 'Request memory pool in use (queued.max.request.bytes): requests being received or not yet answered', (s) => s.queuedRequestBytes);
+      serverGauge('sluice_request_memory_waiting_connections', 'Connections paused until the request memory pool has room for their next request', (s) => s.waitingForMemory);
     }
   }
 

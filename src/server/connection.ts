@@ -10,6 +10,11 @@
  * already received stay undispatched in the decoder meanwhile, so a client that never reads
  * its responses costs a bounded amount of memory.
  *
+ * A request that cannot be answered (a bad size prefix, a header that does not decode, a
+ * handler that fails) closes the connection, as in Kafka, but only after the responses to every
+ * request before it are written: a client that pipelines a good request and a bad one in the
+ * same write still gets its good answer. Nothing after the bad request is read or answered.
+ *
  * Not thread-safe; every method runs on the event loop. No method throws to its caller:
  * socket callbacks and handler continuations catch everything and close the connection.
  */
@@ -50,6 +55,10 @@ interface Slot {
 
 /** Largest response a 4-byte signed size prefix can describe. */
 const MAX_RESPONSE_BYTES = 0x7fffffff;
+/** After a bad request, how long the peer has to take our last responses and close its side. */
+const CLOSE_AFTER_FAILURE_GRACE_MS = 5000;
+/** ...and how much more it may send meanwhile (read and dropped) before we reset instead. */
+const DISCARD_AFTER_FAILURE_BYTES = 1024 * 1024;
 
 export class Connection {
   readonly info: ConnectionInfo;
@@ -70,6 +79,11 @@ export class Connection {
   private reservedForNext = 0;
   /** Set while waiting for the pool to grant the next frame's bytes; reading is paused meanwhile. */
   private memoryWaiter: PoolWaiter | null = null;
+  /** After a bad request: how many slots (from the head) still get their answer before closing; -1: none. */
+  private closeBefore = -1;
+  /** Responses handed to the socket, and bytes read and dropped while closing after a failure. */
+  private written = 0;
+  private discarded = 0;
   /** When the frame now being assembled started (0: none), for requestTimeoutMs. */
   private frameStartedAt = 0;
   /** Last complete request or response written, for idleTimeoutMs. */
@@ -141,7 +155,11 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.closing) return;
+    if (this.closing) {
+      // Closing after a bad request: a peer that keeps sending is reset rather than read on.
+      if (this.closeBefore === 0 && (this.discarded += chunk.length) > DISCARD_AFTER_FAILURE_BYTES) this.socket.destroy();
+      return;
+    }
     this.counters.bytesIn += chunk.length;
     this.decoder.push(chunk);
     this.pump();
@@ -164,7 +182,7 @@ export class Connection {
           if (!(err instanceof FrameSizeError)) throw err;
           if (err.tooLarge) this.counters.rejected.frameTooLarge++;
           else this.counters.rejected.frameTooSmall++;
-          this.destroy('warn', { size: err.size, limit: err.limit }, `invalid request size: closing connection (${err.message})`);
+          this.failAt(this.slots.length, { size: err.size, limit: err.limit }, `invalid request size: closing connection (${err.message})`);
           return;
         }
         if (frame === null) break;
@@ -213,7 +231,7 @@ export class Connection {
     } catch (err) {
       this.pool.release(reserved);
       this.counters.rejected.badHeader++;
-      this.destroy('warn', { err: errorMessage(err), frameBytes: frame.length }, 'malformed request header: closing connection');
+      this.failAt(this.slots.length, { err: errorMessage(err), frameBytes: frame.length }, 'malformed request header: closing connection');
       return;
     }
     this.counters.requests++;
@@ -239,12 +257,12 @@ export class Connection {
         // an unhandled rejection, which ends a Node process.
         result.then(
           (response) => this.guard(() => this.complete(slot, response, header)),
-          (err: unknown) => this.guard(() => this.handlerFailed(err, header)),
+          (err: unknown) => this.guard(() => this.handlerFailed(slot, err, header)),
         );
         return;
       }
     } catch (err) {
-      this.handlerFailed(err, header);
+      this.handlerFailed(slot, err, header);
       return;
     }
     this.complete(slot, result, header);
@@ -256,7 +274,7 @@ export class Connection {
     if (response !== null) {
       const length = responseLength(response);
       if (length < 0) {
-        this.handlerFailed(new Error('handler returned an invalid response (chunks must be Buffers whose lengths sum to length, at most 2^31-1 bytes)'), header);
+        this.handlerFailed(slot, new Error('handler returned an invalid response (chunks must be Buffers whose lengths sum to length, at most 2^31-1 bytes)'), header);
         return;
       }
       slot.response = response;
@@ -267,20 +285,52 @@ export class Connection {
     this.flush();
   }
 
-  private handlerFailed(err: unknown, header: DecodedHeader): void {
-    if (this.closing) return;
+  private handlerFailed(slot: Slot, err: unknown, header: DecodedHeader): void {
+    if (this.closing || slot.done) return;
+    slot.done = true; // never answered; a late second callback is ignored
     this.counters.rejected.handlerError++;
-    this.destroy(
-      'warn',
+    this.failAt(
+      this.slots.indexOf(slot),
       { err: errorMessage(err), stack: err instanceof Error ? err.stack : undefined, apiKey: header.apiKey, apiVersion: header.apiVersion, correlationId: header.correlationId, clientId: header.clientId },
       'request handler failed: closing connection',
     );
   }
 
+  /**
+   * The request at `index` in `slots` (or the next one, when index is slots.length) cannot be
+   * answered: stop reading, answer the ones before it in order, then close (see flush()).
+   */
+  private failAt(index: number, o: object, message: string): void {
+    this.log('warn', o, message);
+    this.closeBefore = this.closeBefore < 0 ? index : Math.min(this.closeBefore, index);
+    this.flush();
+  }
+
+  /**
+   * Ends the socket after a bad request, once the answers before it are handed to the socket:
+   * end() sends them, then FIN. Reading resumes (and discards) so the peer's FIN is seen, since
+   * closing with unread bytes would reset the connection and could lose those answers; a peer
+   * that goes on sending, or never closes its side, is reset. A connection that never got an
+   * answer has nothing to lose and is reset at once, as before.
+   */
+  private endAfterFailure(): void {
+    this.closing = true;
+    if (this.written === 0) {
+      this.socket.destroy(); // nothing of ours to deliver: no reason to read what the peer sends
+      return;
+    }
+    this.socket.end();
+    this.socket.resume();
+    const timer = setTimeout(() => this.socket.destroy(), CLOSE_AFTER_FAILURE_GRACE_MS);
+    timer.unref();
+    this.socket.once('close', () => clearTimeout(timer));
+  }
+
   /** Writes completed responses from the head of the queue, in order, until one is still pending. */
   private flush(): void {
-    while (!this.closing && !this.writeBlocked && this.slots.length > 0 && this.slots[0]!.done) {
+    while (!this.closing && !this.writeBlocked && this.closeBefore !== 0 && this.slots.length > 0 && this.slots[0]!.done) {
       const slot = this.slots.shift()!;
+      if (this.closeBefore > 0) this.closeBefore--;
       this.counters.inFlight--;
       this.pool.release(slot.reserved);
       if (slot.response !== null) {
@@ -289,6 +339,10 @@ export class Connection {
       }
     }
     if (this.closing) return;
+    if (this.closeBefore === 0) {
+      this.endAfterFailure();
+      return;
+    }
     this.updateFlow();
     this.endIfDrained();
   }
@@ -305,6 +359,7 @@ export class Connection {
     let ok = socket.write(prefix);
     for (const chunk of response.chunks) if (chunk.length > 0) ok = socket.write(chunk);
     socket.uncork();
+    this.written++;
     this.counters.responses++;
     this.counters.bytesOut += 4 + length;
     this.lastActiveAt = performance.now();
@@ -322,6 +377,7 @@ export class Connection {
   private mustHoldBack(): boolean {
     return (
       this.draining ||
+      this.closeBefore >= 0 ||
       this.writeBlocked ||
       this.memoryWaiter !== null ||
       this.slots.length >= this.config.maxInFlightPerConnection ||

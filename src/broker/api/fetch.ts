@@ -98,6 +98,7 @@ export async function handleFetch(ctx: BrokerContext, req: FetchRequest, version
     signal.addEventListener('abort', wake, { once: true });
     await done;
     signal.removeEventListener('abort', wake);
+    forgetDeleted(ctx, slots);
     result = gather(slots, maxBytes, ctx.logger);
   }
 
@@ -151,6 +152,28 @@ function gather(slots: Slot[], maxBytes: number, logger?: StorageLogger): { data
     }
   });
   return { data, bytes, anyError };
+}
+
+/**
+ * A partition whose topic was deleted while the fetch waited (the topic no longer holds it, and
+ * its log is closed or about to be) answers UNKNOWN_TOPIC_OR_PARTITION, as Kafka does, rather
+ * than failing its read with LogClosedError: a deletion is news for the client, not a broker
+ * fault worth a warning with a stack trace.
+ */
+function forgetDeleted(ctx: BrokerContext, slots: Slot[]): void {
+  for (const s of slots) {
+    const p = s.partition;
+    if (p === null) continue;
+    let current: Partition | undefined;
+    try {
+      current = ctx.sluice.hasTopic(p.topic) ? ctx.sluice.partition(p.topic, p.index) : undefined;
+    } catch {
+      current = undefined; // the topic has fewer partitions now, or the engine is closed
+    }
+    if (current === p) continue; // still served (closed only if the broker is shutting down)
+    s.partition = null;
+    s.error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  }
 }
 
 /** Records in a chain of whole batches (from their headers). */
