@@ -159,7 +159,16 @@ export function findDamage(
       expected = base + delta + 1;
       pos += data.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD;
     }
-    if (pos >= size) return { ranges, validEnd: size, nextOffset: expected, tailReason: null };
+    if (pos >= size) {
+      // The chain ends whole but short of offsets known to exist (a sealed segment cut at a
+      // batch boundary, a file cut below the recovery point): those offsets become a gap too.
+      if (knownEnd > expected && knownEnd - where.baseOffset <= MAX_RELATIVE_OFFSET + 1) {
+        const reason = `the segment ends at offset ${expected}, before offset ${knownEnd} (${where.knownEndBy === 'next-segment' ? 'the next segment' : 'the recovery point'})`;
+        ranges.push({ dir: where.dir, file: where.file, segmentBaseOffset: where.baseOffset, position: size, end: size, firstOffset: expected, nextOffset: knownEnd, reason, knownBy: where.knownEndBy, foundBy: where.foundBy });
+        return { ranges, validEnd: size, nextOffset: knownEnd, tailReason: null };
+      }
+      return { ranges, validEnd: size, nextOffset: expected, tailReason: null };
+    }
     const resync = findResync(data, pos, expected, where.baseOffset);
     const range = { dir: where.dir, file: where.file, segmentBaseOffset: where.baseOffset, position: pos, firstOffset: expected, reason, foundBy: where.foundBy };
     if (resync !== null) {
