@@ -190,6 +190,19 @@ describe('a damaged batch with valid batches after it', () => {
   });
 });
 
+describe('offsets known to exist but missing from the file', () => {
+  it('after a clean stop, an active segment cut at a batch boundary leaves a gap up to the recovery point', async () => {
+    const { dir, placed } = await writeLog(30, 1 << 30, true);
+    fs.truncateSync(placed[0]!.file, placed[27]!.position);
+    const log = Log.open(dir, { ...config, segmentBytes: 1 << 30 });
+    expect(log.logEndOffset).toBe(300);
+    expect(log.quarantined).toMatchObject([{ firstOffset: 270, nextOffset: 300, file: null, knownBy: 'recovery-point' }]);
+    expect(readAll(log)).toEqual(range(0, 270));
+    expect(log.append(numberedBatch(300, 10)).firstOffset).toBe(300);
+    await log.close();
+  });
+});
+
 describe('a torn tail', () => {
   it('is cut as before: no quarantine', async () => {
     const { dir, placed, log: writer } = await writeLog(30, 1 << 30, false);

@@ -1029,12 +1029,12 @@ export class Log {
       const indexBad = report.rebuiltIndexes.some((r) => r.baseOffset === s.baseOffset);
       // Every other segment gets the cheap check: its tail from the last index entry.
       if (i < recoverFrom && !indexBad) {
-        // A sealed segment that ends short of the next one's base offset is checked whole
-        // (recover() then keeps the later segments, with the missing offsets as a gap).
-        const next = this.segments[i + 1];
+        // A segment that ends short of the next one's base offset, or of the recovery point,
+        // is checked whole (recover() then keeps what follows, the missing offsets a gap).
+        const knownEnd = this.segments[i + 1]?.baseOffset ?? checkpoint?.recoveryPoint ?? -1;
         const tailOk = s.loadTail();
-        if (tailOk && (next === undefined || s.nextOffset === next.baseOffset)) continue;
-        const reason = tailOk ? `the data ends at offset ${s.nextOffset}, before the next segment's base offset` : 'the data after the last index entry does not check out';
+        if (tailOk && s.nextOffset >= knownEnd) continue;
+        const reason = tailOk ? `the data ends at offset ${s.nextOffset}, before offset ${knownEnd} that follows it` : 'the data after the last index entry does not check out';
         report.rebuiltIndexes.push({ baseOffset: s.baseOffset, reason });
       }
       const r = s.recover(this.damageOptions(i, checkpoint?.recoveryPoint ?? -1));
