@@ -447,7 +447,8 @@ export class Log {
    */
   private repairDamaged(i: number): boolean {
     const segment = this.segments[i]!;
-    if (this.closed || this.repairTried.has(segment)) return false;
+    // An fdatasync under way holds the file: the next read tries again.
+    if (this.closed || this.repairTried.has(segment) || segment.syncsInFlight > 0) return false;
     this.repairTried.add(segment);
     try {
       if (i === this.segments.length - 1) {
