@@ -387,6 +387,8 @@ export class LogSegment {
     let total = this.mapped.size;
     this.size = total;
     this.cachedView = null;
+    // Nothing changes before the decision is made and the quarantine written: a policy or a
+    // disk that fails leaves the segment as it was (a read at run time can go on refusing).
     const found = findDamage(
       total > 0 ? this.slice(0, total) : Buffer.alloc(0),
       { dir: this.dir, file: this.logPath, baseOffset: this.baseOffset, foundBy: damage.foundBy, knownEndBy: damage.knownEndBy },
