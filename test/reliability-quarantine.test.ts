@@ -45,10 +45,11 @@ function kafka(b: BrokerProcess) {
 }
 
 /** 200 sends of 10 records each, acks=all; checks the offsets the broker acknowledged. */
-async function produceAll(b: BrokerProcess): Promise<void> {
+async function produceAll(b: BrokerProcess, segmentBytes?: number): Promise<void> {
   const admin = kafka(b).admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 1 }] });
+  const configEntries = segmentBytes === undefined ? [] : [{ name: 'segment.bytes', value: String(segmentBytes) }];
+  await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 1, configEntries }] });
   await admin.disconnect();
   const producer = kafka(b).producer();
   await producer.connect();
@@ -60,17 +61,22 @@ async function produceAll(b: BrokerProcess): Promise<void> {
   await producer.disconnect();
 }
 
-/** Where batch `k` of the partition's only segment lies. */
+/** Where batch `k` of the partition lies (segments in order). */
 function locate(dir: string, k: number): { file: string; position: number; size: number; base: number } {
-  const file = path.join(dir, `${TOPIC}-0`, '00000000000000000000.log');
-  const data = fs.readFileSync(file);
-  let pos = 0;
-  for (let i = 0; i < k; i++) pos += data.readInt32BE(pos + 8) + 12;
-  return { file, position: pos, size: data.readInt32BE(pos + 8) + 12, base: Number(data.readBigInt64BE(pos)) };
+  const partition = path.join(dir, `${TOPIC}-0`);
+  let i = 0;
+  for (const name of fs.readdirSync(partition).filter((n) => n.endsWith('.log')).sort()) {
+    const file = path.join(partition, name);
+    const data = fs.readFileSync(file);
+    for (let pos = 0; pos < data.length; pos += data.readInt32BE(pos + 8) + 12, i++) {
+      if (i === k) return { file, position: pos, size: data.readInt32BE(pos + 8) + 12, base: Number(data.readBigInt64BE(pos)) };
+    }
+  }
+  throw new Error(`no batch ${k} in ${partition}`);
 }
 
 /** Flips one byte inside the records of batch `k` (past its 61-byte header); returns the batch's bytes as they were. */
-function flipInRecords(dir: string, k: number): { original: Buffer; position: number; size: number } {
+function flipInRecords(dir: string, k: number): { original: Buffer; position: number; size: number; file: string } {
   const at = locate(dir, k);
   expect(at.base).toBe(k * PER_BATCH);
   const fd = fs.openSync(at.file, 'r+');
@@ -79,7 +85,7 @@ function flipInRecords(dir: string, k: number): { original: Buffer; position: nu
   const one = Buffer.from([original[90]! ^ 0x04]);
   fs.writeSync(fd, one, 0, 1, at.position + 90);
   fs.closeSync(fd);
-  return { original, position: at.position, size: at.size };
+  return { original, position: at.position, size: at.size, file: at.file };
 }
 
 /** kcat -C -e from the beginning: the offsets it printed, checking each value. */
@@ -105,7 +111,7 @@ function errorLines(b: BrokerProcess): { level: number; msg: string; [k: string]
 }
 
 /** Everything that must hold once the damaged batch has been met. */
-async function checkQuarantined(b: BrokerProcess, victim: { original: Buffer; position: number; size: number }, metricsPort: number, foundBy: 'open' | 'read') {
+async function checkQuarantined(b: BrokerProcess, victim: { original: Buffer; position: number; size: number; file: string }, metricsPort: number, foundBy: 'open' | 'read') {
   const first = VICTIM * PER_BATCH;
   expect(await consumeToEnd(b)).toEqual([...range(0, first), ...range(first + PER_BATCH, BATCHES * PER_BATCH)]);
   // A second pass reads the same, and the broker logged the damage once.
@@ -113,7 +119,7 @@ async function checkQuarantined(b: BrokerProcess, victim: { original: Buffer; po
   const errors = errorLines(b);
   expect(errors, b.output()).toHaveLength(1);
   expect(errors[0]).toMatchObject({ firstOffset: first, lastOffset: first + PER_BATCH - 1, position: victim.position, end: victim.position + victim.size, foundBy });
-  expect(errors[0]!.msg).toContain('00000000000000000000.log');
+  expect(errors[0]!.msg).toContain(path.basename(victim.file));
   expect(b.output()).not.toContain('fetch failed');
   // The side file holds the damaged bytes.
   const qfile = errors[0]!.quarantineFile as string;
@@ -133,7 +139,7 @@ async function checkQuarantined(b: BrokerProcess, victim: { original: Buffer; po
   expect(metrics).toMatch(new RegExp(`sluice_log_quarantined_batches_total\\{topic="${TOPIC}",partition="0"\\} 1\\n`));
   const described = await sluice(['topics', '--describe', '--topic', TOPIC, '--bootstrap-server', b.bootstrap]);
   expect(described.stdout).toContain(`Quarantined: ${first}-${first + PER_BATCH - 1}`);
-  const dumped = await sluice(['dump-log', '--files', path.join(b.dir, `${TOPIC}-0`, '00000000000000000000.log')]);
+  const dumped = await sluice(['dump-log', '--files', victim.file]);
   expect(dumped.stdout).toContain(`Quarantined: offsets [${first}, ${first + PER_BATCH - 1}] (10 offsets, bytes ${victim.position}-${victim.position + victim.size}`);
   expect(dumped.stdout).toMatch(new RegExp(`baseOffset: ${first} lastOffset: ${first + PER_BATCH - 1} count: 0 .* quarantined: true`));
 }
@@ -176,6 +182,23 @@ describe('one damaged batch costs only its own records', () => {
     const port = await freePort();
     const again = await start(dir, port);
     const victim = flipInRecords(dir, VICTIM);
+    await checkQuarantined(again, victim, port, 'read');
+    expect(await again.stop()).toBe(0);
+  });
+
+  it('in the middle of an older segment (segment.bytes 16 KiB), then SIGKILL: found by the first fetch (recovery rescans from the recovery point)', async () => {
+    const dir = tmpDir('sluice-quarantine-');
+    const broker = await start(dir);
+    await produceAll(broker, 16384);
+    const victim = flipInRecords(dir, VICTIM);
+    const segments = fs.readdirSync(path.join(dir, `${TOPIC}-0`)).filter((n) => n.endsWith('.log')).sort();
+    expect(segments.length).toBeGreaterThan(3);
+    expect(path.basename(victim.file)).not.toBe(segments.at(-1));
+    expect(locate(dir, VICTIM - 1).file).toBe(victim.file); // the middle of its segment
+    expect(locate(dir, VICTIM + 1).file).toBe(victim.file);
+    await broker.kill();
+    const port = await freePort();
+    const again = await start(dir, port);
     await checkQuarantined(again, victim, port, 'read');
     expect(await again.stop()).toBe(0);
   });
