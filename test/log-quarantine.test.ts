@@ -118,6 +118,20 @@ describe('a damaged batch with valid batches after it', () => {
     await log.close();
   });
 
+  it('a zeroed stretch over several batches (a lost page): the gap covers exactly those batches', async () => {
+    const { dir, placed } = await writeLog(60, 1 << 30, false);
+    const from = placed[20]!.position + 30;
+    const to = placed[23]!.position + 10; // batches 20, 21, 22 and the head of 23 (into its length)
+    const fd = fs.openSync(placed[0]!.file, 'r+');
+    fs.writeSync(fd, Buffer.alloc(to - from), 0, to - from, from);
+    fs.closeSync(fd);
+    const log = Log.open(dir, { ...config, segmentBytes: 1 << 30 });
+    expect(log.logEndOffset).toBe(600);
+    expect(readAll(log)).toEqual([...range(0, 200), ...range(240, 600)]);
+    expect(readQuarantine(dir)).toMatchObject([{ firstOffset: 200, nextOffset: 240, position: placed[20]!.position, end: placed[24]!.position }]);
+    await log.close();
+  });
+
   it('a flipped baseOffset (outside the CRC) costs that batch only', async () => {
     const { dir, placed } = await writeLog(60, 1 << 30, false);
     flip(placed[30]!.file, placed[30]!.position + 7);

@@ -169,7 +169,9 @@ export function findDamage(
       }
       return { ranges, validEnd: size, nextOffset: expected, tailReason: null };
     }
-    const resync = findResync(data, pos, expected, where.baseOffset);
+    // Offsets past the next segment's base cannot be in this one.
+    const limit = where.knownEndBy === 'next-segment' && knownEnd >= 0 ? knownEnd : Number.MAX_SAFE_INTEGER;
+    const resync = findResync(data, pos, expected, where.baseOffset, limit);
     const range = { dir: where.dir, file: where.file, segmentBaseOffset: where.baseOffset, position: pos, firstOffset: expected, reason, foundBy: where.foundBy };
     if (resync !== null) {
       ranges.push({ ...range, end: resync.position, nextOffset: resync.baseOffset, knownBy: 'resync' });
@@ -189,13 +191,13 @@ export function findDamage(
  * The first position after the break at `pos` where a valid batch starts whose base offset
  * is at or past `expected`: first where the broken batch's own length leads, then by search.
  */
-function findResync(data: Buffer, pos: number, expected: number, segmentBase: number): { position: number; baseOffset: number } | null {
+function findResync(data: Buffer, pos: number, expected: number, segmentBase: number, endOffset: number): { position: number; baseOffset: number } | null {
   const size = data.length;
   if (pos + LOG_OVERHEAD <= size) {
     const length = data.readInt32BE(pos + LENGTH_OFFSET);
     if (length >= MIN_BATCH_LENGTH && length <= size - pos - LOG_OVERHEAD) {
       const next = pos + LOG_OVERHEAD + length;
-      const base = batchStartsAt(data, next, expected, segmentBase);
+      const base = batchStartsAt(data, next, expected, segmentBase, endOffset);
       if (base >= 0) return { position: next, baseOffset: base };
     }
   }
@@ -206,15 +208,15 @@ function findResync(data: Buffer, pos: number, expected: number, segmentBase: nu
     if (m < 0) break;
     p = m - MAGIC_OFFSET;
     if (p > limit) break;
-    const base = batchStartsAt(data, p, expected, segmentBase);
+    const base = batchStartsAt(data, p, expected, segmentBase, endOffset);
     if (base >= 0) return { position: p, baseOffset: base };
     p++;
   }
   return null;
 }
 
-/** The base offset of a valid batch at `p` that can follow offset `expected - 1`, or -1. */
-function batchStartsAt(data: Buffer, p: number, expected: number, segmentBase: number): number {
+/** The base offset of a valid batch at `p` that can follow offset `expected - 1` and ends below `endOffset`, or -1. */
+function batchStartsAt(data: Buffer, p: number, expected: number, segmentBase: number, endOffset: number): number {
   const size = data.length;
   if (p + RECORD_BATCH_OVERHEAD > size || data[p + MAGIC_OFFSET] !== MAGIC) return -1;
   const length = data.readInt32BE(p + LENGTH_OFFSET);
@@ -224,7 +226,7 @@ function batchStartsAt(data: Buffer, p: number, expected: number, segmentBase: n
   const delta = data.readInt32BE(p + LAST_OFFSET_DELTA_OFFSET);
   if (delta < 0 || data.readInt32BE(p + RECORDS_COUNT_OFFSET) < 0) return -1;
   const base = readInt64(data, p);
-  if (!(base >= expected) || base + delta - segmentBase > MAX_RELATIVE_OFFSET) return -1;
+  if (!(base >= expected) || base + delta >= endOffset || base + delta - segmentBase > MAX_RELATIVE_OFFSET) return -1;
   const end = p + LOG_OVERHEAD + length;
   return scanBatches(data, p, end) === end ? base : -1;
 }
