@@ -3,10 +3,9 @@
  * by kafkajs (acks=all) in batches of 10, one byte flipped inside the records of batch 50 on
  * disk, then the broker SIGKILLed, stopped cleanly, or left running. Afterwards only that
  * batch's 10 records are missing: kcat -C -e (and a kafkajs group consumer) read the other
- * 1,990 to the end, new produces
- * get offsets from 2000 on, the damaged bytes are in a quarantine file, one error line names
- * them, sluice_log_quarantined_batches_total counts 1, and topics --describe and dump-log
- * show the range. A torn tail is still cut (Kafka's rule).
+ * 1,990 to the end, new produces get offsets from 2000 on, the damaged bytes are in a
+ * quarantine file, one error line names them, sluice_log_quarantined_batches_total counts 1,
+ * and topics --describe and dump-log show the range. A torn tail is still cut (Kafka's rule).
  */
 import fs from 'node:fs';
 import net from 'node:net';
