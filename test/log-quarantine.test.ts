@@ -242,6 +242,21 @@ describe('a torn tail', () => {
   });
 });
 
+describe('when the quarantine cannot be written', () => {
+  it('open fails with StorageIOError naming the offsets and the fix, and the segment is unchanged', async () => {
+    const { dir, placed } = await writeLog(30, 1 << 30, false);
+    flip(placed[10]!.file, placed[10]!.position + 80);
+    fs.writeFileSync(path.join(dir, QUARANTINE_DIR), 'not a directory');
+    const before = fs.readFileSync(placed[0]!.file);
+    expect(() => Log.open(dir, { ...config, segmentBytes: 1 << 30 })).toThrow(/quarantining the damaged offsets \[100, 109\] of 00000000000000000000\.log \(the segment is unchanged; free disk space/);
+    expect(fs.readFileSync(placed[0]!.file).equals(before)).toBe(true);
+    fs.rmSync(path.join(dir, QUARANTINE_DIR));
+    const log = Log.open(dir, { ...config, segmentBytes: 1 << 30 });
+    expect(readAll(log)).toEqual([...range(0, 100), ...range(110, 300)]);
+    await log.close();
+  });
+});
+
 describe('the damage policy', () => {
   it("'truncate' (a replica that re-fetches from its leader) cuts the log at the damage", async () => {
     const { dir, placed } = await writeLog(60, 1 << 30, false);

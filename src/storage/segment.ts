@@ -24,7 +24,7 @@ import {
   RECORD_BATCH_OVERHEAD,
 } from '../record/layout.js';
 import type { LogConfig } from './config.js';
-import { CorruptSegmentError, LogCleanerError } from './errors.js';
+import { CorruptSegmentError, LogCleanerError, StorageIOError } from './errors.js';
 import { OffsetIndex } from './offset-index.js';
 import { findDamage, quarantineDamage, quarantineRanges, type DamagedRange, type DamagePolicy, type QuarantineEntry } from './quarantine.js';
 import { TimeIndex } from './time-index.js';
@@ -407,7 +407,12 @@ export class LogSegment {
     }
     let quarantined: QuarantineEntry[] = [];
     if (kept.length > 0) {
-      quarantined = quarantineRanges(this.slice(0, total), keepEnd, kept, this.logPath);
+      try {
+        quarantined = quarantineRanges(this.slice(0, total), keepEnd, kept, this.logPath);
+      } catch (err) {
+        const offsets = kept.map((r) => `[${r.firstOffset}, ${r.nextOffset - 1}]`).join(', ');
+        throw new StorageIOError(this.dir, `quarantining the damaged offsets ${offsets} of ${path.basename(this.logPath)} (the segment is unchanged; free disk space and open the log again)`, err);
+      }
       // The file was replaced: map the new one. Views taken before keep the old bytes.
       this.cachedView = null;
       if (this.file !== null && !this.file.closed) this.file.close();
