@@ -1,9 +1,10 @@
 /**
  * Damaged files, storage layer: what the broker-level harness (reliability-files) relies on,
- * one piece at a time. Bit rot where no open looks is refused on the read path (never served,
- * never a hang), a sealed segment cut at a batch boundary drops what follows it, a garbage
- * time index that passes its own check is still rebuilt, and the lines recovery logs in a
- * worker reach the broker's logger.
+ * one piece at a time. Bit rot where no open looks is quarantined by the first read that meets
+ * it (never served, never a hang, the rest served with a gap; refused when it cannot be
+ * repaired), a sealed segment cut at a batch boundary leaves a gap and keeps what follows it,
+ * a garbage time index that passes its own check is still rebuilt, and the lines recovery
+ * logs in a worker reach the broker's logger.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -63,7 +64,7 @@ function flip(file: string, at: number, bit = 0): void {
 }
 
 describe('bit rot where a clean open does not look', () => {
-  it('is never served: the read fails with CorruptSegmentError, logged once; the rest of the log is served', async () => {
+  it('is never served: the first read quarantines it, logs it once, and serves the rest with a gap', async () => {
     const { dir, batches } = await closedLog();
     const { victim } = earlyBatchOfSealed(dir, batches);
     flip(victim.file, victim.position + 40); // inside the records, under the CRC
@@ -71,44 +72,40 @@ describe('bit rot where a clean open does not look', () => {
     const log = Log.open(dir, { ...config, logger: rec.logger });
     expect(log.logEndOffset).toBe(120);
     expect(log.recovery.truncatedBytes).toBe(0);
-    for (const offset of [victim.base, victim.base + 2]) expect(() => log.read(offset, 1 << 20)).toThrow(CorruptSegmentError);
-    expect(rec.lines.filter((l) => l.msg.startsWith('corrupt batch found')).length).toBe(1);
-    expect(rec.lines[0]!.obj.dir).toBe(dir);
-    // Reads that run into it stop just before it.
+    // Reads at and in the damaged batch get the batches after it (an empty batch stands for its offsets).
+    for (const offset of [victim.base, victim.base + 2]) {
+      const r = log.read(offset, 1 << 20);
+      expect(decodeAll(r.records)[0]!.offset).toBe(victim.base + 3);
+    }
+    const lines = rec.lines.filter((l) => l.level === 'warn');
+    expect(lines.length).toBe(1);
+    expect(lines[0]!.msg).toMatch(/^quarantined a damaged range/);
+    expect(lines[0]!.obj).toMatchObject({ dir, firstOffset: victim.base, lastOffset: victim.base + 2, position: victim.position });
     const before = log.read(victim.base - 3, 1 << 20);
-    expect(before.nextOffset).toBe(victim.base);
-    expect(decodeAll(before.records).map((r) => r.offset)).toEqual([victim.base - 3, victim.base - 2, victim.base - 1]);
-    // After it, everything reads (the batch after it, later segments).
-    const after = log.read(victim.base + 3, 1 << 20);
-    expect(after.firstOffset).toBe(victim.base + 3);
+    expect(decodeAll(before.records).map((r) => r.offset).slice(0, 4)).toEqual([victim.base - 3, victim.base - 2, victim.base - 1, victim.base + 3]);
     let offset = 0;
     let n = 0;
     while (offset < log.logEndOffset) {
-      try {
-        const r = log.read(offset, 1 << 20);
-        n += decodeAll(r.records).length; // decodeAll checks CRCs
-        offset = r.nextOffset;
-      } catch (err) {
-        expect(err).toBeInstanceOf(CorruptSegmentError);
-        offset += 3;
-      }
+      const r = log.read(offset, 1 << 20);
+      n += decodeAll(r.records).filter((x) => x.offset >= offset).length; // decodeAll checks CRCs
+      offset = r.nextOffset;
     }
     expect(n).toBe(117);
     await log.close();
   });
 
-  it('a flipped baseOffset (outside the CRC) is refused too, for offsets at and after it in the segment', async () => {
+  it('a flipped baseOffset (outside the CRC) costs that batch only', async () => {
     const { dir, batches } = await closedLog();
     const { victim } = earlyBatchOfSealed(dir, batches);
     flip(victim.file, victim.position + 7); // lowest byte of baseOffset: offsets shift by one
     const log = Log.open(dir, config);
-    expect(() => log.read(victim.base, 1 << 20)).toThrow(CorruptSegmentError);
-    expect(() => log.read(victim.base + 1, 1)).toThrow(CorruptSegmentError);
-    expect(log.read(victim.base - 3, 1 << 20).nextOffset).toBe(victim.base);
+    expect(decodeAll(log.read(victim.base, 1 << 20).records)[0]!.offset).toBe(victim.base + 3);
+    expect(decodeAll(log.read(victim.base - 3, 1 << 20).records).map((r) => r.offset)).not.toContain(victim.base);
+    expect(log.quarantined.map((q) => [q.firstOffset, q.nextOffset])).toEqual([[victim.base, victim.base + 3]]);
     await log.close();
   });
 
-  it('an invalid length field never makes a read or a time lookup loop: it fails at once', async () => {
+  it('an invalid length field never makes a read or a time lookup loop: the batch is found again by searching', async () => {
     const { dir, batches } = await closedLog();
     const { victim } = earlyBatchOfSealed(dir, batches);
     const fd = fs.openSync(victim.file, 'r+');
@@ -117,10 +114,23 @@ describe('bit rot where a clean open does not look', () => {
     fs.writeSync(fd, length, 0, 4, victim.position + 8);
     fs.closeSync(fd);
     const log = Log.open(dir, config);
-    expect(() => log.read(victim.base + 3, 1 << 20)).toThrow(CorruptSegmentError);
-    expect(() => log.read(victim.base, 1 << 20)).toThrow(CorruptSegmentError);
-    expect(() => log.offsetForTimestamp(1_000_000 + ((victim.base + 3) / 3) * 10)).toThrow(CorruptSegmentError);
+    expect(decodeAll(log.read(victim.base + 3, 1 << 20).records)[0]!.offset).toBe(victim.base + 3);
+    expect(decodeAll(log.read(victim.base, 1 << 20).records)[0]!.offset).toBe(victim.base + 3);
+    expect(log.offsetForTimestamp(1_000_000 + ((victim.base + 3) / 3) * 10)?.offset).toBe(victim.base + 3);
     expect(log.offsetForTimestamp(1_000_000)).toEqual({ offset: 0, timestamp: 1_000_000 });
+    await log.close();
+  });
+
+  it('a read that cannot repair the damage refuses it with CorruptSegmentError, logged once', async () => {
+    const { dir, batches } = await closedLog();
+    const { victim } = earlyBatchOfSealed(dir, batches);
+    flip(victim.file, victim.position + 40);
+    const rec = recorder();
+    // A policy that neither quarantines nor cuts here: a replica that leaves it to its fetcher.
+    const log = Log.open(dir, { ...config, logger: rec.logger, damagePolicy: () => { throw new Error('leave it to the replica fetcher'); } });
+    for (let i = 0; i < 3; i++) expect(() => log.read(victim.base, 1 << 20)).toThrow(CorruptSegmentError);
+    expect(rec.lines.filter((l) => l.msg.startsWith('corrupt batch found')).length).toBe(1);
+    expect(log.read(victim.base - 3, 1 << 20).nextOffset).toBe(victim.base);
     await log.close();
   });
 
@@ -139,21 +149,26 @@ describe('bit rot where a clean open does not look', () => {
 });
 
 describe('recovery of damaged sealed segments', () => {
-  it('drops every later segment when a sealed one is cut at a batch boundary (offsets stay dense), and says so', async () => {
+  it('keeps every later segment when a sealed one is cut at a batch boundary: the missing offsets are a gap, and it says so', async () => {
     const { dir, batches } = await closedLog();
     const files = [...new Set(batches.map((b) => b.file))];
     const inSecond = batches.filter((b) => b.file === files[1]);
+    const nextBase = batches.find((b) => b.file === files[2])!.base;
     fs.truncateSync(files[1]!, inSecond[2]!.position);
     const rec = recorder();
     const log = Log.open(dir, { ...config, logger: rec.logger });
-    expect(log.logEndOffset).toBe(inSecond[2]!.base);
-    expect(log.segmentCount).toBe(2);
-    expect(log.recovery.deletedSegments.length).toBe(files.length - 2);
-    const warn = rec.lines.find((l) => l.msg.startsWith('recovery dropped invalid data'))!;
-    expect(warn.obj).toMatchObject({ dir, deletedSegments: log.recovery.deletedSegments });
-    expect(warn.obj.droppedBytes).toBeGreaterThan(0);
+    expect(log.logEndOffset).toBe(120);
+    expect(log.segmentCount).toBe(files.length);
+    expect(log.recovery.deletedSegments).toEqual([]);
+    expect(log.quarantined).toMatchObject([{ firstOffset: inSecond[2]!.base, nextOffset: nextBase, file: null, knownBy: 'next-segment' }]);
+    const warn = rec.lines.find((l) => l.msg.startsWith('quarantined a damaged range'))!;
+    expect(warn.obj).toMatchObject({ dir, firstOffset: inSecond[2]!.base, lastOffset: nextBase - 1 });
+    const gap = log.read(inSecond[2]!.base, 1 << 20); // the empty batch standing for the gap
+    expect(decodeAll(gap.records)).toEqual([]);
+    expect(gap.nextOffset).toBe(nextBase);
+    expect(decodeAll(log.read(gap.nextOffset, 1 << 20).records)[0]!.offset).toBe(nextBase);
     log.append(numberedBatch(log.logEndOffset, 3));
-    expect(decodeAll(log.read(inSecond[2]!.base, 1 << 20).records)[0]!.offset).toBe(inSecond[2]!.base);
+    expect(log.logEndOffset).toBe(123);
     await log.close();
   });
 
@@ -187,9 +202,11 @@ describe('recovery of damaged sealed segments', () => {
     const rec = recorder();
     const again = await Sluice.open({ dir, workerThreads: 1, retentionCheckIntervalMs: 0, cleanerBackoffMs: 0, logger: rec.logger });
     expect(again.recovered.map((r) => r.dir)).toEqual([partDir]);
-    const warn = rec.lines.find((l) => l.msg.startsWith('recovery dropped invalid data'));
+    // Below the recovery point the clean close left: damage, not a torn tail. The offsets stay.
+    const warn = rec.lines.find((l) => l.msg.startsWith('quarantined a damaged range'));
     expect(warn?.obj.dir).toBe(partDir);
-    expect(again.partition('t', 1).logEndOffset).toBe(87);
+    expect(warn?.obj).toMatchObject({ firstOffset: 87, lastOffset: 89 });
+    expect(again.partition('t', 1).logEndOffset).toBe(90);
     await again.close();
   });
 });

@@ -9,15 +9,15 @@
  *
  * - it starts, and every batch before the damage is served byte for byte, from its first
  *   offset and from the middle (offset index), and found by time (time index);
- * - where recovery checks the bytes (everything after an unclean shutdown from the segment
- *   holding the recovery point, any segment whose indexes fail their checks, and the part of
- *   every segment after its last index entry), the log is cut at the first invalid byte and
- *   later segments are dropped: nothing after it is served, the log end offset is the cut;
- * - where it does not (older sealed data, bit rot): the corrupt batch is never served (the
- *   fetch gets KAFKA_STORAGE_ERROR), everything else still is;
- * - a CRC-invalid batch is never served; offsets stay dense; appends go on at the end;
+ * - damage (a bad batch with valid data after it, or offsets missing below the next
+ *   segment's base or the recovery point) is quarantined (storage/quarantine.ts), found at
+ *   open or by the first read that meets it: its offsets become a gap (an empty batch stands
+ *   for them), everything else is served, the log end offset stays;
+ * - a torn tail (the chain simply ends, past anything known to follow it) is cut at the
+ *   first invalid byte, as Kafka does: the log end offset is the cut;
+ * - a CRC-invalid batch is never served; offsets are dense batch by batch; appends go on at the end;
  * - the broker's log (pino JSON on stderr) names the partition directory and what was
- *   dropped (bytes, segments), what was rebuilt, and each corrupt batch refused.
+ *   dropped (bytes), what was rebuilt, and each quarantined range (one error line).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,7 +29,6 @@ import { startBroker, type BrokerProcess } from './helpers/broker.js';
 import { tmpDir } from './helpers/tmp.js';
 import { WireClient } from './helpers/wire-client.js';
 
-const KAFKA_STORAGE_ERROR = 56;
 const OFFSET_OUT_OF_RANGE = 1;
 const TOPICS = [
   { name: 'files-a', partitions: 3 },
@@ -72,10 +71,8 @@ interface PartitionModel {
 /** What one partition must look like after the restart. */
 interface Expectation {
   logEndOffset: number;
-  /** A batch recovery did not rescan and that is corrupt: never served, the fetch fails. */
-  corrupt: Batch | null;
-  /** Offsets after `corrupt` in its segment: served exactly or refused, never anything else. */
-  unsure: { from: number; to: number } | null;
+  /** Offsets [from, to) quarantined: a gap, one empty batch standing for it, one error line. */
+  missing: { from: number; to: number } | null;
   droppedWarning: boolean;
   /** Segments that must be reported as deleted (their base offsets). */
   deletedSegments: number[];
@@ -276,7 +273,7 @@ function damage(m: PartitionModel, d: Damage, clean: boolean, random: () => numb
   const at = segments.indexOf(target);
   const pick = <T>(list: T[]): T => list[Math.floor(random() * list.length)]!;
   const lastOffset = m.batches.at(-1)!.last;
-  const e: Expectation = { logEndOffset: lastOffset + 1, corrupt: null, unsure: null, droppedWarning: false, deletedSegments: [], rebuiltIndexes: [], notes: [] };
+  const e: Expectation = { logEndOffset: lastOffset + 1, missing: null, droppedWarning: false, deletedSegments: [], rebuiltIndexes: [], notes: [] };
   let unclean = !clean;
   let indexDamaged = false;
   /** The first invalid byte, when the data itself is damaged: { batch index in segment, or length }. */
@@ -369,19 +366,23 @@ function damage(m: PartitionModel, d: Damage, clean: boolean, random: () => numb
     e.notes.push(invalidFrom.note);
     const flipped = d.ops.some((o) => o.startsWith('flip'));
     const inTail = k < target.batches.length && target.batches[k]!.position >= target.lastIndexPosition;
-    if (flipped && !rescanned && !inTail) {
-      // Bit rot where no open looks: refused on the read path.
-      const b = target.batches[k]!;
-      e.corrupt = b;
-      e.unsure = { from: b.last + 1, to: target.batches.at(-1)!.last };
-      e.notes.push('not rescanned: refused when read');
+    // What is known to follow the segment's data: the next segment's base offset, or the
+    // recovery point in the checkpoint (the log end offset itself after a clean stop).
+    const knownEnd = at < segments.length - 1 ? segments[at + 1]!.base : (readCheckpoint(m.dir)?.recoveryPoint ?? 0);
+    const from = k < target.batches.length ? target.batches[k]!.base : target.batches.at(-1)!.last + 1;
+    // A flip with valid batches after it in the segment costs its own batch; anything else
+    // (cuts, zeros, a flip in the last batch) costs every offset up to the known end.
+    const ownBatch = flipped && k < target.batches.length - 1;
+    const to = ownBatch ? target.batches[k]!.last + 1 : knownEnd;
+    if (to > from) {
+      e.missing = { from, to };
+      if (d.where === 'active' && !ownBatch) e.logEndOffset = to;
+      e.notes.push(`offsets [${from}, ${to}) quarantined${flipped && !rescanned && !inTail ? ' when read' : ''}`);
     } else {
-      // Cut at the first invalid byte; later segments dropped.
-      e.logEndOffset = k < target.batches.length ? target.batches[k]!.base : target.batches.at(-1)!.last + 1;
-      e.droppedWarning = true;
-      e.deletedSegments = segments.slice(at + 1).map((s) => s.base);
-      if (!rescanned && !flipped) e.rebuiltIndexes.push(target.base); // found by the tail check
-      e.notes.push(`log cut at offset ${e.logEndOffset}`);
+      // Nothing valid follows and nothing is known past it: a torn tail, cut (Kafka's rule).
+      if (d.where === 'active') e.logEndOffset = from;
+      e.droppedWarning = !d.ops.includes('cut-boundary');
+      e.notes.push(`tail cut at offset ${from}`);
     }
   }
   if (e.rebuiltIndexes.length > 0 && e.droppedWarning) e.rebuiltIndexes = []; // reported, but not asserted when data was cut too
@@ -413,38 +414,35 @@ async function verify(c: WireClient, broker: BrokerProcess, m: PartitionModel, e
   expect(latest.errorCode, ctx).toBe(0);
   expect(Number(latest.offset), ctx).toBe(e.logEndOffset);
   expect(Number((await listOffset(c, m, -2)).offset), ctx).toBe(0);
-  const served = m.batches.filter((b) => b.last < e.logEndOffset);
-  const isUnsure = (b: Batch) => e.unsure !== null && b.base >= e.unsure.from && b.base <= e.unsure.to;
+  const isMissing = (b: Batch) => e.missing !== null && b.base >= e.missing.from && b.base < e.missing.to;
+  const served = m.batches.filter((b) => b.last < e.logEndOffset && !isMissing(b));
+  /** The empty batch standing for the quarantined offsets. */
+  const isGap = (batch: Buffer) =>
+    e.missing !== null &&
+    Number(batch.readBigInt64BE(0)) === e.missing.from &&
+    batch.readInt32BE(23) === e.missing.to - e.missing.from - 1 &&
+    batch.readInt32BE(57) === 0 &&
+    batch.length === 61;
 
-  // Offset lookups: every batch from its first offset and from its middle, one batch each.
-  for (const b of served) {
+  // Offset lookups: every batch from its first offset and from its middle, one batch each;
+  // an offset in the gap gets the empty batch that stands for it.
+  for (const b of m.batches.filter((x) => x.last < e.logEndOffset)) {
     for (const offset of new Set([b.base, b.base + Math.floor((b.last - b.base) / 2), b.last])) {
       const r = await fetchOne(c, m, offset);
-      if (b === e.corrupt) {
-        expect(r.errorCode, `${ctx}: the corrupt batch at ${b.base} is refused`).toBe(KAFKA_STORAGE_ERROR);
-        expect(r.records?.length ?? 0).toBe(0);
-        continue;
-      }
-      if (isUnsure(b) && r.errorCode === KAFKA_STORAGE_ERROR) continue;
       expect(r.errorCode, `${ctx}: fetch at ${offset}`).toBe(0);
       const first = splitBatches(r.records!)[0]!;
-      expect(first.equals(b.bytes), `${ctx}: fetch at ${offset} serves the batch at ${b.base} exactly`).toBe(true);
+      if (isMissing(b)) expect(isGap(first), `${ctx}: fetch at ${offset} (quarantined) serves the empty batch for the gap`).toBe(true);
+      else expect(first.equals(b.bytes), `${ctx}: fetch at ${offset} serves the batch at ${b.base} exactly`).toBe(true);
     }
   }
 
-  // A consumer's pass from the start: only CRC-valid, expected batches, dense offsets; at a
-  // refused batch it skips on (as an operator would, by seeking).
+  // A consumer's pass from the start: only CRC-valid, expected batches, offsets dense batch
+  // by batch, the gap as one empty batch.
   const expected = new Map(served.map((b) => [b.base, b]));
   let offset = 0;
   let seen = 0;
   while (offset < e.logEndOffset) {
     const r = await fetchOne(c, m, offset, 16 * 1024);
-    if (r.errorCode === KAFKA_STORAGE_ERROR) {
-      const skipped = served.find((b) => b.last >= offset)!;
-      expect(skipped === e.corrupt || isUnsure(skipped), `${ctx}: refused at ${offset}`).toBe(true);
-      offset = skipped.last + 1;
-      continue;
-    }
     expect(r.errorCode, `${ctx}: pass at ${offset}`).toBe(0);
     const chain = r.records!;
     const batches = splitBatches(chain);
@@ -453,12 +451,16 @@ async function verify(c: WireClient, broker: BrokerProcess, m: PartitionModel, e
       expect(scanBatches(batch, 0, batch.length), `${ctx}: served batch passes its CRC`).toBe(batch.length);
       const base = Number(batch.readBigInt64BE(0));
       expect(base, `${ctx}: dense offsets`).toBe(offset);
+      if (isGap(batch)) {
+        offset = e.missing!.to;
+        continue;
+      }
       expect(batch.equals(expected.get(base)!.bytes), `${ctx}: batch at ${base} as produced`).toBe(true);
       offset = expected.get(base)!.last + 1;
       seen++;
     }
   }
-  expect(seen, ctx).toBeGreaterThanOrEqual(served.length - (e.corrupt ? 1 + served.filter(isUnsure).length : 0));
+  expect(seen, ctx).toBe(served.length);
 
   // Nothing at or after the end.
   const atEnd = await fetchOne(c, m, e.logEndOffset);
@@ -467,7 +469,7 @@ async function verify(c: WireClient, broker: BrokerProcess, m: PartitionModel, e
   expect((await fetchOne(c, m, e.logEndOffset + 1)).errorCode, ctx).toBe(OFFSET_OUT_OF_RANGE);
 
   // Time lookups (time index): a record's own timestamp, and just before it, find it.
-  const timed = served.filter((b) => e.corrupt === null || b.segment !== e.corrupt.segment || b.base < e.corrupt.base);
+  const timed = served;
   for (const b of [timed[0]!, ...timed.filter((_, i) => i % 5 === 2), timed.at(-1)!]) {
     const i = b.timestamps.length - 1;
     for (const t of [b.timestamps[i]!, b.timestamps[i]! - 3]) {
@@ -495,10 +497,12 @@ async function verify(c: WireClient, broker: BrokerProcess, m: PartitionModel, e
       `about ${m.key} rebuilding the indexes of segment ${base}`,
     );
   }
-  if (e.corrupt !== null) {
-    await waitForLog(broker, (l) => mine(l) && l.level === 40 && l.msg.startsWith('corrupt batch found'), `about the corrupt batch of ${m.key}`);
+  if (e.missing !== null) {
+    await waitForLog(broker, (l) => mine(l) && l.level === 50 && l.msg.startsWith('quarantined a damaged range') && l.firstOffset === e.missing!.from, `about the range ${m.key} quarantined`);
+    expect(logLines(broker).filter((l) => mine(l) && l.level === 50).length, ctx).toBe(1);
+    expect(logLines(broker).some((l) => mine(l) && l.msg.startsWith('corrupt batch found')), ctx).toBe(false);
   }
-  if (!e.droppedWarning && e.rebuiltIndexes.length === 0 && e.corrupt === null) {
+  if (!e.droppedWarning && e.rebuiltIndexes.length === 0 && e.missing === null) {
     expect(logLines(broker).filter((l) => mine(l) && l.level >= 40), `${ctx}: no warnings`).toEqual([]);
   }
 
@@ -524,7 +528,7 @@ async function scenario(seed: number, stop: 'clean' | 'kill', damages: Damage[])
     const d = damages.find((x) => x.partition === m.key);
     expectations.set(m.key, d === undefined ? damage(m, { partition: m.key, where: 'active', ops: [] }, stop === 'clean', random) : damage(m, d, stop === 'clean', random));
   }
-  if (process.env.SLUICE_TEST_DEBUG) for (const [k, e] of expectations) console.log(stop, k, e.logEndOffset, e.corrupt?.base ?? null, e.unsure, e.deletedSegments, e.rebuiltIndexes, e.notes.join("; "));
+  if (process.env.SLUICE_TEST_DEBUG) for (const [k, e] of expectations) console.log(stop, k, e.logEndOffset, e.missing, e.deletedSegments, e.rebuiltIndexes, e.notes.join("; "));
   const again = await startBroker({ dir, args: ['--retention-check-interval-ms', '0', '--log-format', 'json'] });
   const c = await WireClient.connect(again.port);
   try {

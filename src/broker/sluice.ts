@@ -10,6 +10,7 @@ import { GroupCoordinator, OFFSETS_TOPIC } from '../group/index.js';
 import { consumerLag } from '../group/lag.js';
 import { syncFilesystem } from '../native.js';
 import { Log, StorageError, StorageIOError, type Durability, type LogOptions, type LogRecoveryReport, type StorageLogger } from '../storage/index.js';
+import type { QuarantineEntry } from '../storage/quarantine.js';
 import { WorkerPool } from '../workers/index.js';
 import { Consumer, type ConsumerOptions, type Deserialized, type Deserializer } from '../client/consumer.js';
 import { Producer, type ProducerOptions } from '../client/producer.js';
@@ -76,6 +77,8 @@ export interface PartitionDescription {
   /** Bytes of data on disk. */
   size: number;
   segments: number;
+  /** Damaged ranges quarantined in this partition: offsets [firstOffset, nextOffset) are a gap. */
+  quarantined: readonly QuarantineEntry[];
 }
 
 export interface TopicDescription {
@@ -303,6 +306,7 @@ export class Sluice {
         highWatermark: p.highWatermark,
         size: p.log.size,
         segments: p.log.segmentCount,
+        quarantined: p.log.quarantined,
       })),
     };
   }

@@ -11,13 +11,16 @@ import { readBatchHeader, readInt64 } from '../record/header.js';
 import { compressionName, LENGTH_OFFSET, LOG_OVERHEAD, MIN_BATCH_LENGTH, TimestampType, type Compression } from '../record/layout.js';
 import { isValidBatch, readRecords } from '../record/reader.js';
 import { parseOffsetsRecord } from '../group/offsets-message-parser.js';
+import { describeQuarantine, QUARANTINE_DIR, QUARANTINE_RECORD, readQuarantine, type QuarantineEntry } from '../storage/quarantine.js';
 import { parse, required, UsageError } from './args.js';
 
 export const DUMP_LOG_HELP = `Usage: sluice dump-log --files F[,F2...] [--print-data-log] [--offsets-decoder]
 
 Decodes segment files of a data directory (<dir>/<topic>-<partition>/), without a broker:
   .log        each batch: offsets, count, position, timestamp, size, magic, codec, whether
-              its CRC is valid, transactional flags, producer id/epoch/sequence
+              its CRC is valid, transactional flags, producer id/epoch/sequence; and the
+              ranges of the segment quarantined as damaged (quarantine/quarantine.jsonl),
+              whose offsets an empty batch stands for
   .index      each entry: offset and byte position in the .log
   .timeindex  each entry: timestamp and offset
 Stop the broker first (or copy the files) to read a consistent state.
@@ -76,7 +79,12 @@ export async function dumpLog(argv: string[]): Promise<number> {
       const size = Math.min(fs.fstatSync(fd).size, maxBytes);
       const ext = path.extname(file);
       const offsets = v['offsets-decoder'] === true;
-      if (ext === '.log') dumpSegment(fd, size, baseOffsetOf(file), offsets || v['print-data-log'] === true || v['deep-iteration'] === true, offsets, out);
+      if (ext === '.log') {
+        const quarantined = readQuarantine(path.dirname(file)).filter((q) => q.segment === path.basename(file));
+        for (const q of quarantined) out(`Quarantined: offsets ${describeQuarantine(q)}, found at ${q.foundBy === 'read' ? 'a read' : 'open'} on ${q.at}: ${q.reason}\n`);
+        if (quarantined.length > 0) out(`(record: ${path.join(path.dirname(file), QUARANTINE_DIR, QUARANTINE_RECORD)})\n`);
+        dumpSegment(fd, size, baseOffsetOf(file), offsets || v['print-data-log'] === true || v['deep-iteration'] === true, offsets, out, quarantined);
+      }
       else dumpIndex(fd, size, baseOffsetOf(file), ext === '.index', out);
     } finally {
       fs.closeSync(fd);
@@ -104,7 +112,7 @@ function isAllZero(fd: number, from: number, to: number): boolean {
   return true;
 }
 
-function dumpSegment(fd: number, size: number, base: number, records: boolean, offsets: boolean, out: (s: string) => void): void {
+function dumpSegment(fd: number, size: number, base: number, records: boolean, offsets: boolean, out: (s: string) => void, quarantined: readonly QuarantineEntry[] = []): void {
   out(`Log starting offset: ${base}\n`);
   let position = 0;
   while (position < size) {
@@ -126,7 +134,8 @@ function dumpSegment(fd: number, size: number, base: number, records: boolean, o
       `baseOffset: ${h.baseOffset} lastOffset: ${h.lastOffset} count: ${h.recordsCount} baseSequence: ${h.baseSequence} lastSequence: ${lastSequence}` +
         ` producerId: ${h.producerId} producerEpoch: ${h.producerEpoch} partitionLeaderEpoch: ${h.partitionLeaderEpoch}` +
         ` isTransactional: ${h.isTransactional} isControl: ${h.isControl} position: ${position} ${timeType}: ${h.maxTimestamp}` +
-        ` size: ${h.sizeInBytes} magic: ${h.magic} compresscodec: ${codecName(h.compression)} crc: ${h.crc} isvalid: ${valid}\n`,
+        ` size: ${h.sizeInBytes} magic: ${h.magic} compresscodec: ${codecName(h.compression)} crc: ${h.crc} isvalid: ${valid}` +
+        `${h.recordsCount === 0 && quarantined.some((q) => q.firstOffset === h.baseOffset && q.nextOffset === h.lastOffset + 1) ? ' quarantined: true' : ''}\n`,
     );
     if (records) dumpRecords(batch, h.baseSequence, timeType, valid, offsets && !h.isControl, out);
     position += h.sizeInBytes;

@@ -30,8 +30,9 @@ Actions:
   --list                     topic names, one per line
   --describe [--topic T]     partitions, leaders, replicas, in-sync replicas, log start and end
                              offsets, size on disk (n/a where the broker does not serve
-                             DescribeLogDirs), and the topic's own configs (every topic
-                             without --topic)
+                             DescribeLogDirs), the topic's own configs (every topic
+                             without --topic), and Quarantined: the offset ranges damaged
+                             batches left as a gap, where there are any
   --alter --topic T (--partitions N | --config k=v ... | --delete-config k ...)
                              add partitions (never fewer), set or remove configs
   --delete --topic T         delete a topic and its data
@@ -176,12 +177,19 @@ async function describeOne(cluster: Cluster, t: TopicInfo): Promise<string> {
   ]);
   const own = configs === null ? 'n/a' : configs.filter((c) => c.source === 'DYNAMIC_TOPIC_CONFIG').map((c) => `${c.name}=${c.isSensitive ? '<sensitive>' : c.value}`).join(',');
   const rf = t.partitions[0]?.replicas.length ?? 0;
+  // Offset ranges a damaged batch left as a gap (Sluice's read-only sluice.quarantined.offsets).
+  const quarantined = new Map<number, string[]>();
+  for (const r of configs?.find((c) => c.name === 'sluice.quarantined.offsets')?.value?.split(',') ?? []) {
+    const [partition, offsets] = r.split(':');
+    quarantined.set(Number(partition), [...(quarantined.get(Number(partition)) ?? []), offsets!]);
+  }
   let out = `Topic: ${t.name}\tTopicId: ${t.topicId}\tPartitionCount: ${t.partitions.length}\tReplicationFactor: ${rf}\tConfigs: ${own}\n`;
   for (const p of t.partitions) {
     const size = sizes.get(p.partition);
     out +=
       `\tTopic: ${t.name}\tPartition: ${p.partition}\tLeader: ${p.leader < 0 ? 'none' : p.leader}\tReplicas: ${p.replicas.join(',')}\tIsr: ${p.isr.join(',')}` +
-      `\tLogStartOffset: ${starts.get(p.partition)?.offset ?? 'n/a'}\tLogEndOffset: ${ends.get(p.partition)?.offset ?? 'n/a'}\tSize: ${size === undefined ? 'n/a' : formatSize(size)}\n`;
+      `\tLogStartOffset: ${starts.get(p.partition)?.offset ?? 'n/a'}\tLogEndOffset: ${ends.get(p.partition)?.offset ?? 'n/a'}\tSize: ${size === undefined ? 'n/a' : formatSize(size)}` +
+      `${quarantined.has(p.partition) ? `\tQuarantined: ${quarantined.get(p.partition)!.join(',')}` : ''}\n`;
   }
   return out;
 }

@@ -64,6 +64,19 @@ export class BrokerMetrics {
     partitionGauge('sluice_partition_log_start_offset', 'Log start offset (first offset kept)', (p) => p.logStartOffset);
     partitionGauge('sluice_partition_size_bytes', 'Bytes of data on disk', (p) => p.size);
     partitionGauge('sluice_partition_segments', 'Segments on disk', (p) => p.segments);
+    new Counter({
+      name: 'sluice_log_quarantined_batches_total',
+      help: 'Damaged batches (or stretches whose length was lost) moved out of the served log into quarantine files, per partition (quarantine/quarantine.jsonl)',
+      labelNames: ['topic', 'partition'],
+      registers: [r],
+      collect() {
+        this.reset();
+        if (sluice.isClosed) return;
+        for (const topic of sluice.listTopics()) {
+          for (const p of sluice.describeTopic(topic).partitions) this.inc({ topic, partition: String(p.partition) }, p.quarantined.length);
+        }
+      },
+    });
 
     new Gauge({
       name: 'sluice_group_lag',

@@ -33,7 +33,8 @@ import {
   StorageError,
   StorageIOError,
 } from './errors.js';
-import { INDEX_SUFFIX, LOG_SUFFIX, LogSegment, TIME_INDEX_SUFFIX, type SegmentRecovery, type SegmentSlice } from './segment.js';
+import { describeQuarantine, quarantineDamage, readQuarantine, type DamagePolicy, type QuarantineEntry } from './quarantine.js';
+import { INDEX_SUFFIX, LOG_SUFFIX, LogSegment, TIME_INDEX_SUFFIX, type SegmentDamageOptions, type SegmentRecovery, type SegmentSlice } from './segment.js';
 
 const fdatasync = promisify(fs.fdatasync);
 
@@ -46,6 +47,8 @@ const MAX_RELATIVE_OFFSET = 2 ** 31 - 1;
 export interface StorageLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
+  /** Data was damaged (a quarantined range); warn is used when absent. */
+  error?(obj: object, msg: string): void;
 }
 
 const silentLogger: StorageLogger = { info() {}, warn() {} };
@@ -56,6 +59,12 @@ export interface LogOptions extends Partial<LogConfig> {
   logger?: StorageLogger;
   /** Run flush.ms and retention timers inside the Log (default true). */
   background?: boolean;
+  /**
+   * Decides what a damaged range (a bad batch with valid data after it) costs: quarantine it
+   * and keep the rest (default), or truncate the log at it (a replica that can re-fetch the
+   * range from its leader). See quarantine.ts. Not passed to recovery on worker threads.
+   */
+  damagePolicy?: DamagePolicy;
 }
 
 export interface AppendOptions {
@@ -101,6 +110,8 @@ export interface LogRecoveryReport {
   rebuiltIndexes: { baseOffset: number; reason: string }[];
   /** Base offsets of compaction swaps an earlier run left half done and open finished. */
   completedSwaps: number[];
+  /** Damaged ranges this open quarantined (the data after them kept, with an offset gap). */
+  quarantined: QuarantineEntry[];
   durationMs: number;
 }
 
@@ -180,13 +191,19 @@ export class Log {
   private closing = false;
   /** Lowest offset truncateTo cut to while a compaction job ran; null when none runs. */
   private truncatedDuringCompaction: number | null = null;
+  private readonly damagePolicy: DamagePolicy;
+  /** Every range ever quarantined in this directory (quarantine/quarantine.jsonl). */
+  private _quarantined: QuarantineEntry[] = [];
+  /** Segments a read found damaged and that repair was tried on (once each). */
+  private readonly repairTried = new WeakSet<LogSegment>();
 
   private constructor(
     readonly dir: string,
     options: LogOptions,
   ) {
-    const { time, logger, background, ...config } = options;
+    const { time, logger, background, damagePolicy, ...config } = options;
     this._config = resolveLogConfig(config);
+    this.damagePolicy = damagePolicy ?? quarantineDamage;
     this.time = time ?? Date.now;
     this._lastFlushTime = this.time();
     this.logger = logger ?? silentLogger;
@@ -233,6 +250,14 @@ export class Log {
   /** Every offset below this is on disk (fsynced). */
   get recoveryPoint(): number {
     return this._recoveryPoint;
+  }
+
+  /**
+   * The ranges quarantined in this partition, oldest first: offsets missing from the log
+   * (served as a gap) and where their damaged bytes are kept.
+   */
+  get quarantined(): readonly QuarantineEntry[] {
+    return this._quarantined;
   }
 
   /** Bytes of data in all segments. */
@@ -366,7 +391,11 @@ export class Log {
         const checked = segment.checkServed(s.position, s.end, offset);
         if (checked.end !== s.end) s = { position: s.position, end: checked.end, nextOffset: checked.nextOffset };
       } catch (err) {
-        if (err instanceof CorruptSegmentError) this.reportCorrupt(err);
+        if (err instanceof CorruptSegmentError) {
+          // Found damage: quarantine it once, then the read serves a gap instead.
+          if (this.repairDamaged(i)) return this.read(offset, maxBytes, maxOffset);
+          this.reportCorrupt(err);
+        }
         throw err;
       }
       const records = segment.slice(s.position, s.end);
@@ -393,17 +422,79 @@ export class Log {
    */
   offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } | null {
     this.ensureOpen();
-    for (const segment of this.segments) {
+    for (let i = 0; i < this.segments.length; i++) {
+      const segment = this.segments[i]!;
       if (segment.nextOffset <= this._logStartOffset) continue;
       try {
         const found = segment.findOffsetByTimestamp(timestamp, this._logStartOffset);
         if (found !== null) return found;
       } catch (err) {
-        if (err instanceof CorruptSegmentError) this.reportCorrupt(err);
+        if (err instanceof CorruptSegmentError) {
+          if (this.repairDamaged(i)) return this.offsetForTimestamp(timestamp);
+          this.reportCorrupt(err);
+        }
         throw err;
       }
     }
     return null;
+  }
+
+  /**
+   * A read found a batch of segment `i` that fails its check: runs recovery on that segment
+   * (once per segment and run), which quarantines the damage (quarantine.ts) when the policy
+   * says so. The active segment is rolled first, so the rewrite never races an append.
+   * Returns true when the segment was repaired and the read can be retried.
+   */
+  private repairDamaged(i: number): boolean {
+    const segment = this.segments[i]!;
+    // An fdatasync under way holds the file: the next read tries again.
+    if (this.closed || this.repairTried.has(segment) || segment.syncsInFlight > 0) return false;
+    this.repairTried.add(segment);
+    try {
+      if (i === this.segments.length - 1) {
+        segment.seal();
+        this.segments.push(this.newSegment(this.logEndOffset, 0, this.time()));
+      }
+      const knownEnd = this.segments[i + 1]!.baseOffset;
+      const r = segment.recover({ knownEnd, knownEndBy: 'next-segment', policy: this.damagePolicy, foundBy: 'read' });
+      segment.seal();
+      this.onQuarantined(r.quarantined);
+      if (segment.nextOffset !== knownEnd) {
+        // The policy cut the log at the damage: what followed it goes (a replica re-fetches it).
+        this.logger.warn({ dir: this.dir, segment: segment.baseOffset, ...r }, `a damaged batch cut the log at offset ${segment.nextOffset}`);
+        for (const later of this.segments.splice(i + 1)) later.delete();
+        this.segments.push(this.newSegment(segment.nextOffset, 0, this.time()));
+        if (this._recoveryPoint > segment.nextOffset) this._recoveryPoint = segment.nextOffset;
+        if (this._cleanedOffset > segment.nextOffset) this._cleanedOffset = segment.nextOffset;
+        this.trySaveCheckpoint('truncation at damage');
+      }
+      return r.quarantined.length > 0 || segment.nextOffset !== knownEnd;
+    } catch (err) {
+      this.logger.warn({ dir: this.dir, segment: segment.baseOffset, err }, 'could not repair a damaged segment; its damaged batch stays unserved');
+      return false;
+    }
+  }
+
+  /** One error line per quarantined range, and the range joins the partition's list. */
+  private onQuarantined(entries: readonly QuarantineEntry[]): void {
+    if (entries.length === 0) return;
+    this._quarantined = readQuarantine(this.dir);
+    for (const e of entries) {
+      const obj = {
+        dir: this.dir,
+        segment: path.join(this.dir, e.segment),
+        position: e.position,
+        end: e.end,
+        firstOffset: e.firstOffset,
+        lastOffset: e.nextOffset - 1,
+        quarantineFile: e.file === null ? null : path.join(this.dir, e.file),
+        reason: e.reason,
+        foundBy: e.foundBy,
+      };
+      const msg = `quarantined a damaged range of ${path.join(this.dir, e.segment)}: offsets ${describeQuarantine(e)}; the valid data after it is kept and served with an offset gap`;
+      if (this.logger.error !== undefined) this.logger.error(obj, msg);
+      else this.logger.warn(obj, msg);
+    }
   }
 
   /** Logs a corrupt batch found on the read path, once per batch. */
@@ -904,6 +995,7 @@ export class Log {
       deletedSegments: [],
       rebuiltIndexes: [],
       completedSwaps: [],
+      quarantined: [],
       durationMs: 0,
     };
     const interrupted = finishInterruptedCompaction(this.dir);
@@ -938,15 +1030,24 @@ export class Log {
       const indexBad = report.rebuiltIndexes.some((r) => r.baseOffset === s.baseOffset);
       // Every other segment gets the cheap check: its tail from the last index entry.
       if (i < recoverFrom && !indexBad) {
-        if (s.loadTail()) continue;
-        report.rebuiltIndexes.push({ baseOffset: s.baseOffset, reason: 'the data after the last index entry does not check out' });
+        // A segment that ends short of the next one's base offset, or of the recovery point,
+        // is checked whole (recover() then keeps what follows, the missing offsets a gap).
+        const knownEnd = this.segments[i + 1]?.baseOffset ?? checkpoint?.recoveryPoint ?? -1;
+        const tailOk = s.loadTail();
+        if (tailOk && s.nextOffset >= knownEnd) continue;
+        const reason = tailOk ? `the data ends at offset ${s.nextOffset}, before offset ${knownEnd} that follows it` : 'the data after the last index entry does not check out';
+        report.rebuiltIndexes.push({ baseOffset: s.baseOffset, reason });
       }
-      const r = s.recover();
+      const r = s.recover(this.damageOptions(i, checkpoint?.recoveryPoint ?? -1));
       report.recovered.push(r);
+      report.quarantined.push(...r.quarantined);
       if (r.truncatedBytes > 0) {
         report.truncatedBytes += r.truncatedBytes;
         this.logger.warn({ dir: this.dir, ...r }, 'recovery truncated an invalid segment tail');
-        // Nothing after a cut can be trusted to follow it: drop the later segments.
+      }
+      // Nothing after a cut that lost offsets can be trusted to follow it: drop the later
+      // segments. (A damaged range whose end was known was quarantined instead.)
+      if (i + 1 < this.segments.length && s.nextOffset !== this.segments[i + 1]!.baseOffset) {
         for (const later of this.segments.splice(i + 1)) {
           report.deletedSegments.push(later.baseOffset);
           report.truncatedBytes += later.size;
@@ -1008,10 +1109,20 @@ export class Log {
     if (report.rebuiltIndexes.length > 0) {
       this.logger.warn({ dir: this.dir, rebuiltIndexes: report.rebuiltIndexes }, `recovery rebuilt the indexes of ${report.rebuiltIndexes.length} segment(s)`);
     }
+    this._quarantined = readQuarantine(this.dir);
+    this.onQuarantined(report.quarantined);
     if (report.truncatedBytes > 0 || report.rebuiltIndexes.length > 0 || !cleanShutdown) {
       this.logger.info({ dir: this.dir, ...report, recovered: report.recovered.length }, 'log recovered');
     }
     return report;
+  }
+
+  /** What recovery of segment `i` knows of the offsets after its data, for telling damage from a torn tail. */
+  private damageOptions(i: number, recoveryPoint: number): SegmentDamageOptions {
+    const next = this.segments[i + 1];
+    return next !== undefined
+      ? { knownEnd: next.baseOffset, knownEndBy: 'next-segment', policy: this.damagePolicy, foundBy: 'open' }
+      : { knownEnd: recoveryPoint, knownEndBy: 'recovery-point', policy: this.damagePolicy, foundBy: 'open' };
   }
 
   /** Base offsets of the .log files, sorted; removes index files that have no .log. */

@@ -24,8 +24,9 @@ import {
   RECORD_BATCH_OVERHEAD,
 } from '../record/layout.js';
 import type { LogConfig } from './config.js';
-import { CorruptSegmentError, LogCleanerError } from './errors.js';
+import { CorruptSegmentError, LogCleanerError, StorageIOError } from './errors.js';
 import { OffsetIndex } from './offset-index.js';
+import { findDamage, quarantineDamage, quarantineRanges, type DamagedRange, type DamagePolicy, type QuarantineEntry } from './quarantine.js';
 import { TimeIndex } from './time-index.js';
 
 export const LOG_SUFFIX = '.log';
@@ -44,7 +45,20 @@ export interface SegmentRecovery {
   truncatedBytes: number;
   /** Why the tail was cut, when it was. */
   reason: string | null;
+  /** Damaged ranges moved out of the segment (the data after them kept). */
+  quarantined: QuarantineEntry[];
 }
+
+/** How recover() treats damage: what is known of the offsets after the segment's data, and who decides. */
+export interface SegmentDamageOptions {
+  /** The offset the data must reach (next segment's base, or the recovery point), -1 when unknown. */
+  knownEnd: number;
+  knownEndBy: 'next-segment' | 'recovery-point';
+  policy: DamagePolicy;
+  foundBy: DamagedRange['foundBy'];
+}
+
+const NO_DAMAGE_OPTIONS: SegmentDamageOptions = { knownEnd: -1, knownEndBy: 'recovery-point', policy: quarantineDamage, foundBy: 'open' };
 
 /** Bytes a batch of this length field takes, or -1 when the field cannot be a batch's. */
 function batchBytes(lengthField: number): number {
@@ -364,14 +378,52 @@ export class LogSegment {
   }
 
   /**
-   * Checks every batch (bounds, magic and CRC in native code, dense offsets here),
-   * rebuilds both indexes, and cuts the file at the first invalid byte.
+   * Checks every batch (bounds, magic and CRC in native code, dense offsets here), tells
+   * damage from a torn tail (quarantine.ts): damaged ranges the policy keeps are quarantined
+   * (side file, record, and the segment rewritten with an empty batch for their offsets),
+   * a torn tail is cut at its first invalid byte. Rebuilds both indexes.
    */
-  recover(): SegmentRecovery {
-    const total = this.mapped.size;
+  recover(damage: SegmentDamageOptions = NO_DAMAGE_OPTIONS): SegmentRecovery {
+    let total = this.mapped.size;
     this.size = total;
     this.cachedView = null;
-    const validEnd = this.mapped.scan(0, total);
+    // Nothing changes before the decision is made and the quarantine written: a policy or a
+    // disk that fails leaves the segment as it was (a read at run time can go on refusing).
+    const found = findDamage(
+      total > 0 ? this.slice(0, total) : Buffer.alloc(0),
+      { dir: this.dir, file: this.logPath, baseOffset: this.baseOffset, foundBy: damage.foundBy, knownEndBy: damage.knownEndBy },
+      damage.knownEnd,
+    );
+    let keepEnd = found.validEnd;
+    let tailReason = found.tailReason;
+    const kept: DamagedRange[] = [];
+    for (const r of found.ranges) {
+      if (damage.policy(r) === 'truncate') {
+        keepEnd = r.position;
+        tailReason = r.reason;
+        break;
+      }
+      kept.push(r);
+    }
+    let quarantined: QuarantineEntry[] = [];
+    if (kept.length > 0) {
+      try {
+        quarantined = quarantineRanges(this.slice(0, total), keepEnd, kept, this.logPath);
+      } catch (err) {
+        const offsets = kept.map((r) => `[${r.firstOffset}, ${r.nextOffset - 1}]`).join(', ');
+        throw new StorageIOError(this.dir, `quarantining the damaged offsets ${offsets} of ${path.basename(this.logPath)} (the segment is unchanged; free disk space and open the log again)`, err);
+      }
+      // The file was replaced: map the new one. Views taken before keep the old bytes.
+      this.cachedView = null;
+      if (this.file !== null && !this.file.closed) this.file.close();
+      this.file = null;
+      total = this.mapped.size;
+      this.size = total;
+      keepEnd = total;
+      tailReason = null;
+    }
+    // findDamage checked [0, keepEnd) already; a rewritten file is checked once more.
+    const validEnd = kept.length > 0 ? this.mapped.scan(0, total) : keepEnd;
     const { end, reason } = this.rebuild(validEnd);
     if (end < total) this.cut(end);
     this.verifiedEnd = end;
@@ -380,7 +432,8 @@ export class LogSegment {
       baseOffset: this.baseOffset,
       validBytes: end,
       truncatedBytes: total - end,
-      reason: reason ?? (end < total ? `invalid batch at byte ${end} (length, magic or CRC32C fails)` : null),
+      reason: reason ?? (end < total ? (tailReason ?? `invalid batch at byte ${end} (length, magic or CRC32C fails)`) : null),
+      quarantined,
     };
   }
 

@@ -20,7 +20,7 @@ import { toWire, type WireError } from './errors.js';
 import type { CloneableLogOptions } from './types.js';
 
 export interface LogLine {
-  level: 'info' | 'warn';
+  level: 'info' | 'warn' | 'error';
   obj: object;
   msg: string;
 }
@@ -36,6 +36,7 @@ export async function recoverLogDirs(logs: { dir: string; config: LogOptions }[]
     const logger: StorageLogger = {
       info: (obj, msg) => lines.push({ level: 'info', obj, msg }),
       warn: (obj, msg) => lines.push({ level: 'warn', obj, msg }),
+      error: (obj, msg) => lines.push({ level: 'error', obj, msg }),
     };
     try {
       const log = Log.open(dir, { ...config, logger, background: false });
@@ -50,12 +51,15 @@ export async function recoverLogDirs(logs: { dir: string; config: LogOptions }[]
 
 /** The part of LogOptions a worker can receive. */
 export function cloneableLogOptions(options: LogOptions): CloneableLogOptions {
-  const { time: _time, logger: _logger, ...rest } = options;
+  const { time: _time, logger: _logger, damagePolicy: _damagePolicy, ...rest } = options;
   return rest;
 }
 
 /** Sends the recorded lines to the caller's logger, as an inline Log.open would have. */
 export function replayLogLines(lines: LogLine[], logger: StorageLogger | undefined): void {
   if (logger === undefined) return;
-  for (const l of lines) logger[l.level](l.obj, l.msg);
+  for (const l of lines) {
+    if (l.level === 'error' && logger.error !== undefined) logger.error(l.obj, l.msg);
+    else logger[l.level === 'error' ? 'warn' : l.level](l.obj, l.msg);
+  }
 }

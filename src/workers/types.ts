@@ -39,7 +39,7 @@ export interface ValidateTask {
 }
 
 /** What crosses to a worker for one log: LogOptions without functions (they cannot be cloned). */
-export type CloneableLogOptions = Omit<LogOptions, 'time' | 'logger'>;
+export type CloneableLogOptions = Omit<LogOptions, 'time' | 'logger' | 'damagePolicy'>;
 
 export interface RecoverLogsTask {
   kind: 'recoverLogs';

@@ -29,14 +29,22 @@ export interface DescribedConfig {
   documentation: string | null;
 }
 
+/**
+ * A read-only entry, present only when a partition of the topic has quarantined ranges
+ * (storage/quarantine.ts): `<partition>:<first>-<last>` per range, comma-separated. So a
+ * Kafka admin client, and `sluice topics --describe`, can see the offset gaps damage left.
+ */
+export const QUARANTINED_OFFSETS_CONFIG = 'sluice.quarantined.offsets';
+
 export function describeTopicConfigs(ctx: BrokerContext, topic: string, keys: string[] | null, synonyms: boolean, docs: boolean): DescribedConfig[] {
-  const overrides = ctx.sluice.describeTopic(topic).overrides;
+  const described = ctx.sluice.describeTopic(topic);
+  const overrides = described.overrides;
   const brokerDefaults = ctx.sluice.topicDefaults;
   const builtIn = defaultTopicConfig();
   const config = ctx.sluice.topicConfig(topic);
   return Object.keys(TOPIC_CONFIGS)
     .filter((k) => keys === null || keys.includes(k))
-    .map((name) => {
+    .map((name): DescribedConfig => {
       const source = name in overrides ? SOURCE_TOPIC : brokerDefaults[name] !== builtIn[name] ? SOURCE_STATIC_BROKER : SOURCE_DEFAULT;
       const syn: DescribedConfig['synonyms'] = [];
       if (synonyms) {
@@ -55,7 +63,26 @@ export function describeTopicConfigs(ctx: BrokerContext, topic: string, keys: st
         configType: TYPE_OF[TOPIC_CONFIGS[name]!.kind.type] ?? 2,
         documentation: docs ? topicConfigDoc(name) ?? null : null,
       };
-    });
+    })
+    .concat(quarantinedEntry(described.partitions, keys, docs));
+}
+
+function quarantinedEntry(partitions: ReturnType<BrokerContext['sluice']['describeTopic']>['partitions'], keys: string[] | null, docs: boolean): DescribedConfig[] {
+  const ranges = partitions.flatMap((p) => p.quarantined.filter((q) => q.nextOffset > q.firstOffset).map((q) => `${p.partition}:${q.firstOffset}-${q.nextOffset - 1}`));
+  if (ranges.length === 0 || (keys !== null && !keys.includes(QUARANTINED_OFFSETS_CONFIG))) return [];
+  return [
+    {
+      name: QUARANTINED_OFFSETS_CONFIG,
+      value: ranges.join(','),
+      readOnly: true,
+      isDefault: false,
+      configSource: 0, // UNKNOWN: a status, not a setting
+      isSensitive: false,
+      synonyms: [],
+      configType: 7,
+      documentation: docs ? 'Offsets of damaged batches moved to quarantine files (partition:first-last): a gap in the log' : null,
+    },
+  ];
 }
 
 function describeBroker(ctx: BrokerContext, keys: string[] | null, docs: boolean): DescribedConfig[] {

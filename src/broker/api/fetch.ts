@@ -9,7 +9,7 @@
  * high watermark, so read_committed and read_uncommitted see the same records.
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
-import { OffsetOutOfRangeError, type StorageLogger } from '../../storage/index.js';
+import { CorruptSegmentError, OffsetOutOfRangeError, type StorageLogger } from '../../storage/index.js';
 import { LENGTH_OFFSET, LOG_OVERHEAD, RECORDS_COUNT_OFFSET, RECORDS_OFFSET } from '../../record/layout.js';
 import { waitForAny, type Partition } from '../partition.js';
 import type { BrokerContext } from './context.js';
@@ -146,8 +146,9 @@ function gather(slots: Slot[], maxBytes: number, logger?: StorageLogger): { data
     } catch (err) {
       anyError = true;
       const code = err instanceof OffsetOutOfRangeError ? ErrorCode.OFFSET_OUT_OF_RANGE : errorCodeOf(err);
-      // Anything but an out-of-range offset is worth a line in the broker's log.
-      if (code !== ErrorCode.OFFSET_OUT_OF_RANGE) logger?.warn({ err, topic: p.topic, partition: p.index, fetchOffset: s.request.fetchOffset }, 'fetch failed');
+      // Anything but an out-of-range offset is worth a line in the broker's log (a corrupt
+      // batch the log could not quarantine was logged once by the log itself).
+      if (code !== ErrorCode.OFFSET_OUT_OF_RANGE && !(err instanceof CorruptSegmentError)) logger?.warn({ err, topic: p.topic, partition: p.index, fetchOffset: s.request.fetchOffset }, 'fetch failed');
       return empty(s.request.partition, code, hw, p.logStartOffset);
     }
   });
