@@ -167,8 +167,7 @@ export const MAX_REQUEST_ELEMENTS = 100_000;
  * `records` fields in the body are views into `frame`: keep `frame` unchanged while they live.
  * Like Kafka, the frame bounds the request and bytes after the body are not an error: they
  * are counted in `trailingBytes` and otherwise ignored. librdkafka 2.3+ sends an all-topics
- * Metadata v12 request with 3 such bytes (librdkafka issue #5049); newer clients may also
- * append fields Sluice's schema version does not know yet.
+ * Metadata v12 request with 3 such bytes (librdkafka issue #5049), and Kafka answers it.
  */
 export function decodeRequest(frame: Buffer, maxElements = MAX_REQUEST_ELEMENTS): DecodedRequest {
   const header = decodeRequestHeader(frame);
