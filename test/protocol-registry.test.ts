@@ -89,15 +89,47 @@ describe('decodeRequest errors', () => {
     }
   });
 
-  it('truncated body and trailing bytes: ProtocolError naming the field, with the header', () => {
+  it('truncated body: ProtocolError naming the field, with the header', () => {
     const cut = catchError(() => decodeRequest(heartbeat.subarray(0, heartbeat.length - 3)));
     expect(cut).toBeInstanceOf(ProtocolError);
     expect((cut as ProtocolError).field).toMatch(/^HeartbeatRequest\./);
     expect((cut as ProtocolError).header?.correlationId).toBe(77);
-    const extra = catchError(() => decodeRequest(Buffer.concat([heartbeat, Buffer.from([0])])));
-    expect(extra).toBeInstanceOf(ProtocolError);
-    expect((extra as ProtocolError).message).toMatch(/after the body/);
     expect(catchError(() => decodeRequest(Buffer.alloc(5)))).toBeInstanceOf(ProtocolError);
+  });
+
+  // Until issue 12 this was a ProtocolError ("N bytes after the body") that closed the
+  // connection; Kafka reads a request by its frame size and ignores what is left, and
+  // librdkafka 2.3+ depends on that (its all-topics Metadata v12 carries 3 spare bytes).
+  it('trailing bytes after the body are counted and ignored, as Kafka does', () => {
+    const plain = decodeRequest(heartbeat);
+    expect(plain.trailingBytes).toBe(0);
+    const extra = decodeRequest(Buffer.concat([heartbeat, Buffer.from([0, 1, 2])]));
+    expect(extra.trailingBytes).toBe(3);
+    expect(extra.body).toEqual(plain.body);
+    expect(extra.header.correlationId).toBe(77);
+
+    const allTopics = join(encodeRequest(ApiKey.Metadata, 12, 9, 'rdkafka', { topics: null, allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false }));
+    const m = decodeRequest(Buffer.concat([allTopics, Buffer.alloc(3)]));
+    expect(m.apiKey === ApiKey.Metadata && m.body.topics).toBeNull();
+    expect(m.trailingBytes).toBe(3);
+  });
+
+  it('unknown tagged fields in the header and the body are skipped; bounds still hold', () => {
+    // Metadata v12 (flexible): header v2 and the body each end in a tagged section.
+    const base = join(encodeRequest(ApiKey.Metadata, 12, 5, 'c', { topics: [{ name: 't' }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false }));
+    const headerEnd = 2 + 2 + 4 + 2 + 1; // key, version, correlation id, client id "c"
+    expect(base[headerEnd]).toBe(0); // no header tags
+    const unknownTag = Buffer.from([1, 0x63, 3, 0xaa, 0xbb, 0xcc]); // 1 field: tag 99, 3 bytes
+    const withTags = Buffer.concat([base.subarray(0, headerEnd), unknownTag, base.subarray(headerEnd + 1, base.length - 1), unknownTag]);
+    const d = decodeRequest(withTags);
+    expect(d.apiKey === ApiKey.Metadata && d.body.topics?.map((t) => t.name)).toEqual(['t']);
+    expect(d.trailingBytes).toBe(0);
+    // A tagged field claiming more bytes than the frame holds is still an error.
+    const lying = Buffer.concat([base.subarray(0, base.length - 1), Buffer.from([1, 0x63, 0x7f, 0])]);
+    expect(catchError(() => decodeRequest(lying))).toBeInstanceOf(ProtocolError);
+    // So is an array longer than the element cap, trailing bytes or not.
+    const many = join(encodeRequest(ApiKey.Metadata, 12, 6, 'c', { topics: Array.from({ length: 11 }, (_, i) => ({ name: `t${i}` })), allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false }));
+    expect(catchError(() => decodeRequest(Buffer.concat([many, Buffer.alloc(2)]), 10))).toBeInstanceOf(ProtocolError);
   });
 });
 

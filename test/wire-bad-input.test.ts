@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { buildBatch } from '../src/index.js';
-import { ApiKey, encodeRequest } from '../src/protocol/apis.js';
+import { ApiKey, decodeResponse, encodeRequest } from '../src/protocol/apis.js';
 import { startBroker, type BrokerProcess } from './helpers/broker.js';
 import { WireClient } from './helpers/wire-client.js';
 
@@ -76,6 +76,32 @@ describe('bad input never takes the broker down or harms data', () => {
       expect(await sendRaw(broker.port, bytes), what).toBe('closed');
       await stillHealthy(broker, 1);
     }
+  });
+
+  // librdkafka 2.3+ (its issue #5049): an all-topics Metadata v12 request with 3 spare bytes
+  // after the body. Kafka reads by the frame size and answers; so must Sluice, keeping the
+  // connection open (before issue 12 it was closed with "3 bytes after the body").
+  it('answers a Metadata v12 request with bytes after the body and keeps the connection', async () => {
+    const broker = await startBroker({ args: ['--log-level', 'debug'] });
+    const c = await WireClient.connect(broker.port);
+    await c.request(ApiKey.Produce, 7, { transactionalId: null, acks: -1, timeoutMs: 1000, topicData: [{ name: 'safe', partitionData: [{ index: 0, records: buildBatch([{ value: 'keep me' }]) }] }] });
+    const f = encodeRequest(ApiKey.Metadata, 12, 4242, 'rdkafka', { topics: null, allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false });
+    const body = Buffer.concat(f.chunks, f.length);
+    const padded = Buffer.concat([body, Buffer.from([0, 0, 0])]);
+    c.write(frame(padded));
+    const answer = decodeResponse(ApiKey.Metadata, 12, await c.nextFrame());
+    expect(answer.correlationId).toBe(4242);
+    expect(answer.body.topics.map((t) => t.name)).toContain('safe');
+    expect(answer.body.brokers).toHaveLength(1);
+    // The same socket still serves the next request.
+    const again = await c.request(ApiKey.ListOffsets, 5, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'safe', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1 }] }] });
+    expect(again.topics[0]!.partitions[0]!.offset).toBe(1);
+    expect(c.socket.destroyed).toBe(false);
+    c.close();
+    await c.closed;
+    expect(broker.output()).toMatch(/bytes after the request body ignored/);
+    expect(broker.output()).not.toMatch(/after the body"|closing connection/);
+    await stillHealthy(broker, 1);
   });
 
   it('answers a flood of pipelined requests in order while another client is served', async () => {

@@ -135,7 +135,15 @@ export function advertisedApis(): { apiKey: number; name: string; minVersion: nu
 
 /** A decoded request; narrow on `apiKey` to get the body's type. */
 export type DecodedRequest = {
-  [K in ApiKey]: { apiKey: K; apiVersion: number; header: RequestHeader; body: RequestBody<K>; elements: number };
+  [K in ApiKey]: {
+    apiKey: K;
+    apiVersion: number;
+    header: RequestHeader;
+    body: RequestBody<K>;
+    elements: number;
+    /** Bytes the frame held after the body: ignored, as Kafka ignores them. */
+    trailingBytes: number;
+  };
 }[ApiKey];
 
 /**
@@ -150,11 +158,14 @@ export const MAX_REQUEST_ELEMENTS = 100_000;
 
 /**
  * Decodes one request frame (the bytes after the size prefix). Throws:
- * - ProtocolError (header attached when it decoded) for truncated or malformed bytes,
- *   trailing bytes after the body included, and for more than `maxElements` array elements;
+ * - ProtocolError (header attached when it decoded) for truncated or malformed bytes and
+ *   for more than `maxElements` array elements;
  * - UnknownApiError (a ProtocolError) for an apiKey Sluice does not serve;
  * - UnsupportedVersionError for a served API at a version outside the advertised range.
  * `records` fields in the body are views into `frame`: keep `frame` unchanged while they live.
+ * Like Kafka, the frame bounds the request and bytes after the body are not an error: they
+ * are counted in `trailingBytes` and otherwise ignored. librdkafka 2.3+ sends an all-topics
+ * Metadata v12 request with 3 such bytes (librdkafka issue #5049), and Kafka answers it.
  */
 export function decodeRequest(frame: Buffer, maxElements = MAX_REQUEST_ELEMENTS): DecodedRequest {
   const header = decodeRequestHeader(frame);
@@ -168,9 +179,6 @@ export function decodeRequest(frame: Buffer, maxElements = MAX_REQUEST_ELEMENTS)
   let body: unknown;
   try {
     body = decode(entry.request, header.apiVersion, r);
-    if (r.pos !== r.end) {
-      throw new ProtocolError(`${r.end - r.pos} bytes after the body`, entry.request.name, r.pos);
-    }
   } catch (err) {
     const e =
       err instanceof ProtocolError
@@ -179,7 +187,14 @@ export function decodeRequest(frame: Buffer, maxElements = MAX_REQUEST_ELEMENTS)
     e.header = header;
     throw e;
   }
-  return { apiKey: entry.apiKey, apiVersion: header.apiVersion, header, body, elements: r.elements } as DecodedRequest;
+  return {
+    apiKey: entry.apiKey,
+    apiVersion: header.apiVersion,
+    header,
+    body,
+    elements: r.elements,
+    trailingBytes: r.end - r.pos,
+  } as DecodedRequest;
 }
 
 export interface EncodeOptions {

@@ -32,7 +32,7 @@ export interface BrokerContext {
   clusterId: string;
   producers: ProducerStateManager;
   /** The broker's log (pino), for failures worth an operator's attention. */
-  logger?: StorageLogger;
+  logger?: StorageLogger & { debug?(obj: object, msg: string): void };
   /** Request counts, errors and latency (absent when metrics are off). */
   metrics?: BrokerMetrics;
   /** This broker's place in a cluster (etcd); absent when it runs alone. */

@@ -169,6 +169,13 @@ export function createDispatcher(ctx: BrokerContext): Handler {
       throw err;
     }
     const { header, body } = decoded;
+    if (decoded.trailingBytes > 0) {
+      // Not an error, as in Kafka: the frame size bounds the request (see decodeRequest).
+      ctx.logger?.debug?.(
+        { api: apiName(header.apiKey), version: header.apiVersion, clientId: header.clientId, trailingBytes: decoded.trailingBytes },
+        'bytes after the request body ignored',
+      );
+    }
     // The decoded body and the answer built from it are held until the answer is encoded:
     // that is what the element budget counts (limits.ts). Small requests, the everyday ones,
     // never wait for it (so a few large long polls cannot hold up ordinary clients).
