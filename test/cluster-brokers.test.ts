@@ -4,7 +4,9 @@
  * SIGKILLed broker's partitions go offline and come back with their data, and the controller
  * role moves when its broker dies. Clients: kcat (librdkafka) and kafkajs.
  */
+import { createRequire } from 'node:module';
 import net from 'node:net';
+import type * as RdKafka from 'node-rdkafka';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -209,5 +211,57 @@ describe('a cluster while etcd is down', () => {
     );
     expect(meta.brokers.length).toBe(3);
     for (const n of nodes) expect(n.output()).toContain('etcd is reachable again');
+  });
+});
+
+describe('clients of today across three brokers', () => {
+  it('node-rdkafka (librdkafka 2.12) and kafkajs produce to and consume from every partition', async () => {
+    requireTool('kcat', 'apt-get install kcat');
+    const etcd = await startEtcd();
+    const nodes = [await startNode(etcd.endpoint, 1)];
+    nodes.push(...(await Promise.all([2, 3].map((id) => startNode(etcd.endpoint, id)))));
+    const bootstrap = nodes.map((n) => n.bootstrap);
+    await run(process.execPath, [cliPath, 'topics', '--bootstrap-server', bootstrap.join(','), '--create', '--topic', 'clients', '--partitions', '6']);
+
+    // node-rdkafka: an idempotent acks=all producer, keys spread over the six partitions.
+    const rd = createRequire(import.meta.url)('node-rdkafka') as typeof RdKafka;
+    const p = new rd.Producer({ 'metadata.broker.list': bootstrap.join(','), dr_cb: true, 'enable.idempotence': true, acks: 'all', 'linger.ms': 5 });
+    await new Promise<void>((resolve, reject) => p.connect({}, (err) => (err ? reject(err) : resolve())));
+    const delivered = new Set<number>();
+    const done = new Promise<void>((resolve, reject) => {
+      p.on('delivery-report', (err, report) => {
+        if (err) return reject(err);
+        delivered.add(report.partition);
+        if (report.opaque === 299) resolve();
+      });
+    });
+    p.setPollInterval(10);
+    for (let i = 0; i < 300; i++) p.produce('clients', null, Buffer.from(`rd-${i}`), `key-${i}`, null, i);
+    await done;
+    await new Promise<void>((r) => p.flush(10_000, () => r()));
+    await new Promise<void>((r) => p.disconnect(() => r()));
+    expect(delivered.size).toBe(6);
+
+    // kafkajs: a producer and a group consumer that reads everything back.
+    const kafka = new Kafka({ brokers: bootstrap, logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
+    const producer = kafka.producer();
+    clients.push(producer);
+    await producer.connect();
+    await producer.send({ topic: 'clients', messages: Array.from({ length: 300 }, (_, i) => ({ key: `kj-${i}`, value: `kj-${i}` })) });
+    const consumer = kafka.consumer({ groupId: 'cluster-readers' });
+    clients.push(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'clients', fromBeginning: true });
+    const seen = new Set<string>();
+    const partitions = new Set<number>();
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        seen.add(message.value!.toString());
+        partitions.add(partition);
+      },
+    });
+    await eventually(async () => seen.size, (n) => n === 600, 60_000);
+    expect(partitions.size).toBe(6);
+    expect([...seen].filter((v) => v.startsWith('rd-')).length).toBe(300);
   });
 });
