@@ -265,3 +265,64 @@ describe('clients of today across three brokers', () => {
     expect([...seen].filter((v) => v.startsWith('rd-')).length).toBe(300);
   });
 });
+
+/** `groups --describe` shows all 90 records of 'work' committed, with no lag. */
+function allCommitted(out: string): boolean {
+  const rows = [...out.matchAll(/^billing +work +(\d+) +(\d+) +(\d+) +(\d+)/gm)];
+  return rows.length === 3 && rows.reduce((n, r) => n + Number(r[2]), 0) === 90 && rows.every((r) => r[4] === '0');
+}
+
+describe('consumer groups in a cluster', () => {
+  it('are coordinated by the leader of their offsets partition, on every broker alike, and keep their offsets over a restart', async () => {
+    requireTool('kcat', 'apt-get install kcat');
+    const etcd = await startEtcd();
+    const nodes = [await startNode(etcd.endpoint, 1)];
+    nodes.push(...(await Promise.all([2, 3].map((id) => startNode(etcd.endpoint, id)))));
+    const bootstrap = nodes.map((n) => n.bootstrap).join(',');
+    await run(process.execPath, [cliPath, 'topics', '--bootstrap-server', bootstrap, '--create', '--topic', 'work', '--partitions', '3']);
+    await run('kcat', ['-b', bootstrap, '-t', 'work', '-P', '-K:'], Array.from({ length: 90 }, (_, i) => `k${i}:v${i}`).join('\n') + '\n');
+
+    // Every broker names the same coordinator for a group.
+    const coordinators = await Promise.all(
+      nodes.map(async (n) => {
+        const c = await WireClient.connect(n.port);
+        try {
+          const r = await eventually(() => c.request(ApiKey.FindCoordinator, 4, { key: '', keyType: 0, coordinatorKeys: ['billing'] }), (x) => x.coordinators[0]!.errorCode === 0, 20_000);
+          return r.coordinators[0]!.nodeId;
+        } finally {
+          c.close();
+        }
+      }),
+    );
+    expect(new Set(coordinators).size).toBe(1);
+    const coordinator = coordinators[0]!;
+    // Group requests at another broker are sent on (NOT_COORDINATOR).
+    const other = nodes.find((_, i) => i + 1 !== coordinator)!;
+    const oc = await WireClient.connect(other.port);
+    const hb = await oc.request(ApiKey.Heartbeat, 4, { groupId: 'billing', generationId: 1, memberId: 'm', groupInstanceId: null });
+    expect(hb.errorCode).toBe(ErrorCode.NOT_COORDINATOR);
+    oc.close();
+
+    // A librdkafka group consumes and commits through the coordinator.
+    const consumed = await run('kcat', ['-b', bootstrap, '-G', 'billing', '-o', 'beginning', '-e', '-f', '%s\n', '-X', 'enable.auto.commit=true', '-X', 'auto.commit.interval.ms=100', 'work']);
+    expect(consumed.trim().split('\n').length).toBe(90);
+    const described = await eventually(
+      () => sluiceCli(['groups', '--bootstrap-server', bootstrap, '--describe', '--group', 'billing']),
+      allCommitted,
+      20_000,
+    );
+    expect(described).toContain('work');
+
+    // The coordinator's broker restarts: the group's offsets are there again.
+    const idx = coordinator - 1;
+    const dir = nodes[idx]!.dir;
+    await nodes[idx]!.kill();
+    nodes[idx] = await startNode(etcd.endpoint, coordinator, dir);
+    const again = await eventually(
+      () => sluiceCli(['groups', '--bootstrap-server', nodes.map((n) => n.bootstrap).join(','), '--describe', '--group', 'billing']),
+      allCommitted,
+      30_000,
+    );
+    expect(again).toContain('work');
+  });
+});

@@ -171,6 +171,7 @@ export class MetadataCache {
   private apply(e: WatchEvent): MetadataChange | null {
     const k = this.keys;
     const key = e.kv.key;
+    if (key === k.clusterId) return null; // a plain string, read once at start
     const put = e.type === 'put';
     const value = put ? parse(e.kv) : null;
     if (put && value === undefined) {

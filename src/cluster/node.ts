@@ -342,6 +342,8 @@ export class ClusterNode {
   private async syncTopics(): Promise<void> {
     const s = this.sluice;
     for (const t of this.cache.topics.values()) {
+      // The offsets topic is the group coordinator's own log on every broker, not a mirror.
+      if (t.name.startsWith('__')) continue;
       if (s.hasTopic(t.name) && s.topicId(t.name) !== t.id) {
         this.options.logger.info({ topic: t.name, localId: s.topicId(t.name), clusterId: t.id }, 'the local topic is an older one of the same name: deleting it');
         await s.deleteTopic(t.name);

@@ -6,7 +6,7 @@
  * new session. Not thread-safe: use from one event loop.
  */
 import { EtcdError, type EtcdClient } from './etcd.js';
-import type { ClusterStore } from './store.js';
+import { ClusterStateError, type ClusterStore } from './store.js';
 import type { BrokerRegistration } from './types.js';
 
 export interface SessionLogger {
@@ -40,12 +40,23 @@ export class BrokerSession {
    */
   async start(): Promise<void> {
     const { etcd, logger } = this.options;
+    // A broker restarted right after a crash finds its old registration still there until
+    // that lease expires: wait for it (a little over one TTL), then give up with the error.
+    const takenUntil = Date.now() + this.options.ttlSeconds * 1000 * 2 + 1000;
+    let toldTaken = false;
     for (let delay = 500; ; delay = Math.min(delay * 2, 10_000)) {
       if (this.stopped) throw new EtcdError('stopped before the broker could register', false);
       try {
         await this.register();
         break;
       } catch (err) {
+        if (err instanceof ClusterStateError && Date.now() < takenUntil) {
+          if (!toldTaken) logger.warn({ broker: this.options.registration.id }, `${err.message}; waiting up to ${Math.round((takenUntil - Date.now()) / 1000)} s for that registration to expire (a restart after a crash)`);
+          toldTaken = true;
+          await new Promise((r) => setTimeout(r, 250));
+          delay = 500;
+          continue;
+        }
         if (!(err instanceof EtcdError) || !err.unavailable) throw err;
         logger.error({ endpoints: etcd.endpoints, retryInMs: delay }, `etcd cannot be reached, retrying in ${delay} ms: ${err.message}`);
         await new Promise((r) => setTimeout(r, delay));

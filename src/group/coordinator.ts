@@ -95,6 +95,11 @@ export class GroupCoordinator {
     }
   }
 
+  /** Partitions of the offsets topic (offsets.topic.num.partitions this data directory was made with). */
+  get offsetsPartitionCount(): number {
+    return this.store.partitionCount;
+  }
+
   /** Opens the offsets log under `options.dir`, replays it, and starts the expiry timer. */
   static async open(options: GroupCoordinatorOptions): Promise<GroupCoordinator> {
     const logger = options.logger ?? silentLogger;

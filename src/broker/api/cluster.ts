@@ -7,6 +7,7 @@ import { ErrorCode } from '../../protocol/error-codes.js';
 import { AUTHORIZED_OPERATIONS_OMITTED, type BrokerContext } from './context.js';
 import { errorCodeOf } from './errors.js';
 import { brokersOf, controllerIdOf } from './leadership.js';
+import { clusterGroupCoordinator } from './coordinator-placement.js';
 
 export function handleDescribeCluster(ctx: BrokerContext) {
   return {
@@ -21,7 +22,14 @@ export function handleDescribeCluster(ctx: BrokerContext) {
   };
 }
 
-export function handleFindCoordinator(ctx: BrokerContext, req: { key: string; keyType: number; coordinatorKeys: string[] }, version: number) {
+export async function handleFindCoordinator(ctx: BrokerContext, req: { key: string; keyType: number; coordinatorKeys: string[] }, version: number) {
+  if (ctx.cluster && req.keyType === 0) {
+    const keys = version >= 4 ? req.coordinatorKeys : [req.key];
+    const answers = await Promise.all(keys.map(async (key) => ({ key, ...(await clusterGroupCoordinator(ctx, key)) })));
+    if (version >= 4) return { throttleTimeMs: 0, coordinators: answers };
+    const a = answers[0]!;
+    return { throttleTimeMs: 0, errorCode: a.errorCode, errorMessage: a.errorMessage, nodeId: a.nodeId, host: a.host, port: a.port };
+  }
   const answer = (key: string) => {
     const supported = req.keyType === 0 || req.keyType === 1;
     return {

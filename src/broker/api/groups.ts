@@ -8,6 +8,7 @@
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { AUTHORIZED_OPERATIONS_OMITTED, type BrokerContext } from './context.js';
 import { limitsOf } from './limits.js';
+import { coordinatorError } from './coordinator-placement.js';
 
 export interface ClientInfo {
   clientId: string;
@@ -20,6 +21,8 @@ export async function handleJoinGroup(
   version: number,
   client: ClientInfo,
 ) {
+  const placed = coordinatorError(ctx, req.groupId);
+  if (placed !== ErrorCode.NONE) return joinRefused(req.memberId, placed, version);
   // Protocol metadata stays in memory for the member's whole session: bound what one join may park.
   const metadataBytes = req.protocols.reduce((n, p) => n + p.metadata.length, 0);
   if (metadataBytes > limitsOf(ctx).maxJoinMetadataBytes) {
@@ -60,6 +63,8 @@ export async function handleSyncGroup(
   ctx: BrokerContext,
   req: { groupId: string; generationId: number; memberId: string; groupInstanceId: string | null; protocolType: string | null; protocolName: string | null; assignments: { memberId: string; assignment: Buffer }[] },
 ) {
+  const placed = coordinatorError(ctx, req.groupId);
+  if (placed !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: placed, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
   if (req.assignments.reduce((n, a) => n + a.assignment.length, 0) > limitsOf(ctx).maxJoinMetadataBytes) {
     return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
   }
@@ -68,6 +73,8 @@ export async function handleSyncGroup(
 }
 
 export function handleHeartbeat(ctx: BrokerContext, req: { groupId: string; generationId: number; memberId: string; groupInstanceId: string | null }) {
+  const placed = coordinatorError(ctx, req.groupId);
+  if (placed !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: placed };
   return { throttleTimeMs: 0, errorCode: ctx.sluice.groups.heartbeat(req).errorCode };
 }
 
@@ -77,6 +84,8 @@ export function handleLeaveGroup(
   version: number,
 ) {
   const members = version >= 3 ? req.members : [{ memberId: req.memberId, groupInstanceId: null }];
+  const placed = coordinatorError(ctx, req.groupId);
+  if (placed !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: placed, members: [] };
   const res = ctx.sluice.groups.leaveGroup({ groupId: req.groupId, members });
   const errorCode = version >= 3 ? res.errorCode : res.errorCode || (res.members.find((m) => m.errorCode !== ErrorCode.NONE)?.errorCode ?? ErrorCode.NONE);
   return { throttleTimeMs: 0, errorCode, members: res.members };
@@ -94,6 +103,10 @@ export async function handleOffsetCommit(
   },
   version: number,
 ) {
+  const placed = coordinatorError(ctx, req.groupId);
+  if (placed !== ErrorCode.NONE) {
+    return { throttleTimeMs: 0, topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: placed })) })) };
+  }
   const res = await ctx.sluice.groups.commitOffsets({
     groupId: req.groupId,
     generationId: version >= 1 ? req.generationIdOrMemberEpoch : -1,
@@ -117,6 +130,8 @@ export function handleOffsetFetch(
 ) {
   if (version >= 8) {
     const groups = req.groups.map((g) => {
+      const placed = coordinatorError(ctx, g.groupId);
+      if (placed !== ErrorCode.NONE) return { groupId: g.groupId, topics: [], errorCode: placed };
       const res = ctx.sluice.groups.fetchOffsets({ groupId: g.groupId, topics: g.topics, requireStable: req.requireStable });
       return { groupId: g.groupId, topics: res.topics, errorCode: res.errorCode };
     });
@@ -124,6 +139,8 @@ export function handleOffsetFetch(
   }
   // v0 and v1 have no "all topics" form: an empty or null list asks for nothing.
   const topics = version < 2 && req.topics === null ? [] : req.topics;
+  const placed = coordinatorError(ctx, req.groupId);
+  if (placed !== ErrorCode.NONE) return { throttleTimeMs: 0, topics: [], errorCode: placed };
   const res = ctx.sluice.groups.fetchOffsets({ groupId: req.groupId, topics, requireStable: req.requireStable });
   return { throttleTimeMs: 0, topics: res.topics, errorCode: res.errorCode };
 }
@@ -138,15 +155,24 @@ export function handleListGroups(ctx: BrokerContext, req: { statesFilter: string
 }
 
 export function handleDescribeGroups(ctx: BrokerContext, req: { groups: string[]; includeAuthorizedOperations: boolean }) {
-  const groups = ctx.sluice.groups.describeGroups(req.groups).map((g) => ({ ...g, authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED }));
+  const groups = ctx.sluice.groups.describeGroups(req.groups).map((g) => {
+    const placed = coordinatorError(ctx, g.groupId);
+    if (placed !== ErrorCode.NONE) return { ...g, errorCode: placed, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED };
+    return { ...g, authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED };
+  });
   return { throttleTimeMs: 0, groups };
 }
 
 export async function handleDeleteGroups(ctx: BrokerContext, req: { groupsNames: string[] }) {
-  return { throttleTimeMs: 0, results: await ctx.sluice.groups.deleteGroups(req.groupsNames) };
+  const mine = req.groupsNames.filter((g) => coordinatorError(ctx, g) === ErrorCode.NONE);
+  const deleted = await ctx.sluice.groups.deleteGroups(mine);
+  const others = req.groupsNames.filter((g) => !mine.includes(g)).map((groupId) => ({ groupId, errorCode: coordinatorError(ctx, groupId) }));
+  return { throttleTimeMs: 0, results: [...deleted, ...others] };
 }
 
 export async function handleOffsetDelete(ctx: BrokerContext, req: { groupId: string; topics: { name: string; partitions: { partitionIndex: number }[] }[] }) {
+  const placed = coordinatorError(ctx, req.groupId);
+  if (placed !== ErrorCode.NONE) return { errorCode: placed, topics: [], throttleTimeMs: 0 };
   const res = await ctx.sluice.groups.deleteOffsets(
     req.groupId,
     req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => p.partitionIndex) })),
