@@ -9,6 +9,7 @@ import path from 'node:path';
 import { GroupCoordinator } from '../group/index.js';
 import { syncFilesystem } from '../native.js';
 import { Log, StorageError, StorageIOError, type Durability, type LogOptions, type LogRecoveryReport, type StorageLogger } from '../storage/index.js';
+import { SegmentHandles } from '../storage/segment-handles.js';
 import { WorkerPool } from '../workers/index.js';
 import { Consumer, type ConsumerOptions } from '../client/consumer.js';
 import { Producer, type ProducerOptions } from '../client/producer.js';
@@ -43,6 +44,11 @@ export interface SluiceOptions {
   workerThreads?: number;
   /** Close a partition's segment files after this long unused, ms (default 60 s; 0 keeps them open). */
   idleFileTimeoutMs?: number;
+  /**
+   * Segment files open at once, across every partition (sluice.max.open.segments, default
+   * 4096): past it the least recently used closes, and reopens on its next use.
+   */
+  maxOpenSegments?: number;
   /** How often the log cleaner looks for compacted topics to clean, ms (log.cleaner.backoff.ms, default 15 s; 0 = only when asked). */
   cleanerBackoffMs?: number;
   /** How often retention runs, ms (log.retention.check.interval.ms, default 5 minutes). */
@@ -107,6 +113,8 @@ export class Sluice {
   private readonly release: () => void;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly clients = new Set<{ close(): Promise<void> }>();
+  /** Every partition's open segment files, under one bound. */
+  private readonly segmentHandles: SegmentHandles;
   private closed = false;
   private compacting = false;
 
@@ -130,6 +138,7 @@ export class Sluice {
     this.groups = parts.groups;
     this.defaults = parts.defaults;
     this.durability = options.durability ?? 'pagecache';
+    this.segmentHandles = new SegmentHandles(options.maxOpenSegments);
   }
 
   /**
@@ -453,7 +462,7 @@ export class Sluice {
 
   private logOptions(meta: TopicMetadata): LogOptions {
     const config = { ...this.defaults, ...meta.config };
-    return { ...toLogConfig(config, this.durability), background: false, logger: this.options.logger };
+    return { ...toLogConfig(config, this.durability), background: false, logger: this.options.logger, segmentHandles: this.segmentHandles };
   }
 
   /**

@@ -45,7 +45,7 @@ export function installCleaned(dir: string, group: readonly LogSegment[], cleane
   first.timeIndex.delete();
   fs.renameSync(swapPath, first.logPath);
   syncDir(dir);
-  const segment = LogSegment.openCleaned(dir, first.baseOffset, config, now);
+  const segment = LogSegment.openCleaned(dir, first.baseOffset, config, now, first.handles);
   if (segment.nextOffset !== last.nextOffset) {
     throw new LogCleanerError(
       dir,

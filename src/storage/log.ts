@@ -34,6 +34,7 @@ import {
   StorageIOError,
 } from './errors.js';
 import { INDEX_SUFFIX, LOG_SUFFIX, LogSegment, TIME_INDEX_SUFFIX, type SegmentRecovery, type SegmentSlice } from './segment.js';
+import { defaultSegmentHandles, type SegmentHandles } from './segment-handles.js';
 
 const fdatasync = promisify(fs.fdatasync);
 
@@ -56,6 +57,8 @@ export interface LogOptions extends Partial<LogConfig> {
   logger?: StorageLogger;
   /** Run flush.ms and retention timers inside the Log (default true). */
   background?: boolean;
+  /** The bounded list of open segment files this log's files count in (default: one per thread). */
+  segmentHandles?: SegmentHandles;
 }
 
 export interface AppendOptions {
@@ -158,6 +161,7 @@ export class Log {
   private readonly segments: LogSegment[] = [];
   private readonly time: () => number;
   private readonly logger: StorageLogger;
+  private readonly handles: SegmentHandles;
   private readonly timers: NodeJS.Timeout[] = [];
   private _logStartOffset = 0;
   private _recoveryPoint = 0;
@@ -185,7 +189,8 @@ export class Log {
     readonly dir: string,
     options: LogOptions,
   ) {
-    const { time, logger, background, ...config } = options;
+    const { time, logger, background, segmentHandles, ...config } = options;
+    this.handles = segmentHandles ?? defaultSegmentHandles;
     this._config = resolveLogConfig(config);
     this.time = time ?? Date.now;
     this._lastFlushTime = this.time();
@@ -732,14 +737,15 @@ export class Log {
   private async syncAll(): Promise<void> {
     const target = this.logEndOffset;
     if (target <= this._recoveryPoint) return;
-    const dirty = this.segments.filter((s) => s.nextOffset > this._recoveryPoint && s.fd >= 0);
+    // A dirty segment whose file the open-file list closed is reopened for its fdatasync.
+    const dirty = this.segments.filter((s) => s.nextOffset > this._recoveryPoint);
     const recordsCovered = this.unflushedRecords;
     this.flushes++;
     await Promise.all(
       dirty.map(async (s) => {
         s.syncsInFlight++;
         try {
-          await fdatasync(s.fd);
+          await fdatasync(s.openFd());
         } catch (err) {
           throw new StorageIOError(this.dir, `fdatasync of ${path.basename(s.logPath)}`, err);
         } finally {
@@ -801,7 +807,7 @@ export class Log {
 
   private newSegment(baseOffset: number, firstBytes: number, now: number): LogSegment {
     const capacity = Math.max(this.config.segmentBytes, firstBytes);
-    return LogSegment.create(this.dir, baseOffset, capacity, this.config, now);
+    return LogSegment.create(this.dir, baseOffset, capacity, this.config, now, this.handles);
   }
 
   /** Deletes segments from the oldest while `test` holds, never the active one. */
@@ -926,7 +932,7 @@ export class Log {
     for (let i = 0; i < bases.length; i++) {
       const last = i === bases.length - 1;
       const capacity = last ? this.config.segmentBytes : 0;
-      const { segment, indexProblem } = LogSegment.open(this.dir, bases[i]!, capacity, this.config, now);
+      const { segment, indexProblem } = LogSegment.open(this.dir, bases[i]!, capacity, this.config, now, this.handles);
       this.segments.push(segment);
       if (indexProblem !== null) report.rebuiltIndexes.push({ baseOffset: segment.baseOffset, reason: indexProblem });
     }

@@ -5,7 +5,8 @@
  *   00000000000000000000.log | .index | .timeindex
  *
  * The .log is a native MappedFile: appends are written at the tail, reads are views of the
- * mapping. A segment that is not the active one opens its file lazily, on first read.
+ * mapping. A segment opens its file lazily, on first use, and the broker's SegmentHandles
+ * list may close it again when too many are open (it reopens on the next use).
  * Not thread-safe: the owning Log serialises every call.
  */
 import fs from 'node:fs';
@@ -26,6 +27,7 @@ import {
 import type { LogConfig } from './config.js';
 import { CorruptSegmentError, LogCleanerError } from './errors.js';
 import { OffsetIndex } from './offset-index.js';
+import { defaultSegmentHandles, type SegmentHandle, type SegmentHandles } from './segment-handles.js';
 import { TimeIndex } from './time-index.js';
 
 export const LOG_SUFFIX = '.log';
@@ -76,7 +78,7 @@ function readRange(file: string, position: number, length: number): Buffer | nul
   }
 }
 
-export class LogSegment {
+export class LogSegment implements SegmentHandle {
   readonly logPath: string;
   readonly offsetIndex: OffsetIndex;
   readonly timeIndex: TimeIndex;
@@ -118,6 +120,8 @@ export class LogSegment {
     private capacity: number,
     config: LogConfig,
     now: number,
+    /** The list of open files this segment's file counts in. */
+    readonly handles: SegmentHandles,
   ) {
     this.logPath = path.join(dir, segmentFileName(baseOffset, LOG_SUFFIX));
     const indexPath = path.join(dir, segmentFileName(baseOffset, INDEX_SUFFIX));
@@ -130,10 +134,11 @@ export class LogSegment {
   }
 
   /** Creates an empty segment (replacing any files of the same name). */
-  static create(dir: string, baseOffset: number, capacity: number, config: LogConfig, now: number): LogSegment {
-    const s = new LogSegment(dir, baseOffset, capacity, config, now);
+  static create(dir: string, baseOffset: number, capacity: number, config: LogConfig, now: number, handles = defaultSegmentHandles): LogSegment {
+    const s = new LogSegment(dir, baseOffset, capacity, config, now, handles);
     fs.rmSync(s.logPath, { force: true });
     s.file = new MappedFile(s.logPath, capacity);
+    handles.opened(s);
     s.offsetIndex.reset();
     s.timeIndex.reset();
     return s;
@@ -150,8 +155,9 @@ export class LogSegment {
     capacity: number,
     config: LogConfig,
     now: number,
+    handles = defaultSegmentHandles,
   ): { segment: LogSegment; indexProblem: string | null } {
-    const s = new LogSegment(dir, baseOffset, capacity, config, now);
+    const s = new LogSegment(dir, baseOffset, capacity, config, now, handles);
     s.size = fs.statSync(s.logPath).size;
     s.capacity = Math.max(capacity, s.size);
     s.trustedFrom = s.size;
@@ -166,8 +172,8 @@ export class LogSegment {
    * rebuilt. Throws LogCleanerError unless the batches follow on densely from baseOffset to
    * the end of the file.
    */
-  static openCleaned(dir: string, baseOffset: number, config: LogConfig, now: number): LogSegment {
-    const s = new LogSegment(dir, baseOffset, 0, config, now);
+  static openCleaned(dir: string, baseOffset: number, config: LogConfig, now: number, handles = defaultSegmentHandles): LogSegment {
+    const s = new LogSegment(dir, baseOffset, 0, config, now, handles);
     s.size = fs.statSync(s.logPath).size;
     s.capacity = s.size;
     s.offsetIndex.reset();
@@ -182,9 +188,33 @@ export class LogSegment {
   }
 
   private get mapped(): MappedFileHandle {
-    if (this.file === null) this.file = new MappedFile(this.logPath, this.capacity, { create: false });
+    if (this.file === null) {
+      this.file = new MappedFile(this.logPath, this.capacity, { create: false });
+      this.handles.opened(this);
+    } else {
+      this.handles.touch(this);
+    }
     this.lastUsed = Date.now();
     return this.file;
+  }
+
+  /**
+   * Called by SegmentHandles to make room: closes the file as releaseFile does (views stay
+   * valid), unless an fdatasync runs on it. Unflushed data stays in the page cache, and the
+   * next flush reopens the file to fdatasync it (openFd).
+   */
+  evict(): boolean {
+    if (this.file === null || this.syncsInFlight > 0) return false;
+    this.cachedView = null;
+    const file = this.file;
+    this.file = null;
+    if (!file.closed) file.close();
+    return true;
+  }
+
+  /** The file's descriptor, opening the file when it is closed: for fdatasync on the libuv pool. */
+  openFd(): number {
+    return this.mapped.fd;
   }
 
   /** True when the file is open and has not been used since `since` (ms, wall clock). */
@@ -202,6 +232,7 @@ export class LogSegment {
     this.cachedView = null;
     this.file.close();
     this.file = null;
+    this.handles.closed(this);
   }
 
   /** The open file's descriptor, for fdatasync on the libuv pool; -1 when not open. */
@@ -539,6 +570,7 @@ export class LogSegment {
       return;
     }
     if (this.file !== null && !this.file.closed) this.file.close();
+    this.handles.closed(this);
   }
 
   /** Called by the Log when an fdatasync on fd finishes. */
@@ -547,6 +579,7 @@ export class LogSegment {
     if (this.syncsInFlight === 0 && this.pendingClose) {
       this.pendingClose = false;
       if (this.file !== null && !this.file.closed) this.file.close();
+      this.handles.closed(this);
     }
   }
 

@@ -50,7 +50,7 @@ export async function recoverLogDirs(logs: { dir: string; config: LogOptions }[]
 
 /** The part of LogOptions a worker can receive. */
 export function cloneableLogOptions(options: LogOptions): CloneableLogOptions {
-  const { time: _time, logger: _logger, ...rest } = options;
+  const { time: _time, logger: _logger, segmentHandles: _handles, ...rest } = options;
   return rest;
 }
 
