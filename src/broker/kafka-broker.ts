@@ -3,7 +3,7 @@
  * TCP server, started and stopped together. This is what `sluice serve` and `npm start` run.
  */
 import http from 'node:http';
-import { KafkaServer, type ServerOptions } from '../server/index.js';
+import { KafkaServer, SERVER_DEFAULTS, type ServerOptions } from '../server/index.js';
 import { BrokerMetrics } from '../observability/metrics.js';
 import { apiName, createDispatcher } from './api/dispatcher.js';
 import type { BrokerContext, BrokerSettings } from './api/context.js';
@@ -42,7 +42,12 @@ export class KafkaBroker {
   ) {}
 
   static async start(options: BrokerOptions): Promise<KafkaBroker> {
-    const sluice = await Sluice.open({ autoCreateTopics: true, ...options });
+    const maxConnections = options.server?.maxConnections ?? SERVER_DEFAULTS.maxConnections;
+    const sluice = await Sluice.open({
+      autoCreateTopics: true,
+      ...options,
+      openFileNeeds: [...(options.openFileNeeds ?? []), { setting: 'max.connections', flag: '--max-connections', count: maxConnections }],
+    });
     try {
       const settings: BrokerSettings = {
         advertisedHost: options.advertisedHost ?? options.host ?? '127.0.0.1',

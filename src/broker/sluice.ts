@@ -9,7 +9,8 @@ import path from 'node:path';
 import { GroupCoordinator } from '../group/index.js';
 import { syncFilesystem } from '../native.js';
 import { Log, StorageError, StorageIOError, type Durability, type LogOptions, type LogRecoveryReport, type StorageLogger } from '../storage/index.js';
-import { SegmentHandles } from '../storage/segment-handles.js';
+import { DEFAULT_MAX_OPEN_SEGMENTS, SegmentHandles } from '../storage/segment-handles.js';
+import { checkOpenFileLimit, type OpenFileNeed } from './file-limit.js';
 import { WorkerPool } from '../workers/index.js';
 import { Consumer, type ConsumerOptions } from '../client/consumer.js';
 import { Producer, type ProducerOptions } from '../client/producer.js';
@@ -49,6 +50,11 @@ export interface SluiceOptions {
    * 4096): past it the least recently used closes, and reopens on its next use.
    */
   maxOpenSegments?: number;
+  /**
+   * Descriptors the embedding application holds besides Sluice's own (a server's connections),
+   * added to the start-up check of RLIMIT_NOFILE, which logs a warning when the limit is lower.
+   */
+  openFileNeeds?: OpenFileNeed[];
   /** How often the log cleaner looks for compacted topics to clean, ms (log.cleaner.backoff.ms, default 15 s; 0 = only when asked). */
   cleanerBackoffMs?: number;
   /** How often retention runs, ms (log.retention.check.interval.ms, default 5 minutes). */
@@ -149,6 +155,8 @@ export class Sluice {
   static async open(options: SluiceOptions): Promise<Sluice> {
     const dir = path.resolve(options.dir);
     const release = lockDataDir(dir);
+    const maxOpenSegments = options.maxOpenSegments ?? DEFAULT_MAX_OPEN_SEGMENTS;
+    checkOpenFileLimit([{ setting: 'sluice.max.open.segments', flag: '--max-open-segments (maxOpenSegments)', count: maxOpenSegments }, ...(options.openFileNeeds ?? [])], options.logger);
     let pool: WorkerPool | undefined;
     try {
       const meta = loadMeta(dir);
