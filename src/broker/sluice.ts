@@ -500,9 +500,9 @@ export class Sluice {
     }
   }
 
-  private openPartition(meta: TopicMetadata, index: number): Partition {
+  private openPartition(meta: TopicMetadata, index: number, recovered = false): Partition {
     const config = { ...this.defaults, ...meta.config };
-    const log = Log.open(path.join(this.dir, `${meta.name}-${index}`), this.logOptions(meta));
+    const log = Log.open(path.join(this.dir, `${meta.name}-${index}`), { ...this.logOptions(meta), recovered });
     return new Partition(meta.name, index, log, config['message.timestamp.type'] === 'LogAppendTime');
   }
 
@@ -519,15 +519,41 @@ export class Sluice {
         }
       }
     }
+    const started = performance.now();
+    const recovered = new Set<string>();
     if (unclean.length > 0) {
       const reports = await this.pool.recoverLogs(unclean);
-      reports.forEach((report, i) => this.recovered.push({ dir: unclean[i]!.dir, report }));
+      reports.forEach((report, i) => {
+        this.recovered.push({ dir: unclean[i]!.dir, report });
+        recovered.add(unclean[i]!.dir);
+      });
     }
     for (const meta of this.registry.all()) {
       const parts: Partition[] = [];
-      for (let p = 0; p < meta.partitions; p++) parts.push(this.openPartition(meta, p));
+      for (let p = 0; p < meta.partitions; p++) parts.push(this.openPartition(meta, p, recovered.has(path.join(this.dir, `${meta.name}-${p}`))));
       this.partitions.set(meta.name, parts);
     }
+    if (this.recovered.length > 0) this.logRecoverySummary(performance.now() - started);
+  }
+
+  /** One info line for the whole recovery at start; each partition's details went to debug. */
+  private logRecoverySummary(durationMs: number): void {
+    let segments = 0;
+    let bytes = 0;
+    let truncatedBytes = 0;
+    let repaired = 0;
+    for (const { report } of this.recovered) {
+      segments += report.recovered.length;
+      for (const r of report.recovered) bytes += r.validBytes + r.truncatedBytes;
+      truncatedBytes += report.truncatedBytes;
+      if (report.truncatedBytes > 0 || report.deletedSegments.length > 0 || report.rebuiltIndexes.length > 0) repaired++;
+    }
+    const all = [...this.partitions.values()].reduce((n, parts) => n + parts.length, 0);
+    this.options.logger?.info(
+      { partitions: all, recoveredPartitions: this.recovered.length, segmentsChecked: segments, bytesChecked: bytes, truncatedBytes, partitionsRepaired: repaired, durationMs: Math.round(durationMs) },
+      `recovered ${this.recovered.length} of ${all} partitions after an unclean shutdown in ${Math.round(durationMs)} ms: ` +
+        `${segments} segments and ${bytes} bytes checked, ${repaired} partitions needed repair (${truncatedBytes} bytes dropped)`,
+    );
   }
 
   private startSchedule(): void {

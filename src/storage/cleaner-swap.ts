@@ -64,9 +64,8 @@ export interface InterruptedCompaction {
 }
 
 /** Removes unfinished cleaned files and finishes swaps (see the file comment). Call before listing segments. */
-export function finishInterruptedCompaction(dir: string): InterruptedCompaction {
+export function finishInterruptedCompaction(dir: string, names: string[] = fs.readdirSync(dir)): InterruptedCompaction {
   const out: InterruptedCompaction = { completedSwaps: [], removed: [] };
-  const names = fs.readdirSync(dir);
   for (const name of names) {
     if (!name.endsWith(CLEANED_SUFFIX)) continue;
     fs.rmSync(path.join(dir, name), { force: true });

@@ -17,6 +17,8 @@ export abstract class IndexFile {
   count = 0;
   /** Entries known to be on disk (a prefix of the ones in memory). */
   private persisted = 0;
+  /** Entries the file is known to hold, or -1 when unknown (or no file): lets reset skip rewriting an empty file. */
+  private fileEntries = -1;
 
   constructor(
     readonly path: string,
@@ -99,6 +101,7 @@ export abstract class IndexFile {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'index file is missing';
       throw err;
     }
+    this.fileEntries = data.length % this.entrySize === 0 ? data.length / this.entrySize : -1;
     if (data.length % this.entrySize !== 0) {
       return `index file has ${data.length} bytes, not a multiple of the ${this.entrySize}-byte entry`;
     }
@@ -128,12 +131,14 @@ export abstract class IndexFile {
     for (let i = from; i < this.count; i++) this.encode(buf, (i - from) * this.entrySize, this.keys[i]!, this.values[i]!);
     const fd = fs.openSync(this.path, fs.constants.O_WRONLY | fs.constants.O_CREAT);
     try {
+      this.fileEntries = -1;
       fs.ftruncateSync(fd, from * this.entrySize);
       writeFully(fd, buf, from * this.entrySize);
     } finally {
       fs.closeSync(fd);
     }
     this.persisted = this.count;
+    this.fileEntries = this.count;
   }
 
   /** Keeps the first `n` entries. */
@@ -142,18 +147,24 @@ export abstract class IndexFile {
     this.count = Math.max(0, n);
     if (this.persisted > this.count) {
       this.persisted = this.count;
+      this.fileEntries = -1;
       if (fs.existsSync(this.path)) fs.truncateSync(this.path, this.count * this.entrySize);
+      this.fileEntries = this.count;
     }
   }
 
-  /** Drops every entry; with `onDisk` also empties the file. */
+  /** Drops every entry; with `onDisk` also empties the file (unless it is known to be empty: recovery of thousands of small logs). */
   reset(onDisk = true): void {
     this.count = 0;
     this.persisted = 0;
-    if (onDisk) fs.writeFileSync(this.path, Buffer.alloc(0));
+    if (!onDisk || this.fileEntries === 0) return;
+    this.fileEntries = -1;
+    fs.writeFileSync(this.path, Buffer.alloc(0));
+    this.fileEntries = 0;
   }
 
   delete(): void {
+    this.fileEntries = -1;
     fs.rmSync(this.path, { force: true });
   }
 }

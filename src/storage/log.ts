@@ -47,6 +47,8 @@ const MAX_RELATIVE_OFFSET = 2 ** 31 - 1;
 export interface StorageLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
+  /** Per-partition details (what recovery did to each log); optional. */
+  debug?(obj: object, msg: string): void;
 }
 
 const silentLogger: StorageLogger = { info() {}, warn() {} };
@@ -59,6 +61,12 @@ export interface LogOptions extends Partial<LogConfig> {
   background?: boolean;
   /** The bounded list of open segment files this log's files count in (default: one per thread). */
   segmentHandles?: SegmentHandles;
+  /**
+   * This process has just recovered the directory (Log.open then closeAfterRecovery, as the
+   * worker pool does at start) and nothing touched it since: open it as after a clean
+   * shutdown, without the marker, keeping the recovery point of its checkpoint.
+   */
+  recovered?: boolean;
 }
 
 export interface AppendOptions {
@@ -162,6 +170,7 @@ export class Log {
   private readonly time: () => number;
   private readonly logger: StorageLogger;
   private readonly handles: SegmentHandles;
+  private readonly justRecovered: boolean;
   private readonly timers: NodeJS.Timeout[] = [];
   private _logStartOffset = 0;
   private _recoveryPoint = 0;
@@ -189,7 +198,8 @@ export class Log {
     readonly dir: string,
     options: LogOptions,
   ) {
-    const { time, logger, background, segmentHandles, ...config } = options;
+    const { time, logger, background, segmentHandles, recovered, ...config } = options;
+    this.justRecovered = recovered ?? false;
     this.handles = segmentHandles ?? defaultSegmentHandles;
     this._config = resolveLogConfig(config);
     this.time = time ?? Date.now;
@@ -725,6 +735,30 @@ export class Log {
     if (failures.length === 0) attempt('writing the clean-shutdown marker', () => fs.writeFileSync(path.join(this.dir, CLEAN_SHUTDOWN_FILE), ''));
   }
 
+  /**
+   * Ends a recovery run (the worker pool's at start): writes the indexes and closes the files
+   * like close(), but without its fdatasync and its clean-shutdown marker. The owner opens
+   * the log next with `recovered: true`; a crash before that recovers it again. Best effort:
+   * an index that cannot be written fails its check at that open and is rebuilt there.
+   */
+  closeAfterRecovery(): void {
+    if (this.closed) return;
+    for (const t of this.timers) clearInterval(t);
+    this.closed = true;
+    const attempt = (what: string, fn: () => void) => {
+      try {
+        fn();
+      } catch (err) {
+        this.logger.warn({ dir: this.dir, err }, `after recovery: ${what} failed; the owner's open checks the indexes again`);
+      }
+    };
+    attempt('sealing the active segment', () => this.active.seal());
+    for (const s of this.segments) {
+      attempt(`persisting the indexes of ${path.basename(s.logPath)}`, () => s.persistIndexes());
+      attempt(`closing ${path.basename(s.logPath)}`, () => s.close());
+    }
+  }
+
   private startFlush(): Promise<void> {
     this.flushAgain = null;
     const p = this.syncAll().finally(() => {
@@ -898,10 +932,15 @@ export class Log {
 
   /** Opens the segments; after an unclean shutdown, checks and repairs them. */
   private load(): LogRecoveryReport {
-    const marker = path.join(this.dir, CLEAN_SHUTDOWN_FILE);
-    const cleanShutdown = fs.existsSync(marker);
-    // Gone from now on: a crash before the next close must be seen as unclean.
-    if (cleanShutdown) fs.unlinkSync(marker);
+    // One listing serves the marker, interrupted compactions and the segments.
+    let names = fs.readdirSync(this.dir);
+    // Gone from now on: a crash before the next close must be seen as unclean. (After a
+    // recovery run by this process there is none: closeAfterRecovery leaves no marker.)
+    let cleanShutdown = this.justRecovered;
+    if (!cleanShutdown && names.includes(CLEAN_SHUTDOWN_FILE)) {
+      fs.unlinkSync(path.join(this.dir, CLEAN_SHUTDOWN_FILE));
+      cleanShutdown = true;
+    }
     const report: LogRecoveryReport = {
       cleanShutdown,
       segments: 0,
@@ -912,7 +951,8 @@ export class Log {
       completedSwaps: [],
       durationMs: 0,
     };
-    const interrupted = finishInterruptedCompaction(this.dir);
+    const interrupted = finishInterruptedCompaction(this.dir, names);
+    if (interrupted.removed.length > 0 || interrupted.completedSwaps.length > 0) names = fs.readdirSync(this.dir);
     report.completedSwaps = interrupted.completedSwaps;
     if (interrupted.removed.length > 0 || interrupted.completedSwaps.length > 0) {
       this.logger.warn({ dir: this.dir, ...interrupted }, 'finished a compaction interrupted by a crash');
@@ -920,7 +960,7 @@ export class Log {
     const checkpoint = readCheckpoint(this.dir);
     this._cleanedOffset = checkpoint?.cleanedOffset ?? -1;
     const now = this.time();
-    const bases = this.listSegmentFiles();
+    const bases = this.listSegmentFiles(names);
     if (bases.length === 0) {
       const base = checkpoint?.logStartOffset ?? 0;
       this.segments.push(this.newSegment(base, 0, now));
@@ -981,13 +1021,11 @@ export class Log {
     report.segments = this.segments.length;
     const first = this.segments[0]!.baseOffset;
     this._logStartOffset = Math.min(Math.max(checkpoint?.logStartOffset ?? first, first), this.logEndOffset);
-    if (report.recovered.length > 0) {
-      for (const r of report.recovered) {
-        const s = this.segments.find((x) => x.baseOffset === r.baseOffset);
-        s?.syncNow();
-      }
-    }
-    this._recoveryPoint = this.logEndOffset;
+    // Only what was fsynced before is durable: after an unclean shutdown the recovery point
+    // stays where the checkpoint had it (what recovery checked above it is in the page cache,
+    // and the next flush makes it durable), so no fdatasync per partition slows the start.
+    // A clean close flushed everything and checkpointed the log end offset.
+    this._recoveryPoint = cleanShutdown && !this.justRecovered ? this.logEndOffset : Math.min(checkpoint?.recoveryPoint ?? 0, this.logEndOffset);
     if (this._cleanedOffset > this.logEndOffset) this._cleanedOffset = this.logEndOffset;
     // A clean open with nothing changed leaves the checkpoint as it is (one write per partition
     // saved, which matters with thousands of partitions).
@@ -1014,15 +1052,15 @@ export class Log {
     if (report.rebuiltIndexes.length > 0) {
       this.logger.warn({ dir: this.dir, rebuiltIndexes: report.rebuiltIndexes }, `recovery rebuilt the indexes of ${report.rebuiltIndexes.length} segment(s)`);
     }
+    // One line per partition would be ten thousand at start: the owner logs a summary.
     if (report.truncatedBytes > 0 || report.rebuiltIndexes.length > 0 || !cleanShutdown) {
-      this.logger.info({ dir: this.dir, ...report, recovered: report.recovered.length }, 'log recovered');
+      this.logger.debug?.({ dir: this.dir, ...report, recovered: report.recovered.length }, 'log recovered');
     }
     return report;
   }
 
   /** Base offsets of the .log files, sorted; removes index files that have no .log. */
-  private listSegmentFiles(): number[] {
-    const names = fs.readdirSync(this.dir);
+  private listSegmentFiles(names: string[]): number[] {
     const logs = new Set<string>();
     const bases: number[] = [];
     for (const name of names) {

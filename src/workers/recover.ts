@@ -1,9 +1,10 @@
 /**
- * Recovery of partition logs at start, one Log.open + close per directory.
+ * Recovery of partition logs at start, one Log.open + closeAfterRecovery per directory.
  *
- * Log.open does the recovery (scan, truncate an invalid tail, rebuild indexes); close()
- * then leaves the clean-shutdown marker, so the owner's own Log.open afterwards is a cheap
- * clean open. Run in a worker, the expensive part happens off the main thread and many
+ * Log.open does the recovery (scan, truncate an invalid tail, rebuild indexes);
+ * closeAfterRecovery then writes the indexes without an fdatasync or a clean-shutdown
+ * marker, and the owner's own Log.open afterwards, with `recovered: true`, is a cheap clean
+ * open (a crash in between only means recovering again). Run in a worker, the expensive part happens off the main thread and many
  * partitions recover at once.
  *
  * What does not cross threads: LogOptions.time and .logger are functions. Recovery reads
@@ -20,7 +21,7 @@ import { toWire, type WireError } from './errors.js';
 import type { CloneableLogOptions } from './types.js';
 
 export interface LogLine {
-  level: 'info' | 'warn';
+  level: 'info' | 'warn' | 'debug';
   obj: object;
   msg: string;
 }
@@ -36,10 +37,11 @@ export async function recoverLogDirs(logs: { dir: string; config: LogOptions }[]
     const logger: StorageLogger = {
       info: (obj, msg) => lines.push({ level: 'info', obj, msg }),
       warn: (obj, msg) => lines.push({ level: 'warn', obj, msg }),
+      debug: (obj, msg) => lines.push({ level: 'debug', obj, msg }),
     };
     try {
       const log = Log.open(dir, { ...config, logger, background: false });
-      await log.close();
+      log.closeAfterRecovery();
       out.push({ report: log.recovery, lines });
     } catch (err) {
       out.push({ error: toWire(err), lines });
@@ -57,5 +59,5 @@ export function cloneableLogOptions(options: LogOptions): CloneableLogOptions {
 /** Sends the recorded lines to the caller's logger, as an inline Log.open would have. */
 export function replayLogLines(lines: LogLine[], logger: StorageLogger | undefined): void {
   if (logger === undefined) return;
-  for (const l of lines) logger[l.level](l.obj, l.msg);
+  for (const l of lines) logger[l.level]?.(l.obj, l.msg);
 }
