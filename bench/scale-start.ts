@@ -58,7 +58,8 @@ async function child(mode: string, dir: string, partitions: number): Promise<voi
   const baseFds = openFds();
   const { counts, logger } = countingLogger();
   const t0 = performance.now();
-  const s = await Sluice.open({ dir, logger, retentionCheckIntervalMs: 0 });
+  const workerThreads = process.env.SLUICE_BENCH_WORKERS === undefined ? undefined : Number(process.env.SLUICE_BENCH_WORKERS);
+  const s = await Sluice.open({ dir, logger, retentionCheckIntervalMs: 0, workerThreads });
   const ms = performance.now() - t0;
   const out: Step = { step: mode, ms, baseFds, fds: openFds() - baseFds, infoLines: counts.info, warnLines: counts.warn, recovered: s.recovered.length };
   if (mode === 'fill') {

@@ -512,7 +512,8 @@ export class Sluice {
     for (const meta of this.registry.all()) {
       for (let p = 0; p < meta.partitions; p++) {
         const dir = path.join(this.dir, `${meta.name}-${p}`);
-        if (fs.existsSync(dir) && !fs.existsSync(path.join(dir, '.clean-shutdown'))) {
+        // (A missing directory is recovered as an empty log: one stat per partition fewer.)
+        if (!fs.existsSync(path.join(dir, '.clean-shutdown'))) {
           // The logger stays: the pool replays each worker's recovery lines into it, so what
           // recovery dropped reaches the broker's log.
           unclean.push({ dir, config: this.logOptions(meta) });

@@ -175,6 +175,8 @@ export class Log {
   private _logStartOffset = 0;
   private _recoveryPoint = 0;
   private checkpointedSegment = -1;
+  /** What partition.checkpoint holds (as written or read), so an unchanged one is not rewritten. */
+  private checkpointed = '';
   private unflushedRecords = 0;
   private flushes = 0;
   private _lastFlushTime: number;
@@ -752,7 +754,8 @@ export class Log {
         this.logger.warn({ dir: this.dir, err }, `after recovery: ${what} failed; the owner's open checks the indexes again`);
       }
     };
-    attempt('sealing the active segment', () => this.active.seal());
+    // No seal: its final time index entry would rewrite a file per partition, and the
+    // owner's open finds the largest timestamp from the tail anyway.
     for (const s of this.segments) {
       attempt(`persisting the indexes of ${path.basename(s.logPath)}`, () => s.persistIndexes());
       attempt(`closing ${path.basename(s.logPath)}`, () => s.close());
@@ -883,15 +886,22 @@ export class Log {
 
   /** Writes partition.checkpoint; StorageIOError when it cannot (the old file stays whole). */
   private saveCheckpoint(): void {
-    try {
-      writeCheckpoint(this.dir, {
-        logStartOffset: this._logStartOffset,
-        recoveryPoint: this._recoveryPoint,
-        cleanedOffset: this._cleanedOffset >= 0 ? this._cleanedOffset : undefined,
-      });
-    } catch (err) {
-      this.checkpointedSegment = -1;
-      throw new StorageIOError(this.dir, 'writing partition.checkpoint', err);
+    const c = {
+      logStartOffset: this._logStartOffset,
+      recoveryPoint: this._recoveryPoint,
+      cleanedOffset: this._cleanedOffset >= 0 ? this._cleanedOffset : undefined,
+    };
+    // Ten thousand partitions closing unchanged would be ten thousand renames (slow on ext4).
+    const key = `${c.logStartOffset} ${c.recoveryPoint} ${c.cleanedOffset ?? -1}`;
+    if (key !== this.checkpointed) {
+      try {
+        this.checkpointed = '';
+        writeCheckpoint(this.dir, c);
+      } catch (err) {
+        this.checkpointedSegment = -1;
+        throw new StorageIOError(this.dir, 'writing partition.checkpoint', err);
+      }
+      this.checkpointed = key;
     }
     this.checkpointedSegment = this.floorSegment(this._recoveryPoint);
   }
@@ -1034,7 +1044,10 @@ export class Log {
       checkpoint.logStartOffset === this._logStartOffset &&
       checkpoint.recoveryPoint === this._recoveryPoint &&
       (checkpoint.cleanedOffset ?? -1) === this._cleanedOffset;
-    if (unchanged) this.checkpointedSegment = this.floorSegment(this._recoveryPoint);
+    if (unchanged) {
+      this.checkpointedSegment = this.floorSegment(this._recoveryPoint);
+      this.checkpointed = `${checkpoint.logStartOffset} ${checkpoint.recoveryPoint} ${checkpoint.cleanedOffset ?? -1}`;
+    }
     else this.trySaveCheckpoint('recovery');
     if (report.truncatedBytes > 0 || report.deletedSegments.length > 0) {
       this.logger.warn(
