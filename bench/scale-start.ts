@@ -27,6 +27,8 @@ const openFds = () => fs.readdirSync('/proc/self/fd').length;
 interface Step {
   step: string;
   ms?: number;
+  /** CPU (user + system, all threads) spent in the step's Sluice.open, ms: less noisy than wall time on a shared machine. */
+  cpuMs?: number;
   fds?: number;
   baseFds?: number;
   infoLines?: number;
@@ -57,11 +59,13 @@ async function sendToAll(s: Sluice, partitions: number, round: number): Promise<
 async function child(mode: string, dir: string, partitions: number): Promise<void> {
   const baseFds = openFds();
   const { counts, logger } = countingLogger();
-  const t0 = performance.now();
   const workerThreads = process.env.SLUICE_BENCH_WORKERS === undefined ? undefined : Number(process.env.SLUICE_BENCH_WORKERS);
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const s = await Sluice.open({ dir, logger, retentionCheckIntervalMs: 0, workerThreads });
   const ms = performance.now() - t0;
-  const out: Step = { step: mode, ms, baseFds, fds: openFds() - baseFds, infoLines: counts.info, warnLines: counts.warn, recovered: s.recovered.length };
+  const cpu = process.cpuUsage(c0);
+  const out: Step = { step: mode, ms, cpuMs: (cpu.user + cpu.system) / 1000, baseFds, fds: openFds() - baseFds, infoLines: counts.info, warnLines: counts.warn, recovered: s.recovered.length };
   if (mode === 'fill') {
     await s.createTopic(TOPIC, { partitions, config: { 'retention.ms': -1 } });
     await sendToAll(s, partitions, 0);
@@ -106,17 +110,21 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ partitions, ...fill }));
     const clean: number[] = [];
     const killed: number[] = [];
+    const cleanCpu: number[] = [];
+    const killedCpu: number[] = [];
     for (let r = 0; r < runs; r++) {
       const c = await runStep('clean-start', dir, partitions);
       clean.push(c.ms!);
+      cleanCpu.push(c.cpuMs!);
       console.log(JSON.stringify(c));
       const d = await runStep('dirty', dir, partitions, true);
       console.log(JSON.stringify(d));
       const k = await runStep('start-after-sigkill', dir, partitions);
       killed.push(k.ms!);
+      killedCpu.push(k.cpuMs!);
       console.log(JSON.stringify(k));
     }
-    console.log(JSON.stringify({ partitions, cleanStartMsMedian: median(clean), sigkillStartMsMedian: median(killed), clean, killed }));
+    console.log(JSON.stringify({ partitions, cleanStartMsMedian: median(clean), sigkillStartMsMedian: median(killed), cleanCpuMsMedian: median(cleanCpu), sigkillCpuMsMedian: median(killedCpu), clean, killed }));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

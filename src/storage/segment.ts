@@ -403,8 +403,14 @@ export class LogSegment implements SegmentHandle {
     this.size = total;
     this.cachedView = null;
     const validEnd = this.mapped.scan(0, total);
-    const { end, reason } = this.rebuild(validEnd);
-    if (end < total) this.cut(end);
+    // The index files stay as they are while what they say still holds: after a SIGKILL
+    // most logs have nothing to cut, and rewriting two files for each is most of a start.
+    const { end, reason } = this.rebuild(validEnd, true);
+    if (end < total) {
+      this.cut(end);
+      this.offsetIndex.fileIsStale();
+      this.timeIndex.fileIsStale();
+    }
     this.verifiedEnd = end;
     this.trustedFrom = 0;
     return {
@@ -518,9 +524,14 @@ export class LogSegment implements SegmentHandle {
    * Walks the batch headers of [0, end), rebuilding the indexes and counters; stops early
    * at a batch whose offsets do not follow on. The bytes it walks must have passed scan().
    */
-  private rebuild(end: number): { end: number; reason: string | null } {
-    this.offsetIndex.reset();
-    this.timeIndex.reset();
+  private rebuild(end: number, keepFiles = false): { end: number; reason: string | null } {
+    if (keepFiles) {
+      this.offsetIndex.resetForRebuild();
+      this.timeIndex.resetForRebuild();
+    } else {
+      this.offsetIndex.reset();
+      this.timeIndex.reset();
+    }
     this.nextOffset = this.baseOffset;
     this.maxTimestamp = -1;
     this.offsetOfMaxTimestamp = -1;
