@@ -188,4 +188,24 @@ describe('recovery at start', () => {
       await s.close();
     }
   });
+
+  it('recovers a log with much to check on the worker pool, the small ones in place', { timeout: 120_000 }, async () => {
+    const dir = tmpDir('sluice-recovery-pool-');
+    const child = path.join(import.meta.dirname, 'helpers', 'wide-child.mjs');
+    await runUntilKilled(child, [dir, '8', '0', '6'], (line) => line === 'ready');
+    const info: Record<string, unknown>[] = [];
+    const logger = { info: (obj: object) => void info.push(obj as Record<string, unknown>), warn: () => {} };
+    const s = await Sluice.open({ dir, logger, workerThreads: 1, retentionCheckIntervalMs: 0 });
+    try {
+      expect(s.pool.stats().pooledRuns).toBeGreaterThan(0); // partition 0 (6 MiB) went to a worker
+      expect(info).toHaveLength(1);
+      expect(info[0]).toMatchObject({ recoveredPartitions: 8, partitionsRepaired: 0 });
+      expect(info[0]!.bytesChecked as number).toBeGreaterThan(6 * 2 ** 20);
+      const d = s.describeTopic('wide').partitions;
+      expect(d[0]!.logEndOffset).toBe(6 * 16 + 1);
+      expect(d.slice(1).every((p) => p.logEndOffset === 1)).toBe(true);
+    } finally {
+      await s.close();
+    }
+  });
 });

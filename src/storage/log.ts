@@ -67,6 +67,23 @@ export interface LogOptions extends Partial<LogConfig> {
    * shutdown, without the marker, keeping the recovery point of its checkpoint.
    */
   recovered?: boolean;
+  /**
+   * When an unclean open would check more bytes than this, Log.open checks nothing and throws
+   * RecoveryOffloadError, so the owner can recover that log on the worker pool instead of
+   * its own thread (small logs are cheaper to recover in place than to hand over twice).
+   */
+  recoverInlineUpTo?: number;
+}
+
+/** Thrown by Log.open with `recoverInlineUpTo`: the log needs more checking than that; nothing was changed. */
+export class RecoveryOffloadError extends Error {
+  constructor(
+    readonly dir: string,
+    readonly bytes: number,
+  ) {
+    super(`${dir}: recovery would check ${bytes} bytes; recover it on the worker pool`);
+    this.name = 'RecoveryOffloadError';
+  }
 }
 
 export interface AppendOptions {
@@ -171,6 +188,7 @@ export class Log {
   private readonly logger: StorageLogger;
   private readonly handles: SegmentHandles;
   private readonly justRecovered: boolean;
+  private readonly recoverInlineUpTo: number;
   private readonly timers: NodeJS.Timeout[] = [];
   private _logStartOffset = 0;
   private _recoveryPoint = 0;
@@ -200,7 +218,8 @@ export class Log {
     readonly dir: string,
     options: LogOptions,
   ) {
-    const { time, logger, background, segmentHandles, recovered, ...config } = options;
+    const { time, logger, background, segmentHandles, recovered, recoverInlineUpTo, ...config } = options;
+    this.recoverInlineUpTo = recoverInlineUpTo ?? Infinity;
     this.justRecovered = recovered ?? false;
     this.handles = segmentHandles ?? defaultSegmentHandles;
     this._config = resolveLogConfig(config);
@@ -989,6 +1008,11 @@ export class Log {
     // Which segments to check: all of them from the one holding the recovery point when the
     // shutdown was unclean; else only those whose indexes failed, and a bad active tail.
     const recoverFrom = cleanShutdown ? this.segments.length : this.floorSegment(checkpoint?.recoveryPoint ?? 0);
+    if (this.recoverInlineUpTo !== Infinity) {
+      let bytes = 0;
+      for (let i = recoverFrom; i < this.segments.length; i++) bytes += this.segments[i]!.size;
+      if (bytes > this.recoverInlineUpTo) throw new RecoveryOffloadError(this.dir, bytes);
+    }
     for (let i = 0; i < this.segments.length; i++) {
       const s = this.segments[i]!;
       const indexBad = report.rebuiltIndexes.some((r) => r.baseOffset === s.baseOffset);
