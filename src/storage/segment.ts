@@ -208,7 +208,12 @@ export class LogSegment implements SegmentHandle {
     this.cachedView = null;
     const file = this.file;
     this.file = null;
-    if (!file.closed) file.close();
+    try {
+      if (!file.closed) file.close();
+    } catch {
+      // Only the trim of reserved blocks can fail here (the descriptor is closed whatever it
+      // says), and that must not fail the append or read of another partition that made room.
+    }
     return true;
   }
 
