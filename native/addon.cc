@@ -2,9 +2,11 @@
 #include <napi.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 
 #include "batch_scan.h"
 #include "crc32c.h"
@@ -100,6 +102,31 @@ Napi::Value UnlockFileJs(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// openFileLimit(raise: boolean) -> { soft, hard }: RLIMIT_NOFILE, after raising the soft limit
+// to the hard one when `raise` (an unlimited hard limit is taken as 2^20, Linux's default
+// fs.nr_open). A refused raise is not an error: the caller compares what it got with what it
+// needs. Infinity stands for RLIM_INFINITY.
+Napi::Value OpenFileLimitJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  struct rlimit lim;
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+    ThrowErrno(env, errno, "getrlimit", "RLIMIT_NOFILE");
+    return env.Undefined();
+  }
+  if (info.Length() > 0 && info[0].ToBoolean().Value() && lim.rlim_cur < lim.rlim_max) {
+    struct rlimit want = lim;
+    want.rlim_cur = lim.rlim_max == RLIM_INFINITY ? static_cast<rlim_t>(1) << 20 : lim.rlim_max;
+    if (want.rlim_cur > lim.rlim_cur && setrlimit(RLIMIT_NOFILE, &want) == 0) lim = want;
+  }
+  auto number = [&](rlim_t v) {
+    return Napi::Number::New(env, v == RLIM_INFINITY ? INFINITY : static_cast<double>(v));
+  };
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("soft", number(lim.rlim_cur));
+  out.Set("hard", number(lim.rlim_max));
+  return out;
+}
+
 Napi::Value LiveMappingsJs(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), LiveMappings()); }
 
 }  // namespace
@@ -115,6 +142,7 @@ static Napi::Object InitSluice(Napi::Env env, Napi::Object exports) {
   exports.Set("lockFile", Napi::Function::New(env, LockFileJs));
   exports.Set("unlockFile", Napi::Function::New(env, UnlockFileJs));
   exports.Set("syncFilesystem", Napi::Function::New(env, SyncFilesystemJs));
+  exports.Set("openFileLimit", Napi::Function::New(env, OpenFileLimitJs));
   return exports;
 }
 

@@ -70,6 +70,7 @@ interface NativeAddon {
   lockFile(path: string): number;
   unlockFile(fd: number): void;
   syncFilesystem(path: string): void;
+  openFileLimit(raise: boolean): { soft: number; hard: number };
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -116,3 +117,9 @@ export const lockFile = addon.lockFile;
 export const unlockFile = addon.unlockFile;
 /** syncfs(2): makes every file on the filesystem holding `path` durable (blocks). */
 export const syncFilesystem = addon.syncFilesystem;
+/**
+ * RLIMIT_NOFILE of this process ({ soft, hard }; Infinity when unlimited). With `raise`, the
+ * soft limit is first raised to the hard one (Node's own binary does that at start, an
+ * embedder may not); a refused raise is not an error.
+ */
+export const openFileLimit = addon.openFileLimit;

@@ -3,7 +3,7 @@
  * TCP server, started and stopped together. This is what `sluice serve` and `npm start` run.
  */
 import http from 'node:http';
-import { KafkaServer, type ServerOptions } from '../server/index.js';
+import { KafkaServer, SERVER_DEFAULTS, type ServerOptions } from '../server/index.js';
 import { BrokerMetrics } from '../observability/metrics.js';
 import { apiName, createDispatcher } from './api/dispatcher.js';
 import type { BrokerContext, BrokerSettings } from './api/context.js';
@@ -76,8 +76,14 @@ export class KafkaBroker {
   ) {}
 
   static async start(options: BrokerOptions): Promise<KafkaBroker> {
+    const maxConnections = options.server?.maxConnections ?? SERVER_DEFAULTS.maxConnections;
     // In a cluster, topics come from etcd: the engine never creates one on its own.
-    const sluice = await Sluice.open({ autoCreateTopics: true, ...options, ...(options.cluster ? { autoCreateTopics: false, nodeId: options.cluster.nodeId } : {}) });
+    const sluice = await Sluice.open({
+      autoCreateTopics: true,
+      ...options,
+      ...(options.cluster ? { autoCreateTopics: false, nodeId: options.cluster.nodeId } : {}),
+      openFileNeeds: [...(options.openFileNeeds ?? []), { setting: 'max.connections', flag: '--max-connections', count: maxConnections }],
+    });
     let cluster: ClusterNode | null = null;
     try {
       const settings: BrokerSettings = {

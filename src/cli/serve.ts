@@ -76,6 +76,7 @@ export function serveOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     acksAllFsync: b('acks-all-fsync'),
     workerThreads: n('worker-threads'),
     retentionCheckIntervalMs: n('retention-check-interval-ms'),
+    maxOpenSegments: n('max-open-segments'),
     topicDefaults: r.topicDefaults,
     groups: {
       initialRebalanceDelayMs: n('group-initial-rebalance-delay-ms'),

@@ -267,3 +267,6 @@ function resolveOptions(options: ServerOptions): ServerConfig {
   if (!Number.isInteger(c.port) || c.port < 0 || c.port > 65535) throw new RangeError(`KafkaServer option port must be 0..65535, got ${String(c.port)}`);
   return c;
 }
+
+/** The server settings used when an option is not given. */
+export { DEFAULTS as SERVER_DEFAULTS };

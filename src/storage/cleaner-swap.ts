@@ -45,7 +45,7 @@ export function installCleaned(dir: string, group: readonly LogSegment[], cleane
   first.timeIndex.delete();
   fs.renameSync(swapPath, first.logPath);
   syncDir(dir);
-  const segment = LogSegment.openCleaned(dir, first.baseOffset, config, now);
+  const segment = LogSegment.openCleaned(dir, first.baseOffset, config, now, first.handles);
   if (segment.nextOffset !== last.nextOffset) {
     throw new LogCleanerError(
       dir,
@@ -64,9 +64,8 @@ export interface InterruptedCompaction {
 }
 
 /** Removes unfinished cleaned files and finishes swaps (see the file comment). Call before listing segments. */
-export function finishInterruptedCompaction(dir: string): InterruptedCompaction {
+export function finishInterruptedCompaction(dir: string, names: string[] = fs.readdirSync(dir)): InterruptedCompaction {
   const out: InterruptedCompaction = { completedSwaps: [], removed: [] };
-  const names = fs.readdirSync(dir);
   for (const name of names) {
     if (!name.endsWith(CLEANED_SUFFIX)) continue;
     fs.rmSync(path.join(dir, name), { force: true });

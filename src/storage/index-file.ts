@@ -17,6 +17,13 @@ export abstract class IndexFile {
   count = 0;
   /** Entries known to be on disk (a prefix of the ones in memory). */
   private persisted = 0;
+  /** Entries the file is known to hold, or -1 when unknown (or no file): lets reset skip rewriting an empty file. */
+  private fileEntries = -1;
+  /**
+   * The file's entries past the ones in memory are still true of the data (recovery rebuilt
+   * the index in memory and cut nothing): persist need not truncate them away.
+   */
+  private fileTailValid = false;
 
   constructor(
     readonly path: string,
@@ -54,6 +61,10 @@ export abstract class IndexFile {
   }
 
   protected push(key: number, value: number): void {
+    // A rebuild that finds the entry the file already holds at this place keeps it as persisted.
+    if (this.fileTailValid && this.persisted === this.count && this.count < this.fileEntries && this.keys[this.count] === key && this.values[this.count] === value) {
+      this.persisted++;
+    }
     if (this.count === this.keys.length) {
       const keys = new Float64Array(this.keys.length * 2);
       const values = new Float64Array(this.values.length * 2);
@@ -99,6 +110,7 @@ export abstract class IndexFile {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'index file is missing';
       throw err;
     }
+    this.fileEntries = data.length % this.entrySize === 0 ? data.length / this.entrySize : -1;
     if (data.length % this.entrySize !== 0) {
       return `index file has ${data.length} bytes, not a multiple of the ${this.entrySize}-byte entry`;
     }
@@ -111,7 +123,10 @@ export abstract class IndexFile {
     }
     this.persisted = n;
     const problem = this.check(logSize);
-    if (problem !== null) this.reset(false);
+    if (problem !== null) {
+      this.reset(false);
+      this.fileEntries = -1;
+    }
     return problem;
   }
 
@@ -122,38 +137,68 @@ export abstract class IndexFile {
    * fails the size check on the next open and the index is rebuilt).
    */
   persist(): void {
-    if (this.persisted === this.count) return;
+    if (this.persisted === this.count && (this.fileEntries === this.count || this.fileTailValid)) return;
+    this.fileTailValid = false;
     const from = this.persisted;
     const buf = Buffer.allocUnsafe((this.count - from) * this.entrySize);
     for (let i = from; i < this.count; i++) this.encode(buf, (i - from) * this.entrySize, this.keys[i]!, this.values[i]!);
     const fd = fs.openSync(this.path, fs.constants.O_WRONLY | fs.constants.O_CREAT);
     try {
-      fs.ftruncateSync(fd, from * this.entrySize);
+      const had = this.fileEntries;
+      this.fileEntries = -1;
+      if (had !== from) fs.ftruncateSync(fd, from * this.entrySize);
       writeFully(fd, buf, from * this.entrySize);
     } finally {
       fs.closeSync(fd);
     }
     this.persisted = this.count;
+    this.fileEntries = this.count;
   }
 
   /** Keeps the first `n` entries. */
   truncateEntries(n: number): void {
+    this.fileTailValid = false;
     if (n >= this.count) return;
     this.count = Math.max(0, n);
     if (this.persisted > this.count) {
       this.persisted = this.count;
+      this.fileEntries = -1;
       if (fs.existsSync(this.path)) fs.truncateSync(this.path, this.count * this.entrySize);
+      this.fileEntries = this.count;
     }
   }
 
-  /** Drops every entry; with `onDisk` also empties the file. */
+  /** Drops every entry; with `onDisk` also empties the file (unless it is known to be empty: recovery of thousands of small logs). */
   reset(onDisk = true): void {
     this.count = 0;
     this.persisted = 0;
-    if (onDisk) fs.writeFileSync(this.path, Buffer.alloc(0));
+    this.fileTailValid = false;
+    if (!onDisk || this.fileEntries === 0) return;
+    this.fileEntries = -1;
+    fs.writeFileSync(this.path, Buffer.alloc(0));
+    this.fileEntries = 0;
+  }
+
+  /**
+   * Drops the entries in memory for a rebuild over data that did not change (recovery that
+   * cut nothing): the file keeps its entries, all still true, and the rebuilt entries that
+   * match them count as persisted, so a rebuild of unchanged data writes nothing.
+   */
+  resetForRebuild(): void {
+    const onDisk = this.fileEntries;
+    this.count = 0;
+    this.persisted = 0;
+    this.fileTailValid = onDisk >= 0;
+  }
+
+  /** The data changed under the file's entries (a cut): the next persist rewrites the file. */
+  fileIsStale(): void {
+    this.fileTailValid = false;
+    this.fileEntries = -1;
   }
 
   delete(): void {
+    this.fileEntries = -1;
     fs.rmSync(this.path, { force: true });
   }
 }

@@ -26,6 +26,7 @@ export {
   StorageIOError,
 } from './errors.js';
 export { segmentFileName } from './segment.js';
+export { DEFAULT_MAX_OPEN_SEGMENTS, SegmentHandles } from './segment-handles.js';
 export type { SegmentRecovery } from './segment.js';
 export { runCompactionJob } from './cleaner.js';
 export type { CleanedGroup, CompactionJob, CompactionJobResult, CompactionSource } from './cleaner.js';

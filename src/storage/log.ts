@@ -35,6 +35,7 @@ import {
 } from './errors.js';
 import { describeQuarantine, quarantineDamage, readQuarantine, type DamagePolicy, type QuarantineEntry } from './quarantine.js';
 import { INDEX_SUFFIX, LOG_SUFFIX, LogSegment, TIME_INDEX_SUFFIX, type SegmentDamageOptions, type SegmentRecovery, type SegmentSlice } from './segment.js';
+import { defaultSegmentHandles, type SegmentHandles } from './segment-handles.js';
 
 const fdatasync = promisify(fs.fdatasync);
 
@@ -49,6 +50,8 @@ export interface StorageLogger {
   warn(obj: object, msg: string): void;
   /** Data was damaged (a quarantined range); warn is used when absent. */
   error?(obj: object, msg: string): void;
+  /** Per-partition details (what recovery did to each log); optional. */
+  debug?(obj: object, msg: string): void;
 }
 
 const silentLogger: StorageLogger = { info() {}, warn() {} };
@@ -65,6 +68,31 @@ export interface LogOptions extends Partial<LogConfig> {
    * range from its leader). See quarantine.ts. Not passed to recovery on worker threads.
    */
   damagePolicy?: DamagePolicy;
+  /** The bounded list of open segment files this log's files count in (default: one per thread). */
+  segmentHandles?: SegmentHandles;
+  /**
+   * This process has just recovered the directory (Log.open then closeAfterRecovery, as the
+   * worker pool does at start) and nothing touched it since: open it as after a clean
+   * shutdown, without the marker, keeping the recovery point of its checkpoint.
+   */
+  recovered?: boolean;
+  /**
+   * When an unclean open would check more bytes than this, Log.open checks nothing and throws
+   * RecoveryOffloadError, so the owner can recover that log on the worker pool instead of
+   * its own thread (small logs are cheaper to recover in place than to hand over twice).
+   */
+  recoverInlineUpTo?: number;
+}
+
+/** Thrown by Log.open with `recoverInlineUpTo`: the log needs more checking than that; nothing was changed. */
+export class RecoveryOffloadError extends Error {
+  constructor(
+    readonly dir: string,
+    readonly bytes: number,
+  ) {
+    super(`${dir}: recovery would check ${bytes} bytes; recover it on the worker pool`);
+    this.name = 'RecoveryOffloadError';
+  }
 }
 
 export interface AppendOptions {
@@ -169,10 +197,15 @@ export class Log {
   private readonly segments: LogSegment[] = [];
   private readonly time: () => number;
   private readonly logger: StorageLogger;
+  private readonly handles: SegmentHandles;
+  private readonly justRecovered: boolean;
+  private readonly recoverInlineUpTo: number;
   private readonly timers: NodeJS.Timeout[] = [];
   private _logStartOffset = 0;
   private _recoveryPoint = 0;
   private checkpointedSegment = -1;
+  /** What partition.checkpoint holds (as written or read), so an unchanged one is not rewritten. */
+  private checkpointed = '';
   private unflushedRecords = 0;
   private flushes = 0;
   private _lastFlushTime: number;
@@ -201,7 +234,10 @@ export class Log {
     readonly dir: string,
     options: LogOptions,
   ) {
-    const { time, logger, background, damagePolicy, ...config } = options;
+    const { time, logger, background, damagePolicy, segmentHandles, recovered, recoverInlineUpTo, ...config } = options;
+    this.recoverInlineUpTo = recoverInlineUpTo ?? Infinity;
+    this.justRecovered = recovered ?? false;
+    this.handles = segmentHandles ?? defaultSegmentHandles;
     this._config = resolveLogConfig(config);
     this.damagePolicy = damagePolicy ?? quarantineDamage;
     this.time = time ?? Date.now;
@@ -811,6 +847,31 @@ export class Log {
     if (failures.length === 0) attempt('writing the clean-shutdown marker', () => fs.writeFileSync(path.join(this.dir, CLEAN_SHUTDOWN_FILE), ''));
   }
 
+  /**
+   * Ends a recovery run (the worker pool's at start): writes the indexes and closes the files
+   * like close(), but without its fdatasync and its clean-shutdown marker. The owner opens
+   * the log next with `recovered: true`; a crash before that recovers it again. Best effort:
+   * an index that cannot be written fails its check at that open and is rebuilt there.
+   */
+  closeAfterRecovery(): void {
+    if (this.closed) return;
+    for (const t of this.timers) clearInterval(t);
+    this.closed = true;
+    const attempt = (what: string, fn: () => void) => {
+      try {
+        fn();
+      } catch (err) {
+        this.logger.warn({ dir: this.dir, err }, `after recovery: ${what} failed; the owner's open checks the indexes again`);
+      }
+    };
+    // No seal: its final time index entry would rewrite a file per partition, and the
+    // owner's open finds the largest timestamp from the tail anyway.
+    for (const s of this.segments) {
+      attempt(`persisting the indexes of ${path.basename(s.logPath)}`, () => s.persistIndexes());
+      attempt(`closing ${path.basename(s.logPath)}`, () => s.close());
+    }
+  }
+
   private startFlush(): Promise<void> {
     this.flushAgain = null;
     const p = this.syncAll().finally(() => {
@@ -823,14 +884,15 @@ export class Log {
   private async syncAll(): Promise<void> {
     const target = this.logEndOffset;
     if (target <= this._recoveryPoint) return;
-    const dirty = this.segments.filter((s) => s.nextOffset > this._recoveryPoint && s.fd >= 0);
+    // A dirty segment whose file the open-file list closed is reopened for its fdatasync.
+    const dirty = this.segments.filter((s) => s.nextOffset > this._recoveryPoint);
     const recordsCovered = this.unflushedRecords;
     this.flushes++;
     await Promise.all(
       dirty.map(async (s) => {
         s.syncsInFlight++;
         try {
-          await fdatasync(s.fd);
+          await fdatasync(s.openFd());
         } catch (err) {
           throw new StorageIOError(this.dir, `fdatasync of ${path.basename(s.logPath)}`, err);
         } finally {
@@ -892,7 +954,7 @@ export class Log {
 
   private newSegment(baseOffset: number, firstBytes: number, now: number): LogSegment {
     const capacity = Math.max(this.config.segmentBytes, firstBytes);
-    return LogSegment.create(this.dir, baseOffset, capacity, this.config, now);
+    return LogSegment.create(this.dir, baseOffset, capacity, this.config, now, this.handles);
   }
 
   /** Deletes segments from the oldest while `test` holds, never the active one. */
@@ -934,15 +996,22 @@ export class Log {
 
   /** Writes partition.checkpoint; StorageIOError when it cannot (the old file stays whole). */
   private saveCheckpoint(): void {
-    try {
-      writeCheckpoint(this.dir, {
-        logStartOffset: this._logStartOffset,
-        recoveryPoint: this._recoveryPoint,
-        cleanedOffset: this._cleanedOffset >= 0 ? this._cleanedOffset : undefined,
-      });
-    } catch (err) {
-      this.checkpointedSegment = -1;
-      throw new StorageIOError(this.dir, 'writing partition.checkpoint', err);
+    const c = {
+      logStartOffset: this._logStartOffset,
+      recoveryPoint: this._recoveryPoint,
+      cleanedOffset: this._cleanedOffset >= 0 ? this._cleanedOffset : undefined,
+    };
+    // Ten thousand partitions closing unchanged would be ten thousand renames (slow on ext4).
+    const key = `${c.logStartOffset} ${c.recoveryPoint} ${c.cleanedOffset ?? -1}`;
+    if (key !== this.checkpointed) {
+      try {
+        this.checkpointed = '';
+        writeCheckpoint(this.dir, c);
+      } catch (err) {
+        this.checkpointedSegment = -1;
+        throw new StorageIOError(this.dir, 'writing partition.checkpoint', err);
+      }
+      this.checkpointed = key;
     }
     this.checkpointedSegment = this.floorSegment(this._recoveryPoint);
   }
@@ -983,10 +1052,15 @@ export class Log {
 
   /** Opens the segments; after an unclean shutdown, checks and repairs them. */
   private load(): LogRecoveryReport {
-    const marker = path.join(this.dir, CLEAN_SHUTDOWN_FILE);
-    const cleanShutdown = fs.existsSync(marker);
-    // Gone from now on: a crash before the next close must be seen as unclean.
-    if (cleanShutdown) fs.unlinkSync(marker);
+    // One listing serves the marker, interrupted compactions and the segments.
+    let names = fs.readdirSync(this.dir);
+    // Gone from now on: a crash before the next close must be seen as unclean. (After a
+    // recovery run by this process there is none: closeAfterRecovery leaves no marker.)
+    let cleanShutdown = this.justRecovered;
+    if (!cleanShutdown && names.includes(CLEAN_SHUTDOWN_FILE)) {
+      fs.unlinkSync(path.join(this.dir, CLEAN_SHUTDOWN_FILE));
+      cleanShutdown = true;
+    }
     const report: LogRecoveryReport = {
       cleanShutdown,
       segments: 0,
@@ -998,7 +1072,8 @@ export class Log {
       quarantined: [],
       durationMs: 0,
     };
-    const interrupted = finishInterruptedCompaction(this.dir);
+    const interrupted = finishInterruptedCompaction(this.dir, names);
+    if (interrupted.removed.length > 0 || interrupted.completedSwaps.length > 0) names = fs.readdirSync(this.dir);
     report.completedSwaps = interrupted.completedSwaps;
     if (interrupted.removed.length > 0 || interrupted.completedSwaps.length > 0) {
       this.logger.warn({ dir: this.dir, ...interrupted }, 'finished a compaction interrupted by a crash');
@@ -1006,7 +1081,7 @@ export class Log {
     const checkpoint = readCheckpoint(this.dir);
     this._cleanedOffset = checkpoint?.cleanedOffset ?? -1;
     const now = this.time();
-    const bases = this.listSegmentFiles();
+    const bases = this.listSegmentFiles(names);
     if (bases.length === 0) {
       const base = checkpoint?.logStartOffset ?? 0;
       this.segments.push(this.newSegment(base, 0, now));
@@ -1018,13 +1093,18 @@ export class Log {
     for (let i = 0; i < bases.length; i++) {
       const last = i === bases.length - 1;
       const capacity = last ? this.config.segmentBytes : 0;
-      const { segment, indexProblem } = LogSegment.open(this.dir, bases[i]!, capacity, this.config, now);
+      const { segment, indexProblem } = LogSegment.open(this.dir, bases[i]!, capacity, this.config, now, this.handles);
       this.segments.push(segment);
       if (indexProblem !== null) report.rebuiltIndexes.push({ baseOffset: segment.baseOffset, reason: indexProblem });
     }
     // Which segments to check: all of them from the one holding the recovery point when the
     // shutdown was unclean; else only those whose indexes failed, and a bad active tail.
     const recoverFrom = cleanShutdown ? this.segments.length : this.floorSegment(checkpoint?.recoveryPoint ?? 0);
+    if (this.recoverInlineUpTo !== Infinity) {
+      let bytes = 0;
+      for (let i = recoverFrom; i < this.segments.length; i++) bytes += this.segments[i]!.size;
+      if (bytes > this.recoverInlineUpTo) throw new RecoveryOffloadError(this.dir, bytes);
+    }
     for (let i = 0; i < this.segments.length; i++) {
       const s = this.segments[i]!;
       const indexBad = report.rebuiltIndexes.some((r) => r.baseOffset === s.baseOffset);
@@ -1076,13 +1156,11 @@ export class Log {
     report.segments = this.segments.length;
     const first = this.segments[0]!.baseOffset;
     this._logStartOffset = Math.min(Math.max(checkpoint?.logStartOffset ?? first, first), this.logEndOffset);
-    if (report.recovered.length > 0) {
-      for (const r of report.recovered) {
-        const s = this.segments.find((x) => x.baseOffset === r.baseOffset);
-        s?.syncNow();
-      }
-    }
-    this._recoveryPoint = this.logEndOffset;
+    // Only what was fsynced before is durable: after an unclean shutdown the recovery point
+    // stays where the checkpoint had it (what recovery checked above it is in the page cache,
+    // and the next flush makes it durable), so no fdatasync per partition slows the start.
+    // A clean close flushed everything and checkpointed the log end offset.
+    this._recoveryPoint = cleanShutdown && !this.justRecovered ? this.logEndOffset : Math.min(checkpoint?.recoveryPoint ?? 0, this.logEndOffset);
     if (this._cleanedOffset > this.logEndOffset) this._cleanedOffset = this.logEndOffset;
     // A clean open with nothing changed leaves the checkpoint as it is (one write per partition
     // saved, which matters with thousands of partitions).
@@ -1091,7 +1169,10 @@ export class Log {
       checkpoint.logStartOffset === this._logStartOffset &&
       checkpoint.recoveryPoint === this._recoveryPoint &&
       (checkpoint.cleanedOffset ?? -1) === this._cleanedOffset;
-    if (unchanged) this.checkpointedSegment = this.floorSegment(this._recoveryPoint);
+    if (unchanged) {
+      this.checkpointedSegment = this.floorSegment(this._recoveryPoint);
+      this.checkpointed = `${checkpoint.logStartOffset} ${checkpoint.recoveryPoint} ${checkpoint.cleanedOffset ?? -1}`;
+    }
     else this.trySaveCheckpoint('recovery');
     if (report.truncatedBytes > 0 || report.deletedSegments.length > 0) {
       this.logger.warn(
@@ -1111,8 +1192,9 @@ export class Log {
     }
     this._quarantined = readQuarantine(this.dir);
     this.onQuarantined(report.quarantined);
+    // One line per partition would be ten thousand at start: the owner logs a summary.
     if (report.truncatedBytes > 0 || report.rebuiltIndexes.length > 0 || !cleanShutdown) {
-      this.logger.info({ dir: this.dir, ...report, recovered: report.recovered.length }, 'log recovered');
+      this.logger.debug?.({ dir: this.dir, ...report, recovered: report.recovered.length }, 'log recovered');
     }
     return report;
   }
@@ -1126,8 +1208,7 @@ export class Log {
   }
 
   /** Base offsets of the .log files, sorted; removes index files that have no .log. */
-  private listSegmentFiles(): number[] {
-    const names = fs.readdirSync(this.dir);
+  private listSegmentFiles(names: string[]): number[] {
     const logs = new Set<string>();
     const bases: number[] = [];
     for (const name of names) {

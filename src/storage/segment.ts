@@ -5,7 +5,8 @@
  *   00000000000000000000.log | .index | .timeindex
  *
  * The .log is a native MappedFile: appends are written at the tail, reads are views of the
- * mapping. A segment that is not the active one opens its file lazily, on first read.
+ * mapping. A segment opens its file lazily, on first use, and the broker's SegmentHandles
+ * list may close it again when too many are open (it reopens on the next use).
  * Not thread-safe: the owning Log serialises every call.
  */
 import fs from 'node:fs';
@@ -27,6 +28,7 @@ import type { LogConfig } from './config.js';
 import { CorruptSegmentError, LogCleanerError, StorageIOError } from './errors.js';
 import { OffsetIndex } from './offset-index.js';
 import { findDamage, quarantineDamage, quarantineRanges, type DamagedRange, type DamagePolicy, type QuarantineEntry } from './quarantine.js';
+import { defaultSegmentHandles, type SegmentHandle, type SegmentHandles } from './segment-handles.js';
 import { TimeIndex } from './time-index.js';
 
 export const LOG_SUFFIX = '.log';
@@ -90,7 +92,7 @@ function readRange(file: string, position: number, length: number): Buffer | nul
   }
 }
 
-export class LogSegment {
+export class LogSegment implements SegmentHandle {
   readonly logPath: string;
   readonly offsetIndex: OffsetIndex;
   readonly timeIndex: TimeIndex;
@@ -132,6 +134,8 @@ export class LogSegment {
     private capacity: number,
     config: LogConfig,
     now: number,
+    /** The list of open files this segment's file counts in. */
+    readonly handles: SegmentHandles,
   ) {
     this.logPath = path.join(dir, segmentFileName(baseOffset, LOG_SUFFIX));
     const indexPath = path.join(dir, segmentFileName(baseOffset, INDEX_SUFFIX));
@@ -144,10 +148,11 @@ export class LogSegment {
   }
 
   /** Creates an empty segment (replacing any files of the same name). */
-  static create(dir: string, baseOffset: number, capacity: number, config: LogConfig, now: number): LogSegment {
-    const s = new LogSegment(dir, baseOffset, capacity, config, now);
+  static create(dir: string, baseOffset: number, capacity: number, config: LogConfig, now: number, handles = defaultSegmentHandles): LogSegment {
+    const s = new LogSegment(dir, baseOffset, capacity, config, now, handles);
     fs.rmSync(s.logPath, { force: true });
     s.file = new MappedFile(s.logPath, capacity);
+    handles.opened(s);
     s.offsetIndex.reset();
     s.timeIndex.reset();
     return s;
@@ -164,8 +169,9 @@ export class LogSegment {
     capacity: number,
     config: LogConfig,
     now: number,
+    handles = defaultSegmentHandles,
   ): { segment: LogSegment; indexProblem: string | null } {
-    const s = new LogSegment(dir, baseOffset, capacity, config, now);
+    const s = new LogSegment(dir, baseOffset, capacity, config, now, handles);
     s.size = fs.statSync(s.logPath).size;
     s.capacity = Math.max(capacity, s.size);
     s.trustedFrom = s.size;
@@ -180,8 +186,8 @@ export class LogSegment {
    * rebuilt. Throws LogCleanerError unless the batches follow on densely from baseOffset to
    * the end of the file.
    */
-  static openCleaned(dir: string, baseOffset: number, config: LogConfig, now: number): LogSegment {
-    const s = new LogSegment(dir, baseOffset, 0, config, now);
+  static openCleaned(dir: string, baseOffset: number, config: LogConfig, now: number, handles = defaultSegmentHandles): LogSegment {
+    const s = new LogSegment(dir, baseOffset, 0, config, now, handles);
     s.size = fs.statSync(s.logPath).size;
     s.capacity = s.size;
     s.offsetIndex.reset();
@@ -196,9 +202,38 @@ export class LogSegment {
   }
 
   private get mapped(): MappedFileHandle {
-    if (this.file === null) this.file = new MappedFile(this.logPath, this.capacity, { create: false });
+    if (this.file === null) {
+      this.file = new MappedFile(this.logPath, this.capacity, { create: false });
+      this.handles.opened(this);
+    } else {
+      this.handles.touch(this);
+    }
     this.lastUsed = Date.now();
     return this.file;
+  }
+
+  /**
+   * Called by SegmentHandles to make room: closes the file as releaseFile does (views stay
+   * valid), unless an fdatasync runs on it. Unflushed data stays in the page cache, and the
+   * next flush reopens the file to fdatasync it (openFd).
+   */
+  evict(): boolean {
+    if (this.file === null || this.syncsInFlight > 0) return false;
+    this.cachedView = null;
+    const file = this.file;
+    this.file = null;
+    try {
+      if (!file.closed) file.close();
+    } catch {
+      // Only the trim of reserved blocks can fail here (the descriptor is closed whatever it
+      // says), and that must not fail the append or read of another partition that made room.
+    }
+    return true;
+  }
+
+  /** The file's descriptor, opening the file when it is closed: for fdatasync on the libuv pool. */
+  openFd(): number {
+    return this.mapped.fd;
   }
 
   /** True when the file is open and has not been used since `since` (ms, wall clock). */
@@ -216,6 +251,7 @@ export class LogSegment {
     this.cachedView = null;
     this.file.close();
     this.file = null;
+    this.handles.closed(this);
   }
 
   /** The open file's descriptor, for fdatasync on the libuv pool; -1 when not open. */
@@ -417,6 +453,7 @@ export class LogSegment {
       this.cachedView = null;
       if (this.file !== null && !this.file.closed) this.file.close();
       this.file = null;
+      this.handles.closed(this);
       total = this.mapped.size;
       this.size = total;
       keepEnd = total;
@@ -424,8 +461,15 @@ export class LogSegment {
     }
     // findDamage checked [0, keepEnd) already; a rewritten file is checked once more.
     const validEnd = kept.length > 0 ? this.mapped.scan(0, total) : keepEnd;
-    const { end, reason } = this.rebuild(validEnd);
-    if (end < total) this.cut(end);
+    // The index files stay as they are while what they say still holds (after a SIGKILL most
+    // logs have nothing to cut, and rewriting two files for each is most of a start); a
+    // segment rewritten by a quarantine gets new ones.
+    const { end, reason } = this.rebuild(validEnd, kept.length === 0);
+    if (end < total || kept.length > 0) {
+      if (end < total) this.cut(end);
+      this.offsetIndex.fileIsStale();
+      this.timeIndex.fileIsStale();
+    }
     this.verifiedEnd = end;
     this.trustedFrom = 0;
     return {
@@ -540,9 +584,14 @@ export class LogSegment {
    * Walks the batch headers of [0, end), rebuilding the indexes and counters; stops early
    * at a batch whose offsets do not follow on. The bytes it walks must have passed scan().
    */
-  private rebuild(end: number): { end: number; reason: string | null } {
-    this.offsetIndex.reset();
-    this.timeIndex.reset();
+  private rebuild(end: number, keepFiles = false): { end: number; reason: string | null } {
+    if (keepFiles) {
+      this.offsetIndex.resetForRebuild();
+      this.timeIndex.resetForRebuild();
+    } else {
+      this.offsetIndex.reset();
+      this.timeIndex.reset();
+    }
     this.nextOffset = this.baseOffset;
     this.maxTimestamp = -1;
     this.offsetOfMaxTimestamp = -1;
@@ -592,6 +641,7 @@ export class LogSegment {
       return;
     }
     if (this.file !== null && !this.file.closed) this.file.close();
+    this.handles.closed(this);
   }
 
   /** Called by the Log when an fdatasync on fd finishes. */
@@ -600,6 +650,7 @@ export class LogSegment {
     if (this.syncsInFlight === 0 && this.pendingClose) {
       this.pendingClose = false;
       if (this.file !== null && !this.file.closed) this.file.close();
+      this.handles.closed(this);
     }
   }
 

@@ -1,9 +1,10 @@
 /**
- * Recovery of partition logs at start, one Log.open + close per directory.
+ * Recovery of partition logs at start, one Log.open + closeAfterRecovery per directory.
  *
- * Log.open does the recovery (scan, truncate an invalid tail, rebuild indexes); close()
- * then leaves the clean-shutdown marker, so the owner's own Log.open afterwards is a cheap
- * clean open. Run in a worker, the expensive part happens off the main thread and many
+ * Log.open does the recovery (scan, truncate an invalid tail, rebuild indexes);
+ * closeAfterRecovery then writes the indexes without an fdatasync or a clean-shutdown
+ * marker, and the owner's own Log.open afterwards, with `recovered: true`, is a cheap clean
+ * open (a crash in between only means recovering again). Run in a worker, the expensive part happens off the main thread and many
  * partitions recover at once.
  *
  * What does not cross threads: LogOptions.time and .logger are functions. Recovery reads
@@ -20,7 +21,7 @@ import { toWire, type WireError } from './errors.js';
 import type { CloneableLogOptions } from './types.js';
 
 export interface LogLine {
-  level: 'info' | 'warn' | 'error';
+  level: 'info' | 'warn' | 'error' | 'debug';
   obj: object;
   msg: string;
 }
@@ -37,10 +38,11 @@ export async function recoverLogDirs(logs: { dir: string; config: LogOptions }[]
       info: (obj, msg) => lines.push({ level: 'info', obj, msg }),
       warn: (obj, msg) => lines.push({ level: 'warn', obj, msg }),
       error: (obj, msg) => lines.push({ level: 'error', obj, msg }),
+      debug: (obj, msg) => lines.push({ level: 'debug', obj, msg }),
     };
     try {
       const log = Log.open(dir, { ...config, logger, background: false });
-      await log.close();
+      log.closeAfterRecovery();
       out.push({ report: log.recovery, lines });
     } catch (err) {
       out.push({ error: toWire(err), lines });
@@ -51,7 +53,7 @@ export async function recoverLogDirs(logs: { dir: string; config: LogOptions }[]
 
 /** The part of LogOptions a worker can receive. */
 export function cloneableLogOptions(options: LogOptions): CloneableLogOptions {
-  const { time: _time, logger: _logger, damagePolicy: _damagePolicy, ...rest } = options;
+  const { time: _time, logger: _logger, damagePolicy: _damagePolicy, segmentHandles: _handles, ...rest } = options;
   return rest;
 }
 
@@ -59,7 +61,7 @@ export function cloneableLogOptions(options: LogOptions): CloneableLogOptions {
 export function replayLogLines(lines: LogLine[], logger: StorageLogger | undefined): void {
   if (logger === undefined) return;
   for (const l of lines) {
-    if (l.level === 'error' && logger.error !== undefined) logger.error(l.obj, l.msg);
-    else logger[l.level === 'error' ? 'warn' : l.level](l.obj, l.msg);
+    if (l.level === 'error') (logger.error ?? logger.warn).call(logger, l.obj, l.msg);
+    else logger[l.level]?.(l.obj, l.msg);
   }
 }
