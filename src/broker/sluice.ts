@@ -158,6 +158,7 @@ export class Sluice {
       pool: WorkerPool;
       groups: GroupCoordinator;
       defaults: TopicConfig;
+      segmentHandles: SegmentHandles;
     },
   ) {
     this.dir = parts.dir;
@@ -168,7 +169,7 @@ export class Sluice {
     this.groups = parts.groups;
     this.defaults = parts.defaults;
     this.durability = options.durability ?? 'pagecache';
-    this.segmentHandles = new SegmentHandles(options.maxOpenSegments);
+    this.segmentHandles = parts.segmentHandles;
   }
 
   /**
@@ -190,7 +191,10 @@ export class Sluice {
       const registry = TopicRegistry.load(dir);
       const defaults = resolveTopicConfig(options.topicDefaults ?? {}, defaultTopicConfig());
       pool = new WorkerPool(options.workerThreads === 0 ? { inline: true } : { threads: options.workerThreads });
+      // One bound on open segment files for every log: topics' and the offsets topic's.
+      const segmentHandles = new SegmentHandles(maxOpenSegments);
       const groups = await GroupCoordinator.open({
+        segmentHandles,
         dir,
         durability: options.durability,
         logger: options.logger,
@@ -198,7 +202,7 @@ export class Sluice {
         offsetsTopicPartitions: options.offsetsTopicPartitions,
         topicExists: (t: string) => registry.get(t) !== undefined,
       });
-      const s = new Sluice(options, { dir, meta, release, registry, pool, groups, defaults });
+      const s = new Sluice(options, { dir, meta, release, registry, pool, groups, defaults, segmentHandles });
       removeDeletedTopicDirs(dir);
       await s.openAllPartitions();
       s.startSchedule();

@@ -122,6 +122,7 @@ export class GroupCoordinator {
       time,
       logger,
       compactionMinBytes: options.offsetsCompactionMinBytes ?? 1024 * 1024,
+      segmentHandles: options.segmentHandles,
     });
     return new GroupCoordinator(store, config);
   }

@@ -30,6 +30,7 @@
  *
  * Not thread-safe: one owner (the GroupCoordinator) calls it from one thread.
  */
+import type { SegmentHandles } from '../storage/segment-handles.js';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -89,6 +90,8 @@ export interface OffsetStoreOptions {
   time: () => number;
   logger: GroupLogger;
   compactionMinBytes: number;
+  /** The bound on open segment files these logs count in (default: the thread's). */
+  segmentHandles?: SegmentHandles;
 }
 
 /** `<dir>/__consumer_offsets.json`. */
@@ -465,8 +468,9 @@ export function writeRecords(log: Log, records: Iterable<RecordInput>, now: numb
 }
 
 /** The options of every offsets log (Kafka's offsets.topic.* settings where they apply). */
-export function logOptions(o: Pick<OffsetStoreOptions, 'durability' | 'time' | 'logger'>): LogOptions {
+export function logOptions(o: Pick<OffsetStoreOptions, 'durability' | 'time' | 'logger' | 'segmentHandles'>): LogOptions {
   return {
+    segmentHandles: o.segmentHandles,
     durability: o.durability,
     time: o.time,
     logger: o.logger,

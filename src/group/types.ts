@@ -5,11 +5,14 @@
  * are Kafka's numeric codes in `errorCode`. Each carries what the highest wire version needs; the
  * wire layer drops what an older version lacks.
  */
+import type { SegmentHandles } from '../storage/segment-handles.js';
 
 /** The classic group states (Kafka's GroupState names, as ListGroups/DescribeGroups show them). */
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
 export interface GroupCoordinatorOptions {
+  /** The bound on open segment files the offsets logs count in (default: the thread's). */
+  segmentHandles?: SegmentHandles;
   /** Directory holding the topic `__consumer_offsets`: `${dir}/__consumer_offsets-<p>`. */
   dir: string;
   /**
