@@ -5,14 +5,13 @@
  * role moves when its broker dies. Clients: kcat (librdkafka) and kafkajs.
  */
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import type * as RdKafka from 'node-rdkafka';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBroker, type BrokerProcess } from './helpers/broker.js';
 import { requireTool, run } from './helpers/clients.js';
-import { startEtcd } from './helpers/etcd.js';
+import { freePort, startEtcd } from './helpers/etcd.js';
 import { WireClient } from './helpers/wire-client.js';
 import { ApiKey } from '../src/protocol/apis.js';
 import { ErrorCode } from '../src/protocol/error-codes.js';
@@ -24,12 +23,11 @@ async function startNode(etcd: string, id: number, dir?: string): Promise<Broker
   return startBroker({ dir, args: ['--node-id', String(id), '--etcd', etcd, '--broker-session-timeout-ms', String(TTL_MS), '--log-format', 'json', '--metrics-port', String(await freePort())] });
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
+/** Brokers 1, 2 and 3; broker 1 starts first, so it is the controller. */
+async function startThree(etcd: string): Promise<BrokerProcess[]> {
+  const nodes = [await startNode(etcd, 1)];
+  nodes.push(...(await Promise.all([2, 3].map((id) => startNode(etcd, id)))));
+  return nodes;
 }
 
 function metricsPortOf(b: BrokerProcess): number {
@@ -73,8 +71,7 @@ describe('a cluster of three brokers', () => {
   it('spreads partitions, serves each from its leader, survives a broker and a controller kill', async () => {
     requireTool('kcat', 'apt-get install kcat');
     const etcd = await startEtcd();
-    const nodes = [await startNode(etcd.endpoint, 1)];
-    nodes.push(...(await Promise.all([2, 3].map((id) => startNode(etcd.endpoint, id)))));
+    const nodes = await startThree(etcd.endpoint);
     const bootstrap = nodes.map((n) => n.bootstrap);
     const a = admin(bootstrap);
     await a.connect();
@@ -179,8 +176,7 @@ describe('a cluster while etcd is down', () => {
   it('keeps serving what each broker leads, refuses metadata changes clearly, and recovers', async () => {
     requireTool('kcat', 'apt-get install kcat');
     const etcd = await startEtcd();
-    const nodes = [await startNode(etcd.endpoint, 1)];
-    nodes.push(...(await Promise.all([2, 3].map((id) => startNode(etcd.endpoint, id)))));
+    const nodes = await startThree(etcd.endpoint);
     const bootstrap = nodes.map((n) => n.bootstrap).join(',');
     await run(process.execPath, [cliPath, 'topics', '--bootstrap-server', bootstrap, '--create', '--topic', 'kept', '--partitions', '3']);
     await run('kcat', ['-b', bootstrap, '-t', 'kept', '-P', '-K:'], 'a:1\nb:2\nc:3\n');
@@ -218,8 +214,7 @@ describe('clients of today across three brokers', () => {
   it('node-rdkafka (librdkafka 2.12) and kafkajs produce to and consume from every partition', async () => {
     requireTool('kcat', 'apt-get install kcat');
     const etcd = await startEtcd();
-    const nodes = [await startNode(etcd.endpoint, 1)];
-    nodes.push(...(await Promise.all([2, 3].map((id) => startNode(etcd.endpoint, id)))));
+    const nodes = await startThree(etcd.endpoint);
     const bootstrap = nodes.map((n) => n.bootstrap);
     await run(process.execPath, [cliPath, 'topics', '--bootstrap-server', bootstrap.join(','), '--create', '--topic', 'clients', '--partitions', '6']);
 
@@ -276,8 +271,7 @@ describe('consumer groups in a cluster', () => {
   it('are coordinated by the leader of their offsets partition, on every broker alike, and keep their offsets over a restart', async () => {
     requireTool('kcat', 'apt-get install kcat');
     const etcd = await startEtcd();
-    const nodes = [await startNode(etcd.endpoint, 1)];
-    nodes.push(...(await Promise.all([2, 3].map((id) => startNode(etcd.endpoint, id)))));
+    const nodes = await startThree(etcd.endpoint);
     const bootstrap = nodes.map((n) => n.bootstrap).join(',');
     await run(process.execPath, [cliPath, 'topics', '--bootstrap-server', bootstrap, '--create', '--topic', 'work', '--partitions', '3']);
     await run('kcat', ['-b', bootstrap, '-t', 'work', '-P', '-K:'], Array.from({ length: 90 }, (_, i) => `k${i}:v${i}`).join('\n') + '\n');

@@ -4,7 +4,6 @@
  * are in-process (each with its own etcd client, session, cache and controller); the broker
  * processes' own tests build on these pieces.
  */
-import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { assignReplicas } from '../src/cluster/assignment.js';
 import { Controller } from '../src/cluster/controller.js';
@@ -13,7 +12,7 @@ import { MetadataCache } from '../src/cluster/metadata-cache.js';
 import { BrokerSession } from '../src/cluster/session.js';
 import { ClusterStateError, ClusterStore } from '../src/cluster/store.js';
 import { ClusterKeys, NO_LEADER, type TopicRecord } from '../src/cluster/types.js';
-import { startEtcd } from './helpers/etcd.js';
+import { freePort, startEtcd } from './helpers/etcd.js';
 
 const quiet = { info() {}, warn() {}, error() {} };
 
@@ -86,7 +85,7 @@ describe('etcd client and store', () => {
   });
 
   it('says clearly when etcd cannot be reached', async () => {
-    const [p1, p2] = [await closedPort(), await closedPort()];
+    const [p1, p2] = [await freePort(), await freePort()];
     const client = new EtcdClient({ endpoints: [`http://127.0.0.1:${p1}`, `127.0.0.1:${p2}`], requestTimeoutMs: 1000 });
     const err = await client.get('/x').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EtcdError);
@@ -231,14 +230,6 @@ describe('controller', () => {
   });
 });
 
-/** A port nothing listens on (it was free a moment ago). */
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function waitUntil(test: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -23,7 +23,8 @@ export function etcdInstalled(): boolean {
   return spawnSync('etcd', ['--version'], { encoding: 'utf8' }).status === 0;
 }
 
-async function freePort(): Promise<number> {
+/** A port of 127.0.0.1 that was free a moment ago. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.listen(0, '127.0.0.1', () => {

@@ -10,7 +10,7 @@ import { errorCodeOf, errorMessageOf } from './errors.js';
 import { describeTopicConfigs } from './configs.js';
 import { createTopicStepwise, growStepwise, withPartitionBudget } from './limits.js';
 import { topicIdLookup } from './topics.js';
-import { createPartitionsInCluster, createTopicsInCluster, deleteTopicsInCluster } from './cluster-admin.js';
+import { createPartitionsInCluster, createTopicsInCluster } from './cluster-admin.js';
 import { isInternalTopic } from '../topic-name.js';
 
 export interface CreatableTopic {
@@ -61,10 +61,12 @@ export async function handleCreateTopics(ctx: BrokerContext, req: { topics: Crea
 }
 
 export async function handleDeleteTopics(ctx: BrokerContext, req: { topics: { name: string | null; topicId: string }[]; topicNames: string[]; timeoutMs: number }, version: number, zeroUuid: string) {
-  if (ctx.cluster) return deleteTopicsInCluster(ctx, req, version, zeroUuid);
   const wanted = version >= 6 ? req.topics : req.topicNames.map((name) => ({ name, topicId: zeroUuid }));
   const responses = [];
-  const byId = topicIdLookup(ctx);
+  // In a cluster, topics are deleted in etcd (every broker then deletes its logs).
+  const cluster = ctx.cluster;
+  const byId = cluster ? (id: string) => [...cluster.cache.topics.values()].find((x) => x.id === id)?.name : topicIdLookup(ctx);
+  const idOf = (name: string) => (cluster ? cluster.topic(name)?.id : ctx.sluice.hasTopic(name) ? ctx.sluice.topicId(name) : undefined);
   for (const t of wanted) {
     const name = t.name ?? byId(t.topicId) ?? null;
     const r = { name, topicId: t.topicId, errorCode: ErrorCode.NONE as number, errorMessage: null as string | null };
@@ -73,8 +75,10 @@ export async function handleDeleteTopics(ctx: BrokerContext, req: { topics: { na
         r.errorCode = ErrorCode.UNKNOWN_TOPIC_ID;
         r.errorMessage = `no topic has id ${t.topicId}`;
       } else {
-        r.topicId = ctx.sluice.hasTopic(name) ? ctx.sluice.topicId(name) : t.topicId;
-        await ctx.sluice.deleteTopic(name);
+        r.topicId = idOf(name) ?? t.topicId;
+        if (cluster) await cluster.deleteTopic(name, Math.max(1000, req.timeoutMs));
+        else await ctx.sluice.deleteTopic(name);
+        ctx.logger?.info({ topic: name }, 'topic deleted');
       }
     } catch (err) {
       r.errorCode = errorCodeOf(err);

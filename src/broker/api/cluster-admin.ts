@@ -1,6 +1,7 @@
 /**
- * Topic administration in a cluster: CreateTopics, DeleteTopics and CreatePartitions write
- * to etcd through the broker's ClusterNode, from whichever broker a client asks. The names,
+ * Topic administration in a cluster: CreateTopics and CreatePartitions write to etcd through
+ * the broker's ClusterNode, from whichever broker a client asks (DeleteTopics does too, in
+ * admin.ts). The names,
  * configs and partition counts are checked first with the local engine's rules (validateOnly),
  * so a cluster refuses what a lone broker refuses, with the same messages.
  */
@@ -43,31 +44,6 @@ export async function createTopicsInCluster(ctx: BrokerContext, req: { topics: C
     topics.push(result);
   }
   return { throttleTimeMs: 0, topics };
-}
-
-export async function deleteTopicsInCluster(ctx: BrokerContext, req: { topics: { name: string | null; topicId: string }[]; topicNames: string[]; timeoutMs: number }, version: number, zeroUuid: string) {
-  const cluster = ctx.cluster!;
-  const wanted = version >= 6 ? req.topics : req.topicNames.map((name) => ({ name, topicId: zeroUuid }));
-  const responses = [];
-  for (const t of wanted) {
-    const name = t.name ?? [...cluster.cache.topics.values()].find((x) => x.id === t.topicId)?.name ?? null;
-    const r = { name, topicId: t.topicId, errorCode: ErrorCode.NONE as number, errorMessage: null as string | null };
-    try {
-      if (name === null) {
-        r.errorCode = ErrorCode.UNKNOWN_TOPIC_ID;
-        r.errorMessage = `no topic has id ${t.topicId}`;
-      } else {
-        r.topicId = cluster.topic(name)?.id ?? t.topicId;
-        await cluster.deleteTopic(name, Math.max(1000, req.timeoutMs));
-        ctx.logger?.info({ topic: name }, 'topic deleted in the cluster');
-      }
-    } catch (err) {
-      r.errorCode = errorCodeOf(err);
-      r.errorMessage = errorMessageOf(err);
-    }
-    responses.push(r);
-  }
-  return { throttleTimeMs: 0, responses };
 }
 
 export async function createPartitionsInCluster(
