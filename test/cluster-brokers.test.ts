@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBroker, type BrokerProcess } from './helpers/broker.js';
-import { requireTool, run } from './helpers/clients.js';
+import { python, requireTool, run } from './helpers/clients.js';
 import { freePort, startEtcd } from './helpers/etcd.js';
 import { WireClient } from './helpers/wire-client.js';
 import { ApiKey } from '../src/protocol/apis.js';
@@ -211,7 +211,7 @@ describe('a cluster while etcd is down', () => {
 });
 
 describe('clients of today across three brokers', () => {
-  it('node-rdkafka (librdkafka 2.12) and kafkajs produce to and consume from every partition', async () => {
+  it('node-rdkafka (librdkafka 2.12), kafkajs and confluent-kafka produce to and consume from every partition', async () => {
     requireTool('kcat', 'apt-get install kcat');
     const etcd = await startEtcd();
     const nodes = await startThree(etcd.endpoint);
@@ -258,6 +258,30 @@ describe('clients of today across three brokers', () => {
     await eventually(async () => seen.size, (n) => n === 600, 60_000);
     expect(partitions.size).toBe(6);
     expect([...seen].filter((v) => v.startsWith('rd-')).length).toBe(300);
+
+    // confluent-kafka-python (Debian's librdkafka 2.0.2): produce over all six partitions, read all back.
+    const py = await python<{ count: number; partitions: number[] }>(
+      `
+import json, sys, time
+from confluent_kafka import Producer, Consumer
+bootstrap = sys.argv[1]
+p = Producer({'bootstrap.servers': bootstrap, 'linger.ms': 5, 'enable.idempotence': True})
+for i in range(300): p.produce('clients', key=f'py-{i}', value=f'py-{i}')
+assert p.flush(30) == 0
+c = Consumer({'bootstrap.servers': bootstrap, 'group.id': 'py-cluster', 'auto.offset.reset': 'earliest'})
+c.subscribe(['clients'])
+got, parts, deadline = 0, set(), time.time() + 60
+while got < 900 and time.time() < deadline:
+    m = c.poll(0.5)
+    if m is None or m.error(): continue
+    got += 1
+    parts.add(m.partition())
+c.close()
+print(json.dumps({'count': got, 'partitions': sorted(parts)}))
+`,
+      [bootstrap.join(',')],
+    );
+    expect(py).toEqual({ count: 900, partitions: [0, 1, 2, 3, 4, 5] });
   });
 });
 
