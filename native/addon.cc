@@ -8,6 +8,7 @@
 
 #include "batch_scan.h"
 #include "crc32c.h"
+#include "lz4_block.h"
 #include "mapped_file.h"
 
 namespace sluice {
@@ -100,6 +101,27 @@ Napi::Value UnlockFileJs(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// lz4DecodeBlock(src: Uint8Array, dst: Uint8Array, dstStart) -> bytes written at dstStart, or -1
+// when the block is malformed or does not fit in dst.
+Napi::Value Lz4DecodeBlockJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsNumber()) {
+    Napi::TypeError::New(env, "lz4DecodeBlock(src: Uint8Array, dst: Uint8Array, dstStart: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::TypedArray src = info[0].As<Napi::TypedArray>();
+  Napi::TypedArray dst = info[1].As<Napi::TypedArray>();
+  const double start = info[2].As<Napi::Number>().DoubleValue();
+  if (!(start >= 0 && start <= static_cast<double>(dst.ByteLength()))) {
+    Napi::RangeError::New(env, "lz4DecodeBlock: dstStart outside dst").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const uint8_t* in = static_cast<const uint8_t*>(src.ArrayBuffer().Data()) + src.ByteOffset();
+  uint8_t* out = static_cast<uint8_t*>(dst.ArrayBuffer().Data()) + dst.ByteOffset() + static_cast<size_t>(start);
+  const int64_t n = Lz4DecodeBlock(in, src.ByteLength(), out, dst.ByteLength() - static_cast<size_t>(start));
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
 Napi::Value LiveMappingsJs(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), LiveMappings()); }
 
 }  // namespace
@@ -111,6 +133,7 @@ static Napi::Object InitSluice(Napi::Env env, Napi::Object exports) {
   exports.Set("crc32c", Napi::Function::New(env, Crc32cJs));
   exports.Set("crc32cIsHardware", Napi::Function::New(env, Crc32cIsHardwareJs));
   exports.Set("scanBatches", Napi::Function::New(env, ScanBatchesJs));
+  exports.Set("lz4DecodeBlock", Napi::Function::New(env, Lz4DecodeBlockJs));
   exports.Set("liveMappings", Napi::Function::New(env, LiveMappingsJs));
   exports.Set("lockFile", Napi::Function::New(env, LockFileJs));
   exports.Set("unlockFile", Napi::Function::New(env, UnlockFileJs));

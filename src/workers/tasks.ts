@@ -6,6 +6,7 @@
  *   decompress   {codec, data, maxSize}   -> records section
  *   buildBatch   {section, info}          -> whole batch: compress the section, add header + CRC
  *   validate     {batches, maxSize}       -> ValidationResult (bytes handed back)
+ *   logValidate  {batches, config}        -> LogValidation (bytes handed back, headers fixed)
  *   recoverLogs  {logs}                   -> per log: recovery report or error
  *   compactSegments {job}                 -> offset map built, .cleaned files written and
  *                                            fsynced; per group stats (the swap is the Log's)
@@ -25,8 +26,9 @@ import { recoverLogDirs, type WireRecoverOutcome } from './recover.js';
 import { asBuffer, moveResult, ownsArrayBuffer } from './transfer.js';
 import type { Task, ValidationResult } from './types.js';
 import { validateChain } from './validate.js';
+import { validateForAppend, type LogValidation } from '../record/log-validator.js';
 
-type Result = Buffer | ValidationResult | WireRecoverOutcome[] | CompactionJobResult;
+type Result = Buffer | ValidationResult | LogValidation | WireRecoverOutcome[] | CompactionJobResult;
 
 export default async function run(task: Task): Promise<Result> {
   try {
@@ -53,6 +55,12 @@ async function dispatch(task: Task): Promise<Result> {
       if (!ownsArrayBuffer(result.data)) return result;
       const movable = { [transferableSymbol]: [result.data.buffer], [valueSymbol]: result };
       return move(movable) as unknown as ValidationResult;
+    }
+    case 'logValidate': {
+      const result = validateForAppend(asBuffer(task.batches), task.config);
+      if (!ownsArrayBuffer(result.data)) return result;
+      const movable = { [transferableSymbol]: [result.data.buffer], [valueSymbol]: result };
+      return move(movable) as unknown as LogValidation;
     }
     case 'recoverLogs':
       return recoverLogDirs(task.logs);

@@ -5,6 +5,7 @@
  * Uint8Arrays (the clone drops Buffer's prototype), so each side re-wraps what it receives
  * with `asBuffer` (transfer.ts) before use.
  */
+import type { LogValidatorConfig } from '../record/log-validator.js';
 import type { BatchInfo } from '../record/builder.js';
 import type { Compression } from '../record/layout.js';
 import type { CompactionJob } from '../storage/cleaner.js';
@@ -37,6 +38,13 @@ export interface ValidateTask {
   maxSize: number;
 }
 
+/** Kafka's LogValidator rules on a produced chain (record/log-validator.ts); headers fixed in place. */
+export interface LogValidateTask {
+  kind: 'logValidate';
+  batches: Uint8Array;
+  config: LogValidatorConfig;
+}
+
 /** What crosses to a worker for one log: LogOptions without functions (they cannot be cloned). */
 export type CloneableLogOptions = Omit<LogOptions, 'time' | 'logger'>;
 
@@ -51,7 +59,7 @@ export interface CompactSegmentsTask {
   job: CompactionJob;
 }
 
-export type Task = CompressTask | DecompressTask | BuildBatchTask | ValidateTask | RecoverLogsTask | CompactSegmentsTask;
+export type Task = CompressTask | DecompressTask | BuildBatchTask | ValidateTask | LogValidateTask | RecoverLogsTask | CompactSegmentsTask;
 
 /**
  * Result of deep validation of a chain of batches, as a producer sent it. `data` is the

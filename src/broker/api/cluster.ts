@@ -4,10 +4,11 @@
  * producers; transactional ids are refused) and SaslHandshake (no SASL: refused cleanly).
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
-import { AUTHORIZED_OPERATIONS_OMITTED, type BrokerContext } from './context.js';
+import type { BrokerContext } from './context.js';
+import { authorizedOperations, CLUSTER_OPERATIONS } from './authorized-operations.js';
 import { errorCodeOf } from './errors.js';
 
-export function handleDescribeCluster(ctx: BrokerContext) {
+export function handleDescribeCluster(ctx: BrokerContext, req: { includeClusterAuthorizedOperations?: boolean } = {}) {
   return {
     throttleTimeMs: 0,
     errorCode: ErrorCode.NONE,
@@ -16,7 +17,7 @@ export function handleDescribeCluster(ctx: BrokerContext) {
     clusterId: ctx.clusterId,
     controllerId: ctx.nodeId,
     brokers: [{ brokerId: ctx.nodeId, host: ctx.settings.advertisedHost, port: ctx.settings.advertisedPort, rack: null }],
-    clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+    clusterAuthorizedOperations: authorizedOperations(req.includeClusterAuthorizedOperations, CLUSTER_OPERATIONS),
   };
 }
 

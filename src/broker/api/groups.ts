@@ -6,7 +6,8 @@
  * OffsetFetch v8+ batches groups; OffsetCommit v0 commits without a generation.
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
-import { AUTHORIZED_OPERATIONS_OMITTED, type BrokerContext } from './context.js';
+import type { BrokerContext } from './context.js';
+import { authorizedOperations, GROUP_OPERATIONS } from './authorized-operations.js';
 import { limitsOf } from './limits.js';
 
 export interface ClientInfo {
@@ -138,7 +139,7 @@ export function handleListGroups(ctx: BrokerContext, req: { statesFilter: string
 }
 
 export function handleDescribeGroups(ctx: BrokerContext, req: { groups: string[]; includeAuthorizedOperations: boolean }) {
-  const groups = ctx.sluice.groups.describeGroups(req.groups).map((g) => ({ ...g, authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED }));
+  const groups = ctx.sluice.groups.describeGroups(req.groups).map((g) => ({ ...g, authorizedOperations: authorizedOperations(req.includeAuthorizedOperations, GROUP_OPERATIONS) }));
   return { throttleTimeMs: 0, groups };
 }
 

@@ -6,6 +6,7 @@
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { AUTHORIZED_OPERATIONS_OMITTED, type BrokerContext } from './context.js';
+import { authorizedOperations, CLUSTER_OPERATIONS, TOPIC_OPERATIONS } from './authorized-operations.js';
 import { autoCreateBudget, collisionLookup, ensureTopicForRequest, missingTopicError, topicIdLookup } from './topics.js';
 
 export interface MetadataRequest {
@@ -61,7 +62,7 @@ export async function handleMetadata(ctx: BrokerContext, req: MetadataRequest, v
           isrNodes: p.isr,
           offlineReplicas: [],
         })),
-        topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+        topicAuthorizedOperations: authorizedOperations(req.includeTopicAuthorizedOperations, TOPIC_OPERATIONS),
       };
     }),
   );
@@ -71,6 +72,6 @@ export async function handleMetadata(ctx: BrokerContext, req: MetadataRequest, v
     clusterId: ctx.clusterId,
     controllerId: ctx.nodeId,
     topics,
-    clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+    clusterAuthorizedOperations: authorizedOperations(req.includeClusterAuthorizedOperations, CLUSTER_OPERATIONS),
   };
 }
