@@ -24,7 +24,11 @@ int64_t Lz4DecodeBlock(const uint8_t* src, size_t srcLen, uint8_t* dst, size_t d
       } while (b == 255);
     }
     if (lit > srcLen - ip || lit > dstCap - op) return -1;
-    std::memcpy(dst + op, src + ip, lit);
+    if (lit <= 16 && srcLen - ip >= 16 && dstCap - op >= 16) {
+      std::memcpy(dst + op, src + ip, 16);  // fixed size: two moves, no call; the extra bytes are overwritten later
+    } else {
+      std::memcpy(dst + op, src + ip, lit);
+    }
     ip += lit;
     op += lit;
     if (ip == srcLen) return static_cast<int64_t>(op);
@@ -45,7 +49,11 @@ int64_t Lz4DecodeBlock(const uint8_t* src, size_t srcLen, uint8_t* dst, size_t d
     if (len > dstCap - op) return -1;
     uint8_t* out = dst + op;
     const uint8_t* from = out - offset;
-    if (offset >= len) {
+    if (offset >= 8 && dstCap - op >= len + 8) {
+      // 8 bytes at a time, possibly past len (room checked): with offset >= 8 each chunk reads
+      // only bytes already written, so overlapping matches repeat correctly.
+      for (size_t i = 0; i < len; i += 8) std::memcpy(out + i, from + i, 8);
+    } else if (offset >= len) {
       std::memcpy(out, from, len);
     } else {
       for (size_t i = 0; i < len; i++) out[i] = from[i];  // overlapping: repeats the last `offset` bytes

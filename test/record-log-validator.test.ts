@@ -184,6 +184,28 @@ describe('validateForAppend: record framing lies', () => {
   });
 });
 
+describe('validateForAppend: hostile bytes never throw', () => {
+  it('unknown codec bits, truncated chains and random noise come back as invalid-record', () => {
+    const odd = Buffer.from(buildBatch(records(2)));
+    odd.writeInt16BE(6, ATTRIBUTES_OFFSET);
+    invalid(fixCrc(odd));
+    const whole = buildBatch(records(3), { compression: 'lz4' });
+    invalid(whole.subarray(0, whole.length - 5));
+    invalid(whole.subarray(0, 40));
+    let seed = 7;
+    for (let n = 0; n < 300; n++) {
+      const b = Buffer.from(buildBatch(records(1 + (n % 5)), { compression: CODECS[n % 4] }));
+      for (let k = 0; k < 4; k++) {
+        seed = (seed * 1103515245 + 12345) >>> 0;
+        const at = RECORDS_OFFSET + (seed % (b.length - RECORDS_OFFSET));
+        b[at] = seed >>> 24;
+      }
+      const r = validateForAppend(fixCrc(b), base); // must not throw
+      if (!r.ok) expect(r.kind).toMatch(/invalid-(record|timestamp)/);
+    }
+  });
+});
+
 describe('validateForAppend: decompressed size cap', () => {
   it.each(['gzip', 'lz4'] as const)('%s: refuses a section that would decompress past the limit', (codec) => {
     const big = Buffer.alloc(4 * 1024 * 1024); // compresses to almost nothing
