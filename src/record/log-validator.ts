@@ -21,12 +21,14 @@
  * A lie in a header or in the record framing rejects the whole chain (INVALID_RECORD, no
  * recordErrors); per-record errors reject it too, listing every bad record (Kafka's
  * RecordValidationException). The walk reads lengths and skips bytes: no record objects,
- * nothing allocated per record. Batch indexes count records across the chain (a v2 produce
+ * nothing allocated per record. It runs in native code first (native/record_walk.cc, about
+ * 5x faster); this file's walk is the reference, and runs when the native one finds anything
+ * to report, to name it. Batch indexes count records across the chain (a v2 produce
  * request carries one batch per partition, so this is the index within the batch).
  *
  * Stateless and thread-safe: runs inline or on the worker pool (workers/tasks.ts).
  */
-import { crc32c } from '../native.js';
+import { crc32c, walkRecords } from '../native.js';
 import { decompress } from './compression.js';
 import { CorruptRecordError } from './errors.js';
 import { readInt64, writeInt64 } from './header.js';
@@ -140,6 +142,9 @@ export function validateForAppend(chain: Buffer, config: LogValidatorConfig): Lo
   return { ok: true, data: chain, batches, records, patched };
 }
 
+/** The native walk's answer: max and min timestampDelta, keyless records. */
+const walk = new Float64Array(3);
+
 /** Reused across calls: the walk's cursor (the validator is synchronous, one call at a time per thread). */
 const cursor: State = state(Buffer.alloc(0));
 
@@ -181,41 +186,51 @@ function checkBatch(
   const checkTime = !config.logAppendTime;
   const earliest = config.now - config.timestampBeforeMaxMs;
   const latest = config.now + config.timestampAfterMaxMs;
+  // Fast path: the native walk checks the same rules; when all hold and no record needs an
+  // error of its own, that is the answer. Anything else is walked again below, to name it.
+  if (walkRecords(data, start, end, count, walk)) {
+    const max = baseTimestamp + walk[0]!;
+    const min = baseTimestamp + walk[1]!;
+    const keysOk = !config.compacted || walk[2] === 0;
+    const timesOk = !checkTime || (min >= earliest && max <= latest);
+    if (keysOk && timesOk) return { count, patched: checkTime && fixMaxTimestamp(chain, pos, size, max), errors: errorsIn };
+  }
   let maxTimestamp = -1;
   let errors = errorsIn;
   const s = cursor;
   s.buffer = data;
   s.start = start;
+  let i = 0;
   try {
-    for (let i = 0; i < count; i++) {
+    for (; i < count; i++) {
       s.end = end;
-      if (s.start >= end) throw new CorruptRecordError(`record ${i}: the records end after ${i} of ${count}`);
+      if (s.start >= end) throw new CorruptRecordError(`the records end after ${i} of ${count}`);
       const length = readVarint(s);
       const recordEnd = s.start + length;
-      if (length < MIN_RECORD_SIZE - 1 || recordEnd > end) throw new CorruptRecordError(`record ${i}: bad length ${length} (${end - s.start} bytes left)`);
+      if (length < MIN_RECORD_SIZE - 1 || recordEnd > end) throw new CorruptRecordError(`bad length ${length} (${end - s.start} bytes left)`);
       s.end = recordEnd;
       s.start++; // attributes: unused in v2
       const timestamp = baseTimestamp + readVarlong(s);
       const offsetDelta = readVarint(s);
-      if (offsetDelta !== i) throw new CorruptRecordError(`record ${i}: offsetDelta is ${offsetDelta}, expected ${i}`);
+      if (offsetDelta !== i) throw new CorruptRecordError(`offsetDelta is ${offsetDelta}, expected ${i}`);
       const keyLength = readVarint(s);
-      if (keyLength < -1 || s.start + keyLength > recordEnd) throw new CorruptRecordError(`record ${i}: bad key length ${keyLength}`);
+      if (keyLength < -1 || s.start + keyLength > recordEnd) throw new CorruptRecordError(`bad key length ${keyLength}`);
       if (keyLength > 0) s.start += keyLength;
       const valueLength = readVarint(s);
-      if (valueLength < -1 || s.start + valueLength > recordEnd) throw new CorruptRecordError(`record ${i}: bad value length ${valueLength}`);
+      if (valueLength < -1 || s.start + valueLength > recordEnd) throw new CorruptRecordError(`bad value length ${valueLength}`);
       if (valueLength > 0) s.start += valueLength;
       const headers = readVarint(s);
       // Each header takes at least two bytes (two length varints).
-      if (headers < 0 || headers > (recordEnd - s.start) / 2) throw new CorruptRecordError(`record ${i}: bad header count ${headers}`);
+      if (headers < 0 || headers > (recordEnd - s.start) / 2) throw new CorruptRecordError(`bad header count ${headers}`);
       for (let j = 0; j < headers; j++) {
         const k = readVarint(s);
-        if (k < 0 || s.start + k > recordEnd) throw new CorruptRecordError(`record ${i}: bad length ${k} of header ${j}'s key`);
+        if (k < 0 || s.start + k > recordEnd) throw new CorruptRecordError(`bad length ${k} of header ${j}'s key`);
         s.start += k;
         const v = readVarint(s);
-        if (v < -1 || s.start + v > recordEnd) throw new CorruptRecordError(`record ${i}: bad length ${v} of header ${j}'s value`);
+        if (v < -1 || s.start + v > recordEnd) throw new CorruptRecordError(`bad length ${v} of header ${j}'s value`);
         if (v > 0) s.start += v;
       }
-      if (s.start !== recordEnd) throw new CorruptRecordError(`record ${i}: ${recordEnd - s.start} bytes left over after its last field`);
+      if (s.start !== recordEnd) throw new CorruptRecordError(`${recordEnd - s.start} bytes left over after its last field`);
       if (timestamp > maxTimestamp) maxTimestamp = timestamp;
       // Kafka checks the key first and reports one error per record.
       if (config.compacted && keyLength < 0) {
@@ -231,7 +246,7 @@ function checkBatch(
       }
     }
   } catch (err) {
-    if (err instanceof CorruptRecordError) throw new CorruptRecordError(`${where}: ${err.message}`);
+    if (err instanceof CorruptRecordError) throw new CorruptRecordError(`${where}, record ${i}: ${err.message}`);
     throw err;
   } finally {
     s.buffer = EMPTY; // do not keep a large decompressed section alive

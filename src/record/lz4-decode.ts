@@ -63,10 +63,17 @@ function walk(data: Buffer, start: number, end: number, maxSize: number, out: Bu
     const flg = data[pos + 4]!;
     const bd = data[pos + 5]!;
     if (flg >> 6 !== 1) throw new CorruptRecordError(`lz4 frame version ${flg >> 6} at byte ${pos - start}`);
+    if ((flg & 0x02) !== 0 || (bd & 0x8f) !== 0) throw new CorruptRecordError(`lz4 frame at byte ${pos - start} has reserved bits set`);
     const blockMax = LZ4_BLOCK_MAX[(bd >> 4) & 7]!;
     if (blockMax === 0) throw new CorruptRecordError(`lz4 frame at byte ${pos - start} has an invalid block size code`);
     const blockChecksum = (flg & 0x10) !== 0 ? 4 : 0;
-    let p = pos + 6 + (flg & 0x08 ? 8 : 0) + (flg & 0x01 ? 4 : 0) + 1;
+    const descriptorEnd = pos + 6 + (flg & 0x08 ? 8 : 0) + (flg & 0x01 ? 4 : 0);
+    if (descriptorEnd + 1 > end) throw new CorruptRecordError(`lz4 frame header cut short at byte ${pos - start}`);
+    // Kafka (KafkaLZ4BlockInputStream) and lz4-napi refuse a frame whose header checksum is wrong.
+    if (data[descriptorEnd] !== ((xxh32(data, pos + 4, descriptorEnd) >>> 8) & 0xff)) {
+      throw new CorruptRecordError(`lz4 frame at byte ${pos - start} has a wrong header checksum`);
+    }
+    let p = descriptorEnd + 1;
     for (;;) {
       if (p + 4 > end) throw new CorruptRecordError(`lz4 frame at byte ${pos - start} has no end mark`);
       const word = data.readUInt32LE(p);
@@ -93,4 +100,22 @@ function walk(data: Buffer, start: number, end: number, maxSize: number, out: Bu
     pos = p;
   }
   return total;
+}
+
+const P1 = 2654435761;
+const P2 = 2246822519;
+const P3 = 3266489917;
+const P4 = 668265263;
+const P5 = 374761393;
+const rotl = (x: number, r: number) => (x << r) | (x >>> (32 - r));
+
+/** XXH32 with seed 0 of data[start, end), for inputs under 16 bytes (an LZ4 frame descriptor). */
+function xxh32(data: Buffer, start: number, end: number): number {
+  let h = (P5 + (end - start)) | 0;
+  let i = start;
+  for (; i + 4 <= end; i += 4) h = Math.imul(rotl((h + Math.imul(data.readUInt32LE(i), P3)) | 0, 17), P4);
+  for (; i < end; i++) h = Math.imul(rotl((h + Math.imul(data[i]!, P5)) | 0, 11), P1);
+  h = Math.imul(h ^ (h >>> 15), P2);
+  h = Math.imul(h ^ (h >>> 13), P3);
+  return (h ^ (h >>> 16)) >>> 0;
 }

@@ -1,8 +1,8 @@
 /**
  * ListOffsets (api key 2): timestamp -2 is the log start offset (earliest), -1 the high
  * watermark (latest; with no transactions also the last stable offset), -3 the offset of the
- * record with the largest timestamp (v7+, max-timestamp.ts), and any other time the first offset whose timestamp is at or
- * after it (-1 / -1 when none). Version 0 answers in oldStyleOffsets.
+ * record with the largest timestamp (v7+, max-timestamp.ts), and any other time the first
+ * offset whose timestamp is at or after it (-1 / -1 when none). Version 0 answers in oldStyleOffsets.
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerContext } from './context.js';
