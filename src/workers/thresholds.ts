@@ -59,17 +59,18 @@ export const VALIDATE_INLINE_BELOW: Readonly<Record<number, number>> = {
 
 /**
  * Produced chains smaller than this get the append-time record checks (record/log-validator.ts)
- * inline. That walk costs about 30 ns (CPU) per 110-byte record uncompressed and about 140 ns
- * per lz4 record (native block decoder), against 160 ns and 2,400 ns for validate.ts above
- * (bench/validator-cost.ts), so the sizes where it costs the event loop as much as a pooled
- * call's ~85 us are about 256 KiB uncompressed and 24 KiB of lz4. gzip, snappy and zstd
- * decode through the same decoders as validate.ts and keep its values.
+ * inline. Measured with bench/validator-cost.ts (CPU time, 10,000 records of ~110 bytes, the
+ * shared 2-core box): about 9 ns per record uncompressed (native walk) and about 55 ns per lz4
+ * record (native block decoder + walk), against 40 ns and 700-1,000 ns for validate.ts above;
+ * snappy and gzip cost what their decoders cost (250-600 ns). Set where the inline walk costs
+ * the event loop about what a pooled call does (~85 us, table above): about 1 MiB of
+ * uncompressed chain, 48 KiB of lz4; snappy, gzip and zstd keep validate.ts's values.
  */
 export const APPEND_VALIDATE_INLINE_BELOW: Readonly<Record<number, number>> = {
-  [Compression.None]: 256 * 1024,
+  [Compression.None]: 1024 * 1024,
   [Compression.Gzip]: 16 * 1024,
   [Compression.Snappy]: 24 * 1024,
-  [Compression.Lz4]: 24 * 1024,
+  [Compression.Lz4]: 48 * 1024,
   [Compression.Zstd]: 16 * 1024,
 };
 
