@@ -1,6 +1,7 @@
 /**
  * Produce (api key 0). Each partition's batches are checked (bounds, magic 2, CRC32C in native
- * code), idempotent producers' sequences are checked (duplicates answered with their first
+ * code; then Kafka's LogValidator rules on their records, log-validation.ts, which may fix
+ * maxTimestamp or refuse with recordErrors), idempotent producers' sequences are checked (duplicates answered with their first
  * offsets, gaps refused), batches are recompressed only when the topic's compression.type
  * asks for another codec, and appended in request order. acks=-1 waits for the group-commit
  * fsync that covers the append (acksAllFsync); acks=0 gets no response.
