@@ -64,17 +64,19 @@ export const VALIDATE_INLINE_BELOW: Readonly<Record<number, number>> = {
  * record (native block decoder + walk), against 40 ns and 700-1,000 ns for validate.ts above;
  * snappy and gzip cost what their decoders cost (250-600 ns). Set where the inline walk costs
  * the event loop about what a pooled call does (~85 us, table above): about 1 MiB of
- * uncompressed chain. lz4 is set higher, 256 KiB (about 0.4 ms inline), because a pooled call
- * costs more CPU than it moves: bench/broker-cpu.ts (librdkafka, 100 B lz4, 2 M records, runs
- * alternated with a broker without the checks) measured +0.13 s of broker CPU per million
- * records with lz4 chains pooled above 48 KiB and +0.08 s with them inline. snappy, gzip and
- * zstd keep validate.ts's values.
+ * uncompressed chain. lz4 is set higher, 1 MiB (up to about 1.5 ms inline for a chain of
+ * max.message.bytes), because a pooled call costs more broker CPU than it moves: the chain is
+ * copied out of the request frame and posted (a profile of bench/broker-cpu.ts showed
+ * postMessage + the copy as the main thread's largest costs), and bench/broker-cpu.ts
+ * (librdkafka, 100 B lz4, 2 M records, runs alternated with a broker without the checks)
+ * measured about +0.15 s of broker CPU per million records with lz4 chains pooled above
+ * 48 KiB against about +0.08 s inline. snappy, gzip and zstd keep validate.ts's values.
  */
 export const APPEND_VALIDATE_INLINE_BELOW: Readonly<Record<number, number>> = {
   [Compression.None]: 1024 * 1024,
   [Compression.Gzip]: 16 * 1024,
   [Compression.Snappy]: 24 * 1024,
-  [Compression.Lz4]: 256 * 1024,
+  [Compression.Lz4]: 1024 * 1024,
   [Compression.Zstd]: 16 * 1024,
 };
 
