@@ -6,7 +6,7 @@
  *   npm run bench                       everything (15-30 minutes)
  *   npm run bench -- --quick            about a minute or two: small sizes, no pool/groups suites
  *   npm run bench -- --only=wire,peers  some suites: micro, limits, storage, pool, embedded,
- *                                       peers, wire, durable, scale, groups
+ *                                       peers, wire, cpu, durable, scale, groups
  *   node dist/bench/index.js --render=bench/results/latest.json   rewrite the report from saved results
  *
  * What the suites need beyond `npm install` (each is skipped with a message when missing):
@@ -27,6 +27,7 @@ import { makeRecords, storageBench } from './storage.js';
 import { embeddedBench, embeddedRun, type EmbeddedWorkload } from './embedded.js';
 import { poolThresholdBench, thresholdTable } from './pool-threshold.js';
 import { wireBench } from './wire.js';
+import { brokerCpuBench } from './broker-cpu.js';
 import { groupBench } from './groups.js';
 import { limitsBench } from './limits.js';
 import { fsAppendBench, lmdbBench } from './peers.js';
@@ -182,6 +183,15 @@ async function main(): Promise<void> {
     });
     if (report.wire.rows.length === 0) report.skipped!.push('wire: librdkafka-dev or a C compiler missing');
     section('Wire protocol: librdkafka client and `sluice serve` on the same cores, beside Redis Streams and NATS JetStream', report.wire.rows);
+  }
+  if (want('cpu')) {
+    // The broker process's own CPU per million records (record checks on), read from /proc.
+    const cpu = await brokerCpuBench({ records: quick ? 500_000 : 2_000_000, runs: quick ? 3 : 5 });
+    if ('skipped' in cpu) report.skipped!.push(`broker CPU: ${cpu.skipped}`);
+    else {
+      report.brokerCpu = cpu.rows;
+      section('Broker CPU seconds per million records (from /proc/<broker pid>/stat, all threads)', cpu.rows);
+    }
   }
   if (want('scale')) {
     report.scale = {};

@@ -28,6 +28,8 @@ export interface Report {
   embedded?: EmbeddedResult;
   embeddedPeers?: Throughput[];
   wire?: WireResult;
+  /** Broker CPU s per million records, produce and fetch rows (bench/broker-cpu.ts); params.cpuPerMillion. */
+  brokerCpu?: Throughput[];
   durable?: Throughput;
   scale?: { logSize?: { append: Curve; reads: Curve }; partitions?: Curve; recordSize?: Curve };
   groups?: Throughput[];
@@ -106,6 +108,11 @@ export function summarize(r: Report): void {
   t('wire, 100 B: Sluice >= 3x NATS JetStream records/s', wireHead, nats, 3);
   t('embedded produce >= 5x lmdb-js appends (alternated runs, medians)', embVsLmdb ?? embHead, lmdb, 5);
   t('1 KB with fsync every flush.ms >= 80% of disk write bandwidth', r.durable, r.limits?.disk, 0.8, 'mb');
+  const cpuProduce = find(r.brokerCpu, { mode: 'broker-cpu-produce' });
+  if (cpuProduce) {
+    const s = Number(cpuProduce.params!.cpuPerMillion);
+    targets.push({ target: `broker CPU per M records produced (${cpuProduce.params!.recordBytes} B, ${cpuProduce.params!.compression}, librdkafka, record checks on) <= 0.25 s`, sluice: `${s.toFixed(3)} s`, peer: 'goal 0.25 s', ratio: 0.25 / s, goal: 1, met: s <= 0.25 });
+  }
   r.targets = targets;
 }
 
@@ -206,6 +213,11 @@ export function writeReport(r: Report, dir: string): string {
     out.push(`${[L.memcpy, L.disk, r.durable].filter(Boolean).map((t) => `- ${t!.name}: ${t!.note ?? ''}`).join('\n')}\n`);
   }
 
+  if (r.brokerCpu?.length) {
+    out.push('## Broker CPU per million records\n');
+    out.push('The `sluice serve` process\'s own CPU (utime + stime of all its threads, /proc/<pid>/stat) while librdkafka produces, then consumes, 100-byte JSON log lines; record checks (Kafka\'s LogValidator rules) on. Medians of the runs in the note.\n');
+    out.push(['| phase | broker CPU s / M records | note |', '| --- | ---: | --- |', ...r.brokerCpu.map((t) => `| ${t.params?.mode === 'broker-cpu-produce' ? 'produce' : 'fetch'} | ${Number(t.params?.cpuPerMillion).toFixed(3)} | ${t.note ?? ''} |`)].join('\n') + '\n');
+  }
   if (r.wire && r.wire.rows.length) {
     out.push('## Over the wire: librdkafka against `sluice serve`\n');
     out.push('kafka-producer-perf-test conventions: keyless records round robin over the partitions, records/s and MB/s of acknowledged records, latency from enqueue to delivery report. acks=all waits for a group-commit fsync on Sluice.\n');

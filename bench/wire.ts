@@ -133,7 +133,7 @@ const PACED_SECONDS = 4;
 
 let clockTicks: number | undefined;
 /** CPU seconds (user + system, all threads) process `pid` has used, from /proc; NaN elsewhere. */
-function processCpuSeconds(pid: number): number {
+export function processCpuSeconds(pid: number): number {
   try {
     clockTicks ??= Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -154,7 +154,7 @@ function serveFlags(): string[] {
   return extraServeFlags;
 }
 
-function topicBytes(dir: string, topic: string): number {
+export function topicBytes(dir: string, topic: string): number {
   let bytes = 0;
   for (const d of fs.readdirSync(dir)) {
     if (!new RegExp(`^${topic}-\\d+$`).test(d)) continue;
@@ -164,13 +164,13 @@ function topicBytes(dir: string, topic: string): number {
 }
 
 /** A running `sluice serve` on a fresh data directory. */
-interface Broker {
+export interface Broker {
   child: ChildProcess;
   bootstrap: string;
   dir: string;
 }
 
-async function startBroker(partitions: number): Promise<Broker> {
+export async function startBroker(partitions: number): Promise<Broker> {
   const dir = benchDir();
   const profDir = process.env.SLUICE_BENCH_CPU_PROF;
   const nodeFlags = profDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profDir)] : [];
@@ -186,7 +186,7 @@ async function startBroker(partitions: number): Promise<Broker> {
   }
 }
 
-async function stopBroker(b: Broker): Promise<void> {
+export async function stopBroker(b: Broker): Promise<void> {
   await stop(b.child);
   fs.rmSync(b.dir, { recursive: true, force: true });
 }

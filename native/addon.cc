@@ -10,6 +10,8 @@
 
 #include "batch_scan.h"
 #include "crc32c.h"
+#include "lz4_block.h"
+#include "record_walk.h"
 #include "mapped_file.h"
 
 namespace sluice {
@@ -127,6 +129,57 @@ Napi::Value OpenFileLimitJs(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// lz4DecodeBlock(src: Uint8Array, dst: Uint8Array, dstStart) -> bytes written at dstStart, or -1
+// when the block is malformed or does not fit in dst.
+Napi::Value Lz4DecodeBlockJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsNumber()) {
+    Napi::TypeError::New(env, "lz4DecodeBlock(src: Uint8Array, dst: Uint8Array, dstStart: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::TypedArray src = info[0].As<Napi::TypedArray>();
+  Napi::TypedArray dst = info[1].As<Napi::TypedArray>();
+  const double start = info[2].As<Napi::Number>().DoubleValue();
+  if (!(start >= 0 && start <= static_cast<double>(dst.ByteLength()))) {
+    Napi::RangeError::New(env, "lz4DecodeBlock: dstStart outside dst").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const uint8_t* in = static_cast<const uint8_t*>(src.ArrayBuffer().Data()) + src.ByteOffset();
+  uint8_t* out = static_cast<uint8_t*>(dst.ArrayBuffer().Data()) + dst.ByteOffset() + static_cast<size_t>(start);
+  const int64_t n = Lz4DecodeBlock(in, src.ByteLength(), out, dst.ByteLength() - static_cast<size_t>(start));
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+// walkRecords(data: Uint8Array, start, end, count, out: Float64Array(3)) -> true when every record
+// is well formed; out = [max timestampDelta, min timestampDelta, keyless records].
+Napi::Value WalkRecordsJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5 || !info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber() ||
+      !info[4].IsTypedArray() || info[4].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      info[4].As<Napi::TypedArray>().ElementLength() < 3) {
+    Napi::TypeError::New(env, "walkRecords(data: Uint8Array, start: number, end: number, count: number, out: Float64Array(3))").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::TypedArray array = info[0].As<Napi::TypedArray>();
+  const double start = info[1].As<Napi::Number>().DoubleValue();
+  const double end = info[2].As<Napi::Number>().DoubleValue();
+  const double count = info[3].As<Napi::Number>().DoubleValue();
+  if (!(start >= 0 && start <= end && end <= static_cast<double>(array.ByteLength()) && count >= 0)) {
+    Napi::RangeError::New(env, "walkRecords: start/end outside the buffer").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const uint8_t* data = static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+  Napi::Float64Array out = info[4].As<Napi::Float64Array>();
+  RecordWalk walk{};
+  const bool ok = WalkRecords(data, static_cast<size_t>(start), static_cast<size_t>(end), static_cast<int64_t>(count), &walk);
+  if (ok) {
+    out[0] = static_cast<double>(walk.maxTimestampDelta);
+    out[1] = static_cast<double>(walk.minTimestampDelta);
+    out[2] = static_cast<double>(walk.keyless);
+  }
+  return Napi::Boolean::New(env, ok);
+}
+
 Napi::Value LiveMappingsJs(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), LiveMappings()); }
 
 }  // namespace
@@ -138,6 +191,8 @@ static Napi::Object InitSluice(Napi::Env env, Napi::Object exports) {
   exports.Set("crc32c", Napi::Function::New(env, Crc32cJs));
   exports.Set("crc32cIsHardware", Napi::Function::New(env, Crc32cIsHardwareJs));
   exports.Set("scanBatches", Napi::Function::New(env, ScanBatchesJs));
+  exports.Set("lz4DecodeBlock", Napi::Function::New(env, Lz4DecodeBlockJs));
+  exports.Set("walkRecords", Napi::Function::New(env, WalkRecordsJs));
   exports.Set("liveMappings", Napi::Function::New(env, LiveMappingsJs));
   exports.Set("lockFile", Napi::Function::New(env, LockFileJs));
   exports.Set("unlockFile", Napi::Function::New(env, UnlockFileJs));

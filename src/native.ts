@@ -66,6 +66,8 @@ interface NativeAddon {
   crc32c(data: Uint8Array, initial?: number): number;
   crc32cIsHardware(): boolean;
   scanBatches(data: Uint8Array, start: number, end: number): number;
+  lz4DecodeBlock(src: Uint8Array, dst: Uint8Array, dstStart: number): number;
+  walkRecords(data: Uint8Array, start: number, end: number, count: number, out: Float64Array): boolean;
   liveMappings(): number;
   lockFile(path: string): number;
   unlockFile(fd: number): void;
@@ -109,6 +111,14 @@ export const crc32cIsHardware = addon.crc32cIsHardware;
  * and CRC32C; returns where the last valid batch ends (== start when the first is bad).
  */
 export const scanBatches = addon.scanBatches;
+/** Decodes one LZ4 block into dst at dstStart; returns the bytes written, or -1 when malformed or too large for dst. */
+export const lz4DecodeBlock = addon.lz4DecodeBlock;
+/**
+ * The fast path of the produce-time record checks: true when the `count` records in data[start, end)
+ * are well formed (record/log-validator.ts has the rules); out = [max timestampDelta, min
+ * timestampDelta, keyless records]. False says only "look closer": the TypeScript walk names the problem.
+ */
+export const walkRecords = addon.walkRecords;
 /** Mappings not yet released (open files plus closed ones with live views). For tests. */
 export const liveMappings = addon.liveMappings;
 /** Takes an exclusive flock on `path` (created when missing); returns the descriptor to unlock. */

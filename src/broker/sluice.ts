@@ -27,6 +27,7 @@ import {
   topicConfigOverrides,
   type TopicConfig,
   type TopicConfigInput,
+  deprecationNotes,
 } from './topic-config.js';
 import { collidingTopic, isInternalTopic, validateTopicName } from './topic-name.js';
 import { TopicRegistry, fsyncDir, type TopicMetadata } from './topic-registry.js';
@@ -190,6 +191,7 @@ export class Sluice {
       const meta = loadMeta(dir, options.nodeId);
       const registry = TopicRegistry.load(dir);
       const defaults = resolveTopicConfig(options.topicDefaults ?? {}, defaultTopicConfig());
+      for (const note of deprecationNotes(options.topicDefaults ?? {})) options.logger?.warn({ source: 'broker topic defaults (log.*)' }, note);
       pool = new WorkerPool(options.workerThreads === 0 ? { inline: true } : { threads: options.workerThreads });
       // One bound on open segment files for every log: topics' and the offsets topic's.
       const segmentHandles = new SegmentHandles(maxOpenSegments);
@@ -233,6 +235,7 @@ export class Sluice {
     }
     const config = resolveTopicConfig(options.config ?? {}, this.defaults);
     if (options.validateOnly) return null;
+    for (const note of deprecationNotes(options.config ?? {})) this.options.logger?.warn({ topic: name }, note);
     const meta: TopicMetadata = {
       name,
       id: options.topicId ?? TopicRegistry.newTopicId(),
@@ -392,6 +395,7 @@ export class Sluice {
       next[key] = this.defaults[key]!;
     }
     if (change.validateOnly) return next;
+    for (const note of deprecationNotes(change.set ?? {})) this.options.logger?.warn({ topic: name }, note);
     this.registry.put({ ...meta, config: topicConfigOverrides(next, this.defaults) });
     for (const p of this.partitions.get(name) ?? []) {
       p.log.reconfigure(toLogConfig(next, this.durability));

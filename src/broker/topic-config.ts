@@ -17,7 +17,7 @@ type Kind =
   | { type: 'list'; values: string[] }
   | { type: 'boolean' }
   | { type: 'double'; min: number; max: number }
-  | { type: 'string' };
+  | { type: 'string'; pattern?: RegExp; allowed?: string };
 
 interface Definition {
   default: string;
@@ -25,6 +25,8 @@ interface Definition {
   doc: string;
   /** Accepted and shown, but it changes nothing on a single broker. */
   inert?: boolean;
+  /** Kafka deprecated the key: accepted, with this note logged when it is set. */
+  deprecated?: string;
 }
 
 const LONG_MAX = '9223372036854775807';
@@ -56,9 +58,27 @@ export const TOPIC_CONFIGS: Readonly<Record<string, Definition>> = {
   'min.cleanable.dirty.ratio': { default: '0.5', kind: { type: 'double', min: 0, max: 1 }, doc: 'share of a compacted log that may be dirty before cleaning' },
   'min.compaction.lag.ms': { default: '0', kind: { type: 'long', min: 0 }, doc: 'records younger than this are not compacted' },
   'max.compaction.lag.ms': { default: LONG_MAX, kind: { type: 'long', min: 1 }, doc: 'longest a record may stay uncompacted', inert: true },
-  'message.timestamp.before.max.ms': { default: LONG_MAX, kind: { type: 'long', min: 0 }, doc: 'refuse batches with timestamps further in the past', inert: true },
-  'message.timestamp.after.max.ms': { default: LONG_MAX, kind: { type: 'long', min: 0 }, doc: 'refuse batches with timestamps further in the future', inert: true },
+  'message.timestamp.before.max.ms': { default: LONG_MAX, kind: { type: 'long', min: 0 }, doc: 'refuse records (INVALID_TIMESTAMP) whose CreateTime is more than this before the broker clock' },
+  'message.timestamp.after.max.ms': { default: LONG_MAX, kind: { type: 'long', min: 0 }, doc: 'refuse records (INVALID_TIMESTAMP) whose CreateTime is more than this after the broker clock' },
+  // Kafka 3.x still accepts it (deprecated, ignored with inter.broker.protocol.version >= 3.0).
+  'message.format.version': {
+    default: '3.0-IV1',
+    kind: { type: 'string', pattern: /^\d+\.\d+(\.\d+)?(-IV\d+)?$/, allowed: 'a Kafka version such as 2.8, 0.10.2 or 3.0-IV1' },
+    doc: 'deprecated in Kafka 3.0 and ignored: Sluice always stores RecordBatch v2',
+    inert: true,
+    deprecated: 'message.format.version is deprecated (Kafka 3.0) and ignored: Sluice always stores RecordBatch v2 (message format 2)',
+  },
 };
+
+/** The deprecation notes of the keys in `input` (for the caller to log), [] when none. */
+export function deprecationNotes(input: TopicConfigInput | readonly string[]): string[] {
+  const keys = Array.isArray(input) ? input : Object.keys(input);
+  return keys.flatMap((k) => {
+    const bare = k.startsWith('log.') ? k.slice(4) : k;
+    const note = TOPIC_CONFIGS[bare]?.deprecated;
+    return note === undefined ? [] : [note];
+  });
+}
 
 /** A topic's settings, resolved: every key present, each value in canonical string form. */
 export type TopicConfig = Record<string, string>;
@@ -105,6 +125,7 @@ function canonical(key: string, value: TopicConfigValue): string {
       return [...new Set(items)].sort().join(',');
     }
     case 'string':
+      if (k.pattern !== undefined && !k.pattern.test(text)) throw bad(k.allowed ?? `a value matching ${k.pattern}`);
       return text;
   }
 }

@@ -27,12 +27,13 @@ import type { LogOptions, LogRecoveryReport } from '../storage/log.js';
 import { workerEntry } from './entry.js';
 import { fromWire, WorkerPoolClosedError } from './errors.js';
 import { cloneableLogOptions, recoverLogDirs, replayLogLines, type WireRecoverOutcome } from './recover.js';
-import { COMPRESS_INLINE_BELOW, DECOMPRESS_INLINE_BELOW, DEFAULT_IDLE_TIMEOUT_MS, LEGACY_COMPRESSED_FACTOR, LEGACY_CONVERT_INLINE_BELOW, VALIDATE_INLINE_BELOW } from './thresholds.js';
+import { APPEND_VALIDATE_INLINE_BELOW, COMPRESS_INLINE_BELOW, DECOMPRESS_INLINE_BELOW, DEFAULT_IDLE_TIMEOUT_MS, LEGACY_COMPRESSED_FACTOR, LEGACY_CONVERT_INLINE_BELOW, VALIDATE_INLINE_BELOW } from './thresholds.js';
 import { asBuffer, copied, owned, transferListFor } from './transfer.js';
 import type { PoolStats, RecoverOutcome, Task, ValidationResult, WorkerPoolOptions } from './types.js';
 import { validateChain } from './validate.js';
 import { batchesToMessageSet, messageSetToBatch, type DownConvertOptions } from '../record/legacy/convert.js';
 import { MESSAGE_ATTRIBUTES_OFFSET, MESSAGE_LOG_OVERHEAD } from '../record/legacy/message-set.js';
+import { validateForAppend, type LogValidation, type LogValidatorConfig } from '../record/log-validator.js';
 
 /** Enough pieces per thread that one slow partition does not leave the other threads idle. */
 const RECOVERY_CHUNKS_PER_THREAD = 4;
@@ -147,6 +148,24 @@ export class WorkerPool {
     }
     const input = owned(batches);
     const result = await this.run<ValidationResult>({ kind: 'validate', batches: input, maxSize }, transferListFor(input));
+    return { ...result, data: asBuffer(result.data) };
+  }
+
+  /**
+   * Kafka's LogValidator rules on a chain a producer sent (record/log-validator.ts), here when
+   * small, else on a worker. Headers may be fixed (maxTimestamp, CRC): append result.data,
+   * not `batches`, which may have been moved to the worker.
+   */
+  async validateForAppend(batches: Buffer, config: LogValidatorConfig): Promise<LogValidation> {
+    this.checkOpen();
+    const codec = batches.length > ATTRIBUTES_OFFSET + 1 ? batches[ATTRIBUTES_OFFSET + 1]! & ATTRIBUTE_COMPRESSION_MASK : Compression.None;
+    const below = this.validateBelow ?? APPEND_VALIDATE_INLINE_BELOW[codec] ?? Infinity;
+    if (this.inline || batches.length < below) {
+      this.inlineRuns++;
+      return validateForAppend(batches, config);
+    }
+    const input = owned(batches);
+    const result = await this.run<LogValidation>({ kind: 'logValidate', batches: input, config }, transferListFor(input));
     return { ...result, data: asBuffer(result.data) };
   }
 

@@ -8,6 +8,7 @@
  *   validate     {batches, maxSize}       -> ValidationResult (bytes handed back)
  *   upConvert    {set, maxSize}           -> RecordBatch v2 from a legacy message set
  *   downConvert  {chain, options}         -> legacy message set from v2 batches
+ *   logValidate  {batches, config}        -> LogValidation (bytes handed back, headers fixed)
  *   recoverLogs  {logs}                   -> per log: recovery report or error
  *   compactSegments {job}                 -> offset map built, .cleaned files written and
  *                                            fsynced; per group stats (the swap is the Log's)
@@ -28,8 +29,9 @@ import { asBuffer, moveResult, ownsArrayBuffer } from './transfer.js';
 import type { Task, ValidationResult } from './types.js';
 import { validateChain } from './validate.js';
 import { batchesToMessageSet, messageSetToBatch } from '../record/legacy/convert.js';
+import { validateForAppend, type LogValidation } from '../record/log-validator.js';
 
-type Result = Buffer | ValidationResult | WireRecoverOutcome[] | CompactionJobResult;
+type Result = Buffer | ValidationResult | LogValidation | WireRecoverOutcome[] | CompactionJobResult;
 
 export default async function run(task: Task): Promise<Result> {
   try {
@@ -61,6 +63,12 @@ async function dispatch(task: Task): Promise<Result> {
       return moveResult(messageSetToBatch(asBuffer(task.set), { maxDecompressedSize: task.maxSize }));
     case 'downConvert':
       return moveResult(batchesToMessageSet(asBuffer(task.chain), task.options).data);
+    case 'logValidate': {
+      const result = validateForAppend(asBuffer(task.batches), task.config);
+      if (!ownsArrayBuffer(result.data)) return result;
+      const movable = { [transferableSymbol]: [result.data.buffer], [valueSymbol]: result };
+      return move(movable) as unknown as LogValidation;
+    }
     case 'recoverLogs':
       return recoverLogDirs(task.logs);
     case 'compactSegments':

@@ -68,6 +68,28 @@ export const VALIDATE_INLINE_BELOW: Readonly<Record<number, number>> = {
 export const LEGACY_CONVERT_INLINE_BELOW = 64 * 1024;
 /** A compressed input counts this many times its size against LEGACY_CONVERT_INLINE_BELOW. */
 export const LEGACY_COMPRESSED_FACTOR = 4;
+/**
+ * Produced chains smaller than this get the append-time record checks (record/log-validator.ts)
+ * inline. Measured with bench/validator-cost.ts (CPU time, 10,000 records of ~110 bytes, the
+ * shared 2-core box): about 9 ns per record uncompressed (native walk) and about 55 ns per lz4
+ * record (native block decoder + walk), against 40 ns and 700-1,000 ns for validate.ts above;
+ * snappy and gzip cost what their decoders cost (250-600 ns). Set where the inline walk costs
+ * the event loop about what a pooled call does (~85 us, table above): about 1 MiB of
+ * uncompressed chain. lz4 is set higher, 1 MiB (up to about 1.5 ms inline for a chain of
+ * max.message.bytes), because a pooled call costs more broker CPU than it moves: the chain is
+ * copied out of the request frame and posted (a profile of bench/broker-cpu.ts showed
+ * postMessage + the copy as the main thread's largest costs), and bench/broker-cpu.ts
+ * (librdkafka, 100 B lz4, 2 M records, runs alternated with a broker without the checks)
+ * measured about +0.15 s of broker CPU per million records with lz4 chains pooled above
+ * 48 KiB against about +0.08 s inline. snappy, gzip and zstd keep validate.ts's values.
+ */
+export const APPEND_VALIDATE_INLINE_BELOW: Readonly<Record<number, number>> = {
+  [Compression.None]: 1024 * 1024,
+  [Compression.Gzip]: 16 * 1024,
+  [Compression.Snappy]: 24 * 1024,
+  [Compression.Lz4]: 1024 * 1024,
+  [Compression.Zstd]: 16 * 1024,
+};
 
 /** Idle workers exit after this long; the next pooled call starts them again. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;

@@ -5,6 +5,7 @@
  * Uint8Arrays (the clone drops Buffer's prototype), so each side re-wraps what it receives
  * with `asBuffer` (transfer.ts) before use.
  */
+import type { LogValidatorConfig } from '../record/log-validator.js';
 import type { BatchInfo } from '../record/builder.js';
 import type { Compression } from '../record/layout.js';
 import type { DownConvertOptions } from '../record/legacy/convert.js';
@@ -38,6 +39,13 @@ export interface ValidateTask {
   maxSize: number;
 }
 
+/** Kafka's LogValidator rules on a produced chain (record/log-validator.ts); headers fixed in place. */
+export interface LogValidateTask {
+  kind: 'logValidate';
+  batches: Uint8Array;
+  config: LogValidatorConfig;
+}
+
 /** What crosses to a worker for one log: LogOptions without functions (they cannot be cloned). */
 export type CloneableLogOptions = Omit<LogOptions, 'time' | 'logger' | 'damagePolicy'>;
 
@@ -66,7 +74,7 @@ export interface DownConvertTask {
   options: DownConvertOptions;
 }
 
-export type Task = CompressTask | DecompressTask | BuildBatchTask | ValidateTask | RecoverLogsTask | CompactSegmentsTask | UpConvertTask | DownConvertTask;
+export type Task = CompressTask | DecompressTask | BuildBatchTask | ValidateTask | LogValidateTask | RecoverLogsTask | CompactSegmentsTask | UpConvertTask | DownConvertTask;
 
 /**
  * Result of deep validation of a chain of batches, as a producer sent it. `data` is the

@@ -4,12 +4,13 @@
  * producers; transactional ids are refused) and SaslHandshake (no SASL: refused cleanly).
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
-import { AUTHORIZED_OPERATIONS_OMITTED, type BrokerContext } from './context.js';
+import type { BrokerContext } from './context.js';
+import { authorizedOperations, CLUSTER_OPERATIONS } from './authorized-operations.js';
 import { errorCodeOf } from './errors.js';
 import { brokersOf, controllerIdOf } from './leadership.js';
 import { clusterGroupCoordinator } from './coordinator-placement.js';
 
-export function handleDescribeCluster(ctx: BrokerContext) {
+export function handleDescribeCluster(ctx: BrokerContext, req: { includeClusterAuthorizedOperations?: boolean } = {}) {
   return {
     throttleTimeMs: 0,
     errorCode: ErrorCode.NONE,
@@ -18,7 +19,7 @@ export function handleDescribeCluster(ctx: BrokerContext) {
     clusterId: ctx.clusterId,
     controllerId: controllerIdOf(ctx),
     brokers: brokersOf(ctx).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
-    clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+    clusterAuthorizedOperations: authorizedOperations(req.includeClusterAuthorizedOperations, CLUSTER_OPERATIONS),
   };
 }
 

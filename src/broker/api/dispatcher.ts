@@ -146,7 +146,7 @@ async function runApplied(ctx: BrokerContext, apiKey: number, version: number, b
     case 47:
       return handleOffsetDelete(ctx, body);
     case 60:
-      return handleDescribeCluster(ctx);
+      return handleDescribeCluster(ctx, body);
     default:
       throw new Error(`no handler for api key ${apiKey}`);
   }

@@ -6,7 +6,8 @@
  * OffsetFetch v8+ batches groups; OffsetCommit v0 commits without a generation.
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
-import { AUTHORIZED_OPERATIONS_OMITTED, type BrokerContext } from './context.js';
+import type { BrokerContext } from './context.js';
+import { authorizedOperations, GROUP_OPERATIONS } from './authorized-operations.js';
 import { limitsOf } from './limits.js';
 import { coordinatorError } from './coordinator-placement.js';
 
@@ -157,8 +158,8 @@ export function handleListGroups(ctx: BrokerContext, req: { statesFilter: string
 export function handleDescribeGroups(ctx: BrokerContext, req: { groups: string[]; includeAuthorizedOperations: boolean }) {
   const groups = ctx.sluice.groups.describeGroups(req.groups).map((g) => {
     const placed = coordinatorError(ctx, g.groupId);
-    if (placed !== ErrorCode.NONE) return { ...g, errorCode: placed, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED };
-    return { ...g, authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED };
+    if (placed !== ErrorCode.NONE) return { ...g, errorCode: placed, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: authorizedOperations(false, GROUP_OPERATIONS) };
+    return { ...g, authorizedOperations: authorizedOperations(req.includeAuthorizedOperations, GROUP_OPERATIONS) };
   });
   return { throttleTimeMs: 0, groups };
 }

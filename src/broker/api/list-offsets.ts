@@ -1,13 +1,14 @@
 /**
  * ListOffsets (api key 2): timestamp -2 is the log start offset (earliest), -1 the high
  * watermark (latest; with no transactions also the last stable offset), -3 the offset of the
- * largest timestamp (v7+), and any other time the first offset whose timestamp is at or
- * after it (-1 / -1 when none). Version 0 answers in oldStyleOffsets.
+ * record with the largest timestamp (v7+, max-timestamp.ts), and any other time the first
+ * offset whose timestamp is at or after it (-1 / -1 when none). Version 0 answers in oldStyleOffsets.
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerContext } from './context.js';
 import { errorCodeOf } from './errors.js';
 import { servedPartition } from './leadership.js';
+import { maxTimestampRecord } from './max-timestamp.js';
 
 export const EARLIEST_TIMESTAMP = -2;
 export const LATEST_TIMESTAMP = -1;
@@ -31,7 +32,7 @@ export function handleListOffsets(ctx: BrokerContext, req: ListOffsetsRequest, v
         if (p.timestamp === EARLIEST_TIMESTAMP) offset = part.logStartOffset;
         else if (p.timestamp === LATEST_TIMESTAMP) offset = part.highWatermark;
         else if (p.timestamp === MAX_TIMESTAMP) {
-          const m = part.log.maxTimestampAndOffset();
+          const m = maxTimestampRecord(part);
           offset = m.offset;
           timestamp = m.timestamp;
         } else {

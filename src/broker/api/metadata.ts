@@ -8,6 +8,7 @@ import { ErrorCode } from '../../protocol/error-codes.js';
 import { AUTHORIZED_OPERATIONS_OMITTED, type BrokerContext } from './context.js';
 import { OFFSETS_TOPIC } from '../../group/index.js';
 import { brokersOf, controllerIdOf, partitionLeadership } from './leadership.js';
+import { authorizedOperations, CLUSTER_OPERATIONS, TOPIC_OPERATIONS } from './authorized-operations.js';
 import { autoCreateBudget, collisionLookup, ensureTopicForRequest, missingTopicError, topicIdLookup } from './topics.js';
 
 export interface MetadataRequest {
@@ -56,7 +57,7 @@ export async function handleMetadata(ctx: BrokerContext, req: MetadataRequest, v
         topicId: d.id,
         isInternal: d.internal,
         partitions: d.partitions.map((p) => ({ partitionIndex: p.partition, ...partitionLeadership(ctx, name, p.partition) })),
-        topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+        topicAuthorizedOperations: authorizedOperations(req.includeTopicAuthorizedOperations, TOPIC_OPERATIONS),
       };
     }),
   );
@@ -66,6 +67,6 @@ export async function handleMetadata(ctx: BrokerContext, req: MetadataRequest, v
     clusterId: ctx.clusterId,
     controllerId: controllerIdOf(ctx),
     topics,
-    clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+    clusterAuthorizedOperations: authorizedOperations(req.includeClusterAuthorizedOperations, CLUSTER_OPERATIONS),
   };
 }

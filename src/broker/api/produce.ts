@@ -1,6 +1,7 @@
 /**
  * Produce (api key 0). Each partition's batches are checked (bounds, magic 2, CRC32C in native
- * code), idempotent producers' sequences are checked (duplicates answered with their first
+ * code; then Kafka's LogValidator rules on their records, log-validation.ts, which may fix
+ * maxTimestamp or refuse with recordErrors), idempotent producers' sequences are checked (duplicates answered with their first
  * offsets, gaps refused), batches are recompressed only when the topic's compression.type
  * asks for another codec, and appended in request order. acks=-1 waits for the group-commit
  * fsync that covers the append (acksAllFsync); acks=0 gets no response.
@@ -27,6 +28,7 @@ import { isInternalTopic } from '../topic-name.js';
 import type { Partition } from '../partition.js';
 import type { BrokerContext } from './context.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
+import { recordErrorsOf, validateProduced } from './log-validation.js';
 import { autoCreateBudget, ensureTopicError } from './topics.js';
 import { NotServedError, servedPartition } from './leadership.js';
 import { upConvertProduce } from './legacy-format.js';
@@ -116,8 +118,8 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, ver
   return acks === 0 ? null : { responses, throttleTimeMs: 0 };
 }
 
-function failed(index: number, errorCode: number, errorMessage: string | null): PartitionProduceResponse {
-  return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage };
+function failed(index: number, errorCode: number, errorMessage: string | null, recordErrors: PartitionProduceResponse['recordErrors'] = []): PartitionProduceResponse {
+  return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors, errorMessage };
 }
 
 async function producePartition(ctx: BrokerContext, topic: string, index: number, records: Buffer | null, acks: number, appended: () => void = () => {}): Promise<PartitionProduceResponse> {
@@ -133,7 +135,6 @@ async function producePartition(ctx: BrokerContext, topic: string, index: number
     if (records === null || records.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `empty record set for ${topic}-${index}`);
     partition.log.validate(records);
     const config = ctx.sluice.topicConfig(topic);
-    const compacted = config['cleanup.policy']!.includes('compact');
     const codec = config['compression.type']!;
     let producerId = -1;
     for (let pos = 0; pos < records.length; pos += records.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD) {
@@ -150,14 +151,20 @@ async function producePartition(ctx: BrokerContext, topic: string, index: number
       }
       producerId = readInt64(records, pos + PRODUCER_ID_OFFSET);
     }
-    if (compacted) refuseNullKeys(records, topic, index);
     const needsConversion = codec !== 'producer' && batchCodecs(records).some((c) => c !== CODECS[codec]);
-    const prepared = needsConversion ? Promise.resolve(recompress(records, codec)) : Promise.resolve(records);
+    // Kafka's LogValidator rules (records against their header, keys, timestamps, maxTimestamp),
+    // maybe on a worker, while the append keeps its place in the partition's order. The
+    // checked bytes replace `records`, which may have been moved to the worker.
+    let checked = records;
+    const prepared = validateProduced(ctx.sluice.pool, records, config, topic, index).then((r) => {
+      checked = r;
+      return needsConversion ? recompress(r, codec) : r;
+    });
     const state = producerId >= 0 ? ctx.producers.forPartition(partition) : null;
     const info = await partition.appendInOrder(prepared, false, { validate: false, leaderEpoch: 0 }, (batches) =>
       state === null ? undefined : checkSequences(state, batches, topic, index),
     );
-    if (state !== null && info.records >= 0) recordSequences(state, records, info);
+    if (state !== null && info.records >= 0) recordSequences(state, checked, info);
     if (info.records >= 0) ctx.sluice.traffic.in(topic, info.records, info.bytes);
     ctx.logDirSpace?.written();
     appended();
@@ -173,7 +180,7 @@ async function producePartition(ctx: BrokerContext, topic: string, index: number
     };
   } catch (err) {
     ctx.logDirSpace?.failed(err);
-    return failed(index, errorCodeOf(err), errorMessageOf(err));
+    return failed(index, errorCodeOf(err), errorMessageOf(err), recordErrorsOf(err));
   }
 }
 
@@ -184,17 +191,6 @@ function batchCodecs(records: Buffer): number[] {
     out.push(records.readInt16BE(pos + ATTRIBUTES_OFFSET) & ATTRIBUTE_COMPRESSION_MASK);
   }
   return out;
-}
-
-/** Kafka refuses records without a key on a compacted topic. */
-function refuseNullKeys(records: Buffer, topic: string, index: number): void {
-  for (let pos = 0; pos < records.length; ) {
-    const size = records.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD;
-    for (const r of readRecords(records.subarray(pos, pos + size), { verifyCrc: false })) {
-      if (r.key === null) throw new KafkaError(ErrorCode.INVALID_RECORD, `compacted topic ${topic} (partition ${index}) cannot accept a record without a key (offset delta ${r.offset})`);
-    }
-    pos += size;
-  }
 }
 
 /** Rebuilds every batch with the topic's codec, keeping producer fields and timestamps. */
