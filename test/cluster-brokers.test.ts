@@ -4,6 +4,7 @@
  * SIGKILLed broker's partitions go offline and come back with their data, and the controller
  * role moves when its broker dies. Clients: kcat (librdkafka) and kafkajs.
  */
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as RdKafka from 'node-rdkafka';
 import path from 'node:path';
@@ -342,5 +343,24 @@ describe('consumer groups in a cluster', () => {
       30_000,
     );
     expect(again).toContain('work');
+  });
+});
+
+describe('topics deleted while a broker is away', () => {
+  it('are deleted from its disk when it comes back', async () => {
+    const etcd = await startEtcd();
+    const nodes = await startThree(etcd.endpoint);
+    const bootstrap = nodes.map((n) => n.bootstrap).join(',');
+    await run(process.execPath, [cliPath, 'topics', '--bootstrap-server', bootstrap, '--create', '--topic', 'gone', '--partitions', '3']);
+    await run(process.execPath, [cliPath, 'topics', '--bootstrap-server', bootstrap, '--create', '--topic', 'stays', '--partitions', '3']);
+    const away = nodes[2]!;
+    const dir = away.dir;
+    await eventually(async () => fs.readdirSync(dir).filter((d) => d.startsWith('gone-')).length, (n) => n === 3, 10_000);
+    expect(await away.stop()).toBe(0);
+    await run(process.execPath, [cliPath, 'topics', '--bootstrap-server', `${nodes[0]!.bootstrap},${nodes[1]!.bootstrap}`, '--delete', '--topic', 'gone']);
+    nodes[2] = await startNode(etcd.endpoint, 3, dir);
+    await eventually(async () => fs.readdirSync(dir).filter((d) => d.startsWith('gone-')).length, (n) => n === 0, 20_000);
+    expect(fs.readdirSync(dir).filter((d) => d.startsWith('stays-')).length).toBe(3);
+    expect(nodes[2]!.output()).toContain('topic deleted in the cluster: deleting its local logs');
   });
 });

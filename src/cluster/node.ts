@@ -108,7 +108,13 @@ export class ClusterNode {
         await new Promise((r) => setTimeout(r, delay));
       }
     }
-    node.member = readMember(this.sluice.dir) === node.keys.cluster;
+    // A member of this very cluster: same name and same cluster id. An etcd that lost its data
+    // (a new cluster id) must not make brokers delete what they hold.
+    const member = readMember(this.sluice.dir);
+    node.member = member?.cluster === node.keys.cluster && member.clusterId === node.clusterId;
+    if (member && !node.member) {
+      options.logger.warn({ was: member, now: { cluster: node.keys.cluster, clusterId: node.clusterId } }, 'this data directory was part of another cluster (or etcd lost its data): its topics unknown to this cluster are kept, not served');
+    }
     node.cache.onChange((changes) => node.onChange(changes));
     await node.syncTopics();
     const registration: BrokerRegistration = {
@@ -364,7 +370,8 @@ export class ClusterNode {
       // A data directory that has been part of this cluster mirrors only its topics: one
       // missing now was deleted while this broker was away. A directory joining for the first
       // time keeps what it had, unserved, for the operator to decide.
-      if (this.member || this.mirrored.has(id)) {
+      // An empty cluster deleting everything is more likely an etcd that lost its data.
+      if ((this.member && this.cache.topics.size > 0) || this.mirrored.has(id)) {
         this.options.logger.info({ topic: name, id }, 'topic deleted in the cluster: deleting its local logs');
         await s.deleteTopic(name);
       } else if (!this.warnedStray.has(name)) {
@@ -374,7 +381,7 @@ export class ClusterNode {
     }
     for (const t of this.cache.topics.values()) this.mirrored.add(t.id);
     if (!this.member) {
-      fs.writeFileSync(path.join(s.dir, MEMBER_FILE), `cluster=${this.keys.cluster}\n`);
+      fs.writeFileSync(path.join(s.dir, MEMBER_FILE), `cluster=${this.keys.cluster}\ncluster.id=${this.clusterId}\n`);
       this.member = true;
     }
   }
@@ -389,15 +396,18 @@ export class ClusterNode {
 /** Producer ids a broker takes from etcd at a time. */
 const PRODUCER_ID_BLOCK = 1000;
 
-/** Written in the data directory once it mirrors a cluster: `cluster=<name>`. */
+/** Written in the data directory once it mirrors a cluster: `cluster=<name>` and `cluster.id=<id>`. */
 const MEMBER_FILE = 'cluster.properties';
 
-function readMember(dir: string): string | null {
+function readMember(dir: string): { cluster: string; clusterId: string | null } | null {
+  let text: string;
   try {
-    return /^cluster=(.*)$/m.exec(fs.readFileSync(path.join(dir, MEMBER_FILE), 'utf8'))?.[1]?.trim() ?? null;
+    text = fs.readFileSync(path.join(dir, MEMBER_FILE), 'utf8');
   } catch {
     return null;
   }
+  const cluster = /^cluster=(.*)$/m.exec(text)?.[1]?.trim();
+  return cluster ? { cluster, clusterId: /^cluster\.id=(.*)$/m.exec(text)?.[1]?.trim() ?? null } : null;
 }
 
 function sorted(o: Record<string, string>): [string, string][] {
