@@ -30,7 +30,7 @@ import type { BrokerContext } from './context.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
 import { recordErrorsOf, validateProduced } from './log-validation.js';
 import { autoCreateBudget, ensureTopicError } from './topics.js';
-import { NotServedError, servedPartition } from './leadership.js';
+import { leaderEpochOf, NotServedError, servedPartition } from './leadership.js';
 import { upConvertProduce } from './legacy-format.js';
 
 export interface ProduceRequest {
@@ -161,7 +161,8 @@ async function producePartition(ctx: BrokerContext, topic: string, index: number
       return needsConversion ? recompress(r, codec) : r;
     });
     const state = producerId >= 0 ? ctx.producers.forPartition(partition) : null;
-    const info = await partition.appendInOrder(prepared, false, { validate: false, leaderEpoch: 0 }, (batches) =>
+    // Each batch carries the leader epoch it was appended in (0 on a lone broker), as Kafka's.
+    const info = await partition.appendInOrder(prepared, false, { validate: false, leaderEpoch: leaderEpochOf(ctx, topic, index) }, (batches) =>
       state === null ? undefined : checkSequences(state, batches, topic, index),
     );
     if (state !== null && info.records >= 0) recordSequences(state, checked, info);
