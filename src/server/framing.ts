@@ -24,10 +24,14 @@ const SIZE_PREFIX_BYTES = 4;
 export const MIN_FRAME_BYTES = 8;
 /**
  * Frames from this size up are assembled in a resizable ArrayBuffer, whose memory clear() can
- * return on the spot. Below it an ordinary allocation is cheaper (a resizable buffer is its own
- * mmap) and what a connection can hold is small.
+ * return on the spot. Below it an ordinary allocation is cheaper: a resizable buffer is its own
+ * mmap, so every frame in one touches fresh pages, and page faults on this machine cost about
+ * 3 ns a byte (at 256 KiB, librdkafka's 1 MB produce requests doubled the broker's CPU per
+ * record); malloc hands a steady stream of 1 MB frames the same, already mapped memory. Frames
+ * this large are rare (the default request limit is 100 MiB) and are where a connection can
+ * hold the most.
  */
-export const RELEASABLE_FRAME_BYTES = 256 * 1024;
+export const RELEASABLE_FRAME_BYTES = 16 * 1024 * 1024;
 /**
  * A releasable frame buffer starts this large (or as large as what is already here) and doubles
  * as bytes come, up to the frame's size: V8 counts a buffer's length as external memory and
