@@ -58,6 +58,8 @@ export interface DoneReport {
   rebalanceMs: number;
   fetchStart: number;
   lastRecordAt: number;
+  /** epoch ms when this thread began sending or fetching (after connecting and setting up). */
+  begunAt: number;
 }
 
 export type WorkerMessage = WindowReport | DoneReport | { type: 'error'; thread: number; message: string };
@@ -92,11 +94,11 @@ async function run(task: WorkerTask, port: NonNullable<typeof parentPort>): Prom
   const cluster = await Cluster.connect({ bootstrap: task.bootstrap, clientId: `sluice-perf-${task.thread}`, requestTimeoutMs: task.requestTimeoutMs });
   const meter = new Meter();
   const ticker = setInterval(() => port.postMessage(meter.window(task.thread)), 1000);
-  const done: DoneReport = { type: 'done', thread: task.thread, records: 0, bytes: 0, hist: meter.hist, rebalanceMs: 0, fetchStart: Date.now(), lastRecordAt: 0 };
+  const done: DoneReport = { type: 'done', thread: task.thread, records: 0, bytes: 0, hist: meter.hist, rebalanceMs: 0, fetchStart: Date.now(), lastRecordAt: 0, begunAt: Date.now() };
   try {
-    if (task.mode === 'produce') await produce(task, cluster, meter);
+    if (task.mode === 'produce') await produce(task, cluster, meter, done);
     else if (task.mode === 'consume') await consume(task, cluster, meter, done);
-    else await endToEnd(task, cluster, meter);
+    else await endToEnd(task, cluster, meter, done);
   } finally {
     clearInterval(ticker);
     cluster.close();
@@ -121,7 +123,7 @@ function pacer(rate: number): (i: number) => Promise<void> | null {
   };
 }
 
-async function produce(task: WorkerTask, cluster: Cluster, meter: Meter): Promise<void> {
+async function produce(task: WorkerTask, cluster: Cluster, meter: Meter, done: DoneReport): Promise<void> {
   if (task.records === 0) return;
   const values = payloads(task);
   const producer = new Producer(cluster, {
@@ -140,6 +142,7 @@ async function produce(task: WorkerTask, cluster: Cluster, meter: Meter): Promis
   // thread's partitions only.
   const block = Math.max(1, Math.floor((task.producer.batchBytes ?? 256 * 1024) / (avg + 16)));
   const parts = task.partitions;
+  done.begunAt = Date.now();
   const due = pacer(task.throughput);
   const stats = producer.stats;
   const sync = () => {
@@ -185,7 +188,7 @@ async function consume(task: WorkerTask, cluster: Cluster, meter: Meter, done: D
     }
     done.rebalanceMs = Date.now() - t0;
   } else if (task.partitions.length > 0) await consumer.assign(task.topic, task.partitions, { earliest: true });
-  done.fetchStart = Date.now();
+  done.fetchStart = done.begunAt = Date.now();
   let last = Date.now();
   try {
     while (Atomics.load(shared, 0) < total) {
@@ -231,7 +234,7 @@ async function consume(task: WorkerTask, cluster: Cluster, meter: Meter, done: D
  * hands it over. The producer sends each record at once (linger.ms 0 unless set) and the fetch
  * returns as soon as a record arrives (fetch.min.bytes 1), so no batching wait sits between.
  */
-async function endToEnd(task: WorkerTask, cluster: Cluster, meter: Meter): Promise<void> {
+async function endToEnd(task: WorkerTask, cluster: Cluster, meter: Meter, done: DoneReport): Promise<void> {
   const values = payloads(task);
   const producer = new Producer(cluster, { acks: 1, lingerMs: 0, ...task.producer, allowAutoTopicCreation: false });
   const consumer = new Consumer(cluster, { maxWaitMs: 100, ...task.consumer, minBytes: 1 });
@@ -239,6 +242,7 @@ async function endToEnd(task: WorkerTask, cluster: Cluster, meter: Meter): Promi
   await consumer.assign(task.topic, task.partitions, { latest: true });
   let received = 0;
   let lastAt = Date.now();
+  done.begunAt = lastAt;
   let sendError: Error | null = null;
   const sending = (async () => {
     const due = pacer(task.throughput);

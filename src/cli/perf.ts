@@ -173,7 +173,7 @@ export async function perf(argv: string[]): Promise<number> {
     process.stdout.write(PERF_HELP);
     return 0;
   }
-  if (mode === undefined) throw new UsageError(`which test? one of ${MODES.join(', ')}`);
+  if (mode === undefined || mode.startsWith('-')) throw new UsageError(`which test? one of ${MODES.join(', ')}, first: sluice perf produce --topic T ...`);
   if (!(MODES as readonly string[]).includes(mode)) throw new UsageError(`unknown perf test '${mode}': one of ${MODES.join(', ')}`);
   const v = parse(gatherProps(rest), OPTIONS);
   if (v.help) {
@@ -331,12 +331,15 @@ async function runWorkers(tasks: WorkerTask[], mode: PerfMode, reportMs: number,
   const fetchStart = Math.min(...dones.map((d) => d.fetchStart));
   // consume: Kafka's end.time is the last record's, not when the idle wait ran out.
   const endMs = mode === 'consume' && lastRecordAt > 0 ? lastRecordAt : startMs + (performance.now() - t0);
+  // produce and end-to-end rates count from the first send (Kafka's tools start their clock
+  // there too), not from thread start-up and connecting; consume counts from start, as Kafka's.
+  const begunAt = mode === 'consume' ? startMs : Math.min(...dones.map((d) => d.begunAt));
   return {
     records,
     bytes,
     startMs,
     endMs,
-    seconds: Math.max(1e-3, (endMs - startMs) / 1000),
+    seconds: Math.max(1e-3, (endMs - begunAt) / 1000),
     latency: hist.summary(),
     rebalanceMs,
     fetchSeconds: Math.max(1e-3, (endMs - fetchStart) / 1000),
