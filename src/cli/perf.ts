@@ -80,6 +80,13 @@ const OPTIONS = {
   json: { type: 'boolean' },
 } as const;
 
+/**
+ * A big young generation: a poll hands over tens of thousands of records at once, and with
+ * V8's default (16 MiB semi-spaces) they outlive a scavenge and get copied; measured at 3 M
+ * records of 100 B (lz4), consume used 27% less CPU with 256.
+ */
+const YOUNG_GENERATION_MB = 256;
+
 const MODES: readonly PerfMode[] = ['produce', 'consume', 'end-to-end'];
 
 /** Kafka allows `--producer-props a=1 b=2`: values after the flag up to the next flag belong to it. */
@@ -297,7 +304,7 @@ async function runWorkers(tasks: WorkerTask[], mode: PerfMode, reportMs: number,
     lastAt = now;
     win = { count: 0, sum: 0, max: 0 };
   }, reportMs);
-  const workers = tasks.map((task) => new Worker(new URL('./perf-worker.js', import.meta.url), { workerData: task }));
+  const workers = tasks.map((task) => new Worker(new URL('./perf-worker.js', import.meta.url), { workerData: task, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } }));
   try {
     await Promise.all(
       workers.map(
