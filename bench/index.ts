@@ -1,12 +1,16 @@
 /**
  * `npm run bench`: Sluice against its peers and against the machine's limits, in one run.
- * Prints tables, and writes bench/results/latest.json, latest.md (the report) and its SVG
- * charts (bench/results/quick/ for --quick), plus a timestamped JSON copy (not committed).
+ * Prints tables, and writes latest.json, latest.md (the report) and its SVG charts (quick/ for
+ * --quick), plus a timestamped JSON copy, into bench/out/ (ignored by git); with --save into the
+ * tracked bench/results/ instead.
  *
  *   npm run bench                       everything (15-30 minutes)
  *   npm run bench -- --quick            about a minute or two: small sizes, no pool/groups suites
  *   npm run bench -- --only=wire,peers  some suites: micro, limits, storage, pool, embedded,
  *                                       peers, wire, cpu, durable, scale, groups
+ *   npm run bench -- --bootstrap-server host:port   a running broker (Sluice or Kafka): rdkafka-perf
+ *                                       and sluice perf against it, side by side
+ *   npm run bench -- --save             update the committed report in bench/results/
  *   node dist/bench/index.js --render=bench/results/latest.json   rewrite the report from saved results
  *
  * What the suites need beyond `npm install` (each is skipped with a message when missing):
@@ -34,14 +38,26 @@ import { fsAppendBench, lmdbBench } from './peers.js';
 import { durableBench, logSizeCurve, partitionsCurve, recordSizeCurve } from './scale.js';
 import { headlineMarkdown, summarize, targetsMarkdown, writeReport, type Report } from './report.js';
 import { buildBatch } from '../src/record/index.js';
+import { externalBench } from './external.js';
 import { loadavg, machine, now, pickMedian, table, versions, type Throughput } from './util.js';
 
 const quick = process.argv.includes('--quick');
+/** Results go to bench/results/ (tracked) only with --save; otherwise to the ignored bench/out/. */
+const save = process.argv.includes('--save');
+/** `--bootstrap-server host:port` (or `=host:port`): measure that running broker, nothing else. */
+const bootstrapArg = (() => {
+  const i = process.argv.findIndex((a) => a === '--bootstrap-server' || a.startsWith('--bootstrap-server='));
+  if (i < 0) return undefined;
+  const a = process.argv[i]!;
+  const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : process.argv[i + 1];
+  if (!v || v.startsWith('--')) throw new Error('--bootstrap-server needs host:port');
+  return v;
+})();
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
 const only = onlyArg ? new Set(onlyArg.split(',')) : undefined;
 /** Suites left out of --quick unless named in --only: they are long and not part of the comparison. */
 const NOT_QUICK = new Set(['pool', 'groups']);
-const want = (suite: string) => (only ? only.has(suite) : !(quick && NOT_QUICK.has(suite)));
+const want = (suite: string) => bootstrapArg === undefined && (only ? only.has(suite) : !(quick && NOT_QUICK.has(suite)));
 
 /** `--render=FILE.json`: rewrites the report (latest.md and the SVGs beside FILE) from a saved run, measuring nothing. */
 function render(file: string): void {
@@ -61,7 +77,7 @@ async function main(): Promise<void> {
   const report: Report = {
     date: new Date().toISOString(),
     quick,
-    command: `npm run bench${quick || onlyArg ? ' --' : ''}${quick ? ' --quick' : ''}${onlyArg ? ` --only=${onlyArg}` : ''}`,
+    command: `npm run bench${quick || onlyArg || bootstrapArg ? ' --' : ''}${quick ? ' --quick' : ''}${onlyArg ? ` --only=${onlyArg}` : ''}${bootstrapArg ? ` --bootstrap-server ${bootstrapArg}` : ''}`,
     machine: facts,
     versions: versions(),
     loadavg: { start: loadavg() },
@@ -70,7 +86,7 @@ async function main(): Promise<void> {
   console.log(`Sluice benchmarks ${JSON.stringify(facts)}`);
   console.log(`Versions ${JSON.stringify(report.versions)}`);
   console.log(`Load average at start: ${report.loadavg.start.join(' ')}\n`);
-  if (quick && !only) console.log('--quick: the pool and groups suites are left out (--only=pool,groups runs them)\n');
+  if (quick && !only && !bootstrapArg) console.log('--quick: the pool and groups suites are left out (--only=pool,groups runs them)\n');
   const section = (title: string, rows: Throughput[]) => {
     if (rows.length === 0) return;
     console.log(title);
@@ -78,7 +94,14 @@ async function main(): Promise<void> {
     console.log();
   };
 
-  if (want('limits')) {
+  if (bootstrapArg !== undefined) {
+    // An existing broker: only the load generators against it; the other suites measure this machine's own Sluice.
+    const ext = await externalBench({ bootstrap: bootstrapArg, records: quick ? 500_000 : 3_000_000, partitions: quick ? [8] : [1, 8], codecs: quick ? ['lz4'] : ['none', 'lz4'], threads: 1 });
+    if (ext.skipped) report.skipped!.push(`rdkafka-perf: ${ext.skipped}`);
+    report.external = { bootstrap: bootstrapArg, rows: ext.rows };
+    section(`Existing broker at ${bootstrapArg}: rdkafka-perf and sluice perf`, ext.rows);
+  }
+  if (bootstrapArg === undefined && want('limits')) {
     report.limits = limitsBench(quick);
     if (report.limits.diskSkipped) report.skipped!.push(`disk bandwidth: ${report.limits.diskSkipped}`);
     section('Limits of the machine', [report.limits.memcpy, ...(report.limits.disk ? [report.limits.disk] : [])]);
@@ -216,9 +239,11 @@ async function main(): Promise<void> {
   report.loadavg.end = loadavg();
   report.seconds = (now() - t0) / 1000;
   summarize(report);
-  console.log('Headline');
-  console.log(headlineMarkdown(report));
-  console.log();
+  if (report.headline?.length) {
+    console.log('Headline');
+    console.log(headlineMarkdown(report));
+    console.log();
+  }
   if (report.targets?.length) {
     console.log('Targets (ratios measured in this run)');
     console.log(targetsMarkdown(report));
@@ -226,14 +251,15 @@ async function main(): Promise<void> {
   }
   console.log(`Load average at end: ${report.loadavg.end.join(' ')}; ${(report.seconds / 60).toFixed(1)} minutes`);
 
-  const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
+  // Tracked files change only with --save; a plain run writes beside them in the ignored bench/out/.
+  const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', save ? 'results' : 'out');
   fs.mkdirSync(dir, { recursive: true });
-  const stamp = `${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}${onlyArg ? `-${onlyArg.replace(/,/g, '+')}` : ''}`;
+  const stamp = `${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}${onlyArg ? `-${onlyArg.replace(/,/g, '+')}` : ''}${bootstrapArg ? '-external' : ''}`;
   const json = `${JSON.stringify(report, null, 2)}\n`;
   fs.writeFileSync(path.join(dir, `${stamp}.json`), json);
   // latest.* is the committed report of a run of every suite: a full run's in bench/results/,
   // a quick run's in bench/results/quick/. A run of some suites (--only) writes its JSON only.
-  if (!onlyArg) {
+  if (!onlyArg && !bootstrapArg) {
     const out = quick ? path.join(dir, 'quick') : dir;
     fs.mkdirSync(out, { recursive: true });
     fs.writeFileSync(path.join(out, 'latest.json'), json);
@@ -242,6 +268,7 @@ async function main(): Promise<void> {
   } else {
     console.log(`Results written to ${path.relative(process.cwd(), path.join(dir, `${stamp}.json`))} (latest.* is written by runs of every suite)`);
   }
+  if (!save) console.log('Not saved under bench/results/ (tracked): run with --save to update the committed report.');
 }
 
 main().catch((err) => {

@@ -33,6 +33,8 @@ export interface Report {
   durable?: Throughput;
   scale?: { logSize?: { append: Curve; reads: Curve }; partitions?: Curve; recordSize?: Curve };
   groups?: Throughput[];
+  /** --bootstrap-server: load generators against a broker that was already running. */
+  external?: { bootstrap: string; rows: Throughput[] };
   headline?: HeadlineRow[];
   targets?: Target[];
   skipped?: string[];
@@ -262,6 +264,7 @@ export function writeReport(r: Report, dir: string): string {
     out.push(`${r.micro.map((m) => `| ${m.name} | ${fmtRate(m.opsPerSec)} | ${m.mbPerSec ? m.mbPerSec.toFixed(0) : ''} | ${m.meanUs.toFixed(1)} | ${m.p99Us.toFixed(1)} |`).join('\n')}\n`);
   }
   if (r.storage?.length) out.push(`## Storage: the partition log, 100-byte records, batches of 1000\n\n\`\`\`\n${table(r.storage)}\n\`\`\`\n`);
+  if (r.external?.rows.length) out.push(`## Existing broker at ${r.external.bootstrap}\n\n\`\`\`\n${table(r.external.rows)}\n\`\`\`\n`);
   if (r.groups?.length) out.push(`## Consumer groups over the wire\n\n\`\`\`\n${table(r.groups)}\n\`\`\`\n`);
   return out.join('\n');
 }

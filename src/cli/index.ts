@@ -9,6 +9,7 @@ import { consume } from './consume.js';
 import { devCluster } from './dev-cluster.js';
 import { dumpLog } from './dump-log.js';
 import { groups } from './groups.js';
+import { perf } from './perf.js';
 import { produce } from './produce.js';
 import { topics } from './topics.js';
 
@@ -20,6 +21,7 @@ Commands:
   produce    send lines of stdin or a file as records (like kafka-console-producer.sh)
   consume    print records of a topic, alone or in a consumer group (like kafka-console-consumer.sh)
   groups     list, describe, reset offsets of and delete consumer groups (like kafka-consumer-groups.sh)
+  perf       benchmark a broker: produce, consume, end-to-end (like kafka-*-perf-test.sh)
   dump-log   decode segment files: .log, .index, .timeindex (like kafka-dump-log.sh)
   cluster    describe a cluster: brokers, controller, racks, partitions per broker
   dev-cluster  start a local etcd and a cluster of brokers (default 3) for trying a cluster out
@@ -35,6 +37,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   produce,
   consume,
   groups,
+  perf,
   'dump-log': dumpLog,
   'dev-cluster': devCluster,
   cluster: clusterCommand,

@@ -111,8 +111,15 @@ export class Consumer {
       return [];
     }
     const byLeader = await this.cluster.byLeader(this.assigned.values(), (a) => a);
+    // One leader (the common case) needs no merge; flat() of a large poll cost a tenth of its time.
+    if (byLeader.size === 1) {
+      const [[leader, list]] = byLeader;
+      return this.fetchFrom(leader, list);
+    }
     const results = await Promise.all([...byLeader].map(([leader, list]) => this.fetchFrom(leader, list)));
-    return results.flat();
+    const out = results[0]!;
+    for (let i = 1; i < results.length; i++) for (const r of results[i]!) out.push(r);
+    return out;
   }
 
   private async fetchFrom(leader: number, list: Assigned[]): Promise<ConsumedRecord[]> {
@@ -175,10 +182,9 @@ export class Consumer {
       if (h.lastOffset < a.position) continue;
       if (!h.isControl) {
         const timestampType = h.timestampType === TimestampType.LogAppendTime ? 'LogAppendTime' : 'CreateTime';
-        for (const r of readRecords(batch)) {
-          if (r.offset < a.position) continue;
-          out.push({ topic: a.topic, partition: a.partition, offset: r.offset, timestamp: r.timestamp, timestampType, key: r.key, value: r.value, headers: r.headers });
-        }
+        // Each record built once, straight from its fields; those before the position are skipped unbuilt.
+        const { topic, partition } = a;
+        readRecords(batch, {}, (offset, timestamp, key, value, headers): ConsumedRecord => ({ topic, partition, offset, timestamp, timestampType, key, value, headers }), a.position, out);
       }
       a.position = h.lastOffset + 1;
     }

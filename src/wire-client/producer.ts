@@ -35,6 +35,11 @@ export interface ProducerOptions {
   retries?: number;
   /** Create a topic that does not exist, where the broker allows it (default true, as Kafka's producer). */
   allowAutoTopicCreation?: boolean;
+  /**
+   * Called once per batch acknowledged (written, for acks=0) with its record count and the
+   * performance.now() of its first and last append: per-record latency for benchmarks.
+   */
+  onDelivered?: (count: number, firstAppendMs: number, lastAppendMs: number) => void;
 }
 
 export interface ProducerRecord {
@@ -52,6 +57,8 @@ interface Accumulating {
   partition: number;
   records: RecordInput[];
   bytes: number;
+  firstAt: number;
+  lastAt: number;
 }
 
 interface Ready {
@@ -61,6 +68,8 @@ interface Ready {
   count: number;
   bytes: number;
   attempts: number;
+  firstAt: number;
+  lastAt: number;
 }
 
 export class Producer {
@@ -72,6 +81,7 @@ export class Producer {
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly autoCreate: boolean;
+  private readonly onDelivered: ProducerOptions['onDelivered'];
   private readonly sticky = new StickyPartitioner();
   private readonly partitionCounts = new Map<string, number>();
   private readonly accumulating = new Map<string, Accumulating>();
@@ -94,6 +104,7 @@ export class Producer {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.retries = options.retries ?? 5;
     this.autoCreate = options.allowAutoTopicCreation ?? true;
+    this.onDelivered = options.onDelivered;
   }
 
   /** Partitions of a topic (metadata fetched once; the topic is created if allowed). */
@@ -128,7 +139,9 @@ export class Producer {
     }
     const id = `${r.topic}\0${partition}`;
     let acc = this.accumulating.get(id);
-    if (acc === undefined) this.accumulating.set(id, (acc = { topic: r.topic, partition, records: [], bytes: 0 }));
+    const at = this.onDelivered === undefined ? 0 : performance.now();
+    if (acc === undefined) this.accumulating.set(id, (acc = { topic: r.topic, partition, records: [], bytes: 0, firstAt: at, lastAt: at }));
+    acc.lastAt = at;
     const size = (r.key?.length ?? 0) + (r.value?.length ?? 0) + 16;
     acc.records.push({ key: r.key ?? null, value: r.value, headers: r.headers, timestamp: r.timestamp });
     acc.bytes += size;
@@ -163,7 +176,7 @@ export class Producer {
       if (acc === undefined) continue;
       this.accumulating.delete(id);
       const batch = buildBatch(acc.records, { compression: this.compression });
-      ready.push({ topic: acc.topic, partition: acc.partition, batch, count: acc.records.length, bytes: acc.bytes, attempts: 0 });
+      ready.push({ topic: acc.topic, partition: acc.partition, batch, count: acc.records.length, bytes: acc.bytes, attempts: 0, firstAt: acc.firstAt, lastAt: acc.lastAt });
       this.sticky.next(acc.topic, acc.partition, this.partitionCounts.get(acc.topic) ?? 1);
     }
     if (ready.length > 0) this.track(this.sendReady(ready));
@@ -225,5 +238,6 @@ export class Producer {
     this.stats.records += b.count;
     this.stats.bytes += b.bytes - 16 * b.count;
     this.bufferedBytes -= b.bytes;
+    this.onDelivered?.(b.count, b.firstAt, b.lastAt);
   }
 }

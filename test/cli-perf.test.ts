@@ -1,0 +1,145 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startBroker } from './helpers/broker.js';
+import { requireTool, run } from './helpers/clients.js';
+import { sluice } from './helpers/cli.js';
+import { tmpDir } from './helpers/tmp.js';
+
+beforeAll(() => requireTool('kcat', 'apt-get install kcat'));
+
+const NUM = '(\\d+(?:\\.\\d+)?)';
+const PRODUCE_SUMMARY = new RegExp(
+  `^(\\d+) records sent, ${NUM} records/sec \\(${NUM} MB/sec\\), ${NUM} ms avg latency, ${NUM} ms max latency, ${NUM} ms 50th, ${NUM} ms 95th, ${NUM} ms 99th, ${NUM} ms 99\\.9th\\.$`,
+  'm',
+);
+const CONSUME_HEAD = 'start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec';
+const TIME = '\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d:\\d{3}';
+const CONSUME_ROW = new RegExp(`^${TIME}, ${TIME}, ${NUM}, ${NUM}, (\\d+), ${NUM}, (\\d+), (\\d+), ${NUM}, ${NUM}$`, 'm');
+
+describe('sluice perf against a broker process', () => {
+  it('produces with two threads, the records are on the broker, and consume reads them all back', async () => {
+    const broker = await startBroker();
+    const b = ['--bootstrap-server', broker.bootstrap];
+    const p = await sluice(['perf', 'produce', '--topic', 'perf', '--partitions', '3', '--num-records', '20000', '--record-size', '100', '--throughput', '-1', '--producer-props', 'acks=1', 'compression.type=lz4', 'linger.ms=2', '--threads', '2', ...b]);
+    expect(p.code, p.stderr).toBe(0);
+    const m = PRODUCE_SUMMARY.exec(p.stdout);
+    expect(m, p.stdout).not.toBeNull();
+    expect(Number(m![1])).toBe(20000);
+    // Percentiles are ordered and no more than the max.
+    const [p50, p95, p99, p999] = [6, 7, 8, 9].map((i) => Number(m![i]));
+    expect(p50).toBeLessThanOrEqual(p95!);
+    expect(p95).toBeLessThanOrEqual(p99!);
+    expect(p99).toBeLessThanOrEqual(p999!);
+    expect(p999).toBeLessThanOrEqual(Number(m![5]));
+
+    // kcat reads every record: 20,000 values of exactly 100 bytes, JSON log lines, and varied.
+    const out = await run('kcat', ['-C', '-b', broker.bootstrap, '-t', 'perf', '-e', '-q', '-f', '%p %S %s\n']);
+    const lines = out.trimEnd().split('\n');
+    expect(lines).toHaveLength(20000);
+    const values = lines.map((l) => l.split(' ').slice(2).join(' '));
+    for (const l of lines) expect(Number(l.split(' ')[1])).toBe(100);
+    expect(new Set(lines.map((l) => l.split(' ')[0]))).toEqual(new Set(['0', '1', '2']));
+    for (const v of values.slice(0, 100)) expect(v).toMatch(/^\{"ts":"\d{4}-\d\d-\d\dT[^"]+","level":"(INFO|WARN|DEBUG|ERROR)","service":"\w+"/);
+    expect(new Set(values).size).toBeGreaterThan(19000);
+
+    const c = await sluice(['perf', 'consume', '--topic', 'perf', '--num-records', '20000', '--threads', '2', ...b]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).toContain(CONSUME_HEAD);
+    const row = CONSUME_ROW.exec(c.stdout);
+    expect(row, c.stdout).not.toBeNull();
+    expect(Number(row![3])).toBe(20000);
+    expect(Number(row![1])).toBeCloseTo((20000 * 100) / 1048576, 3);
+  });
+
+  it('--json gives one parsable result for produce and consume (in a group, committed at the end)', async () => {
+    const broker = await startBroker();
+    const b = ['--bootstrap-server', broker.bootstrap];
+    const p = await sluice(['perf', 'produce', '--topic', 'js', '--partitions', '2', '--num-records', '5000', '--json', '--producer-props', 'acks=all', 'compression.type=gzip', ...b]);
+    expect(p.code, p.stderr).toBe(0);
+    const pr = JSON.parse(p.stdout) as { test: string; records: number; bytes: number; recordsPerSec: number; latencyMs: Record<string, number>; params: { producer: Record<string, unknown> } };
+    expect(pr.test).toBe('produce');
+    expect(pr.records).toBe(5000);
+    expect(pr.bytes).toBeGreaterThan(5000 * 100); // whole log lines, 150 to 330 bytes
+    expect(pr.recordsPerSec).toBeGreaterThan(0);
+    expect(Object.keys(pr.latencyMs).sort()).toEqual(['avg', 'max', 'p50', 'p95', 'p99', 'p999']);
+    expect(pr.params.producer).toEqual({ acks: -1, compression: 'gzip' });
+
+    const c = await sluice(['perf', 'consume', '--topic', 'js', '--num-records', '5000', '--group', 'perf-g', '--json', ...b]);
+    expect(c.code, c.stderr).toBe(0);
+    const cr = JSON.parse(c.stdout) as { test: string; records: number; bytes: number; rebalanceTimeMs: number; fetchRecordsPerSec: number };
+    expect(cr).toMatchObject({ test: 'consume', records: 5000, bytes: pr.bytes });
+    expect(cr.rebalanceTimeMs).toBeGreaterThanOrEqual(0);
+    // The group committed the end of both partitions.
+    const d = await sluice(['groups', '--describe', '--group', 'perf-g', ...b]);
+    expect(d.code, d.stderr).toBe(0);
+    const rows = d.stdout.split('\n').map((l) => l.trim().split(/\s+/)).filter((cols) => cols[0] === 'perf-g' && cols[1] === 'js');
+    expect(rows.map((cols) => cols[2]).sort()).toEqual(['0', '1']);
+    // CURRENT-OFFSET = LOG-END-OFFSET, LAG 0, and the two partitions hold 5,000 records.
+    for (const cols of rows) expect(cols[5]).toBe('0');
+    expect(rows.reduce((n, cols) => n + Number(cols[3]), 0)).toBe(5000);
+  });
+
+  it('end-to-end at a fixed low rate times every record and prints percentiles; progress lines come while it runs', async () => {
+    const broker = await startBroker();
+    const b = ['--bootstrap-server', broker.bootstrap];
+    const e = await sluice(['perf', 'end-to-end', '--topic', 'e2e', '--partitions', '1', '--num-records', '600', '--throughput', '300', '--reporting-interval', '500', ...b]);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/^\d+ records received, [\d.]+ records\/sec, [\d.]+ ms avg latency, [\d.]+ ms max latency\.$/m);
+    expect(e.stdout).toMatch(new RegExp(`^600 records, ${NUM} records/sec, end-to-end latency: avg ${NUM} ms, p50 ${NUM} ms, p95 ${NUM} ms, p99 ${NUM} ms, p99\\.9 ${NUM} ms, max ${NUM} ms\\.$`, 'm'));
+
+    const j = await sluice(['perf', 'end-to-end', '--topic', 'e2e', '--num-records', '200', '--throughput', '200', '--json', ...b]);
+    expect(j.code, j.stderr).toBe(0);
+    const r = JSON.parse(j.stdout) as { records: number; latencyMs: { p50: number; p99: number; p999: number; max: number } };
+    expect(r.records).toBe(200);
+    expect(r.latencyMs.p50).toBeGreaterThan(0);
+    expect(r.latencyMs.p50).toBeLessThanOrEqual(r.latencyMs.p99);
+    expect(r.latencyMs.p999).toBeLessThanOrEqual(r.latencyMs.max);
+
+    // A throttled produce runs long enough for progress lines in Kafka's window form.
+    const p = await sluice(['perf', 'produce', '--topic', 'slow', '--partitions', '1', '--num-records', '1500', '--throughput', '1000', '--reporting-interval', '300', ...b]);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stdout).toMatch(/^\d+ records sent, [\d.]+ records\/sec \([\d.]+ MB\/sec\), [\d.]+ ms avg latency, [\d.]+ ms max latency\.$/m);
+    expect(Number(PRODUCE_SUMMARY.exec(p.stdout)![1])).toBe(1500);
+  });
+
+  it('sends the lines of --payload-file', async () => {
+    const broker = await startBroker();
+    const file = path.join(tmpDir(), 'payloads.txt');
+    fs.writeFileSync(file, 'alpha\nbeta\ngamma\n');
+    const p = await sluice(['perf', 'produce', '--topic', 'pf', '--partitions', '1', '--num-records', '30', '--payload-file', file, '--bootstrap-server', broker.bootstrap]);
+    expect(p.code, p.stderr).toBe(0);
+    const out = await run('kcat', ['-C', '-b', broker.bootstrap, '-t', 'pf', '-e', '-q', '-f', '%s\n']);
+    const values = out.trimEnd().split('\n');
+    expect(values).toHaveLength(30);
+    expect(new Set(values)).toEqual(new Set(['alpha', 'beta', 'gamma']));
+  });
+
+  it('rejects bad command lines with exit code 2 and says what is wrong', async () => {
+    const cases: [string[], RegExp][] = [
+      [[], /which test\? one of produce, consume, end-to-end/],
+      [['bench'], /unknown perf test 'bench'/],
+      [['produce', '--num-records', '10'], /--topic is required/],
+      [['produce', '--topic', 't'], /--num-records is required/],
+      [['produce', '--topic', 't', '--num-records', 'many'], /invalid value 'many' for --num-records/],
+      [['produce', '--topic', 't', '--num-records', '10', '--record-size', '10', '--payload-file', 'f'], /--record-size or --payload-file, not both/],
+      [['produce', '--topic', 't', '--num-records', '10', '--throughput', '0'], /--throughput/],
+      [['produce', '--topic', 't', '--num-records', '10', '--producer-props', 'acks=2'], /invalid value '2' for acks in --producer-props/],
+      [['produce', '--topic', 't', '--num-records', '10', '--producer-props', 'compression.type=zstd'], /compression.type.*none, gzip, snappy, lz4/],
+      [['produce', '--topic', 't', '--num-records', '10', '--producer-props', 'linger.ms'], /expected key=value/],
+      [['produce', '--topic', 't', '--num-records', '10', '--producer-props'], /'--producer-props' needs a value/],
+      [['produce', '--topic', 't', '--num-records', '10', '--group', 'g'], /--group is for perf consume/],
+      [['end-to-end', '--topic', 't', '--threads', '2'], /end-to-end runs on one thread/],
+      [['consume', '--topic', 't', '--num-records', '10', '--nope'], /unknown option '--nope'/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await sluice(['perf', ...args, '--bootstrap-server', '127.0.0.1:1']);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(re);
+      expect(r.stderr).toContain('sluice perf --help');
+    }
+    const h = await sluice(['perf', '--help']);
+    expect(h.code).toBe(0);
+    expect(h.stdout).toContain('Usage: sluice perf produce|consume|end-to-end');
+  });
+});
