@@ -350,7 +350,9 @@ static void *e2e_consume(void *arg) {
   rd_kafka_topic_partition_list_destroy(parts);
   double last = now_ms();
   while (c->consumed < o->records && !c->stop) {
-    ssize_t got = rd_kafka_consume_batch_queue(queue, 100, batch, CONSUME_BATCH);
+    /* A 1 ms wait: consume_batch_queue waits for its whole timeout to fill the batch, so a
+     * longer one would be added to every record's end-to-end latency at low rates. */
+    ssize_t got = rd_kafka_consume_batch_queue(queue, 1, batch, CONSUME_BATCH);
     if (got < 0) die("consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
     int64_t t = now_ns();
     for (ssize_t i = 0; i < got; i++) {
