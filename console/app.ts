@@ -117,8 +117,8 @@ function niceMax(v: number): number {
 }
 
 /** A line chart of one or more series over time, drawn as SVG. */
-function LineChart({ title, series, unit }: { title: string; series: Series[]; unit: (v: number) => string }) {
-  const W = 560;
+function LineChart({ title, series, unit, width = 560 }: { title: string; series: Series[]; unit: (v: number) => string; width?: number }) {
+  const W = width;
   const H = 180;
   const L = 64;
   const R = 10;
@@ -138,7 +138,7 @@ function LineChart({ title, series, unit }: { title: string; series: Series[]; u
   return html`<div class="chart">
     <div class="title">${title}</div>
     <div class="legend">${series.map((s) => html`<span><i style=${`background:${s.color}`}></i>${s.name}</span>`)}</div>
-    <svg viewBox=${`0 0 ${W} ${H}`} width="100%" role="img" aria-label=${title}>
+    <svg viewBox=${`0 0 ${W} ${H}`} width=${W} height=${H} style="max-width:100%;height:auto" role="img" aria-label=${title}>
       ${ticks.map(
         (v) => html`<line x1=${L} x2=${W - R} y1=${y(v)} y2=${y(v)} stroke="#e9ecef" />
           <text x=${L - 6} y=${y(v) + 4} text-anchor="end">${unit(v)}</text>`,
@@ -415,7 +415,7 @@ function GroupPage({ id }: { id: string }) {
           <div class="stat"><div class="n" id="total-lag">${num(d.totalLag)}</div><div class="l">total lag</div></div>
         </div>
         <h2>Lag over time</h2>
-        <${LineChart} title=${`Total lag of ${id}`} unit=${num} series=${[{ name: 'lag (records)', color: '#d9480f', points: d.history.map((p) => ({ t: p.t, v: p.lag })) }]} />
+        <${LineChart} width=${1100} title=${`Total lag of ${id}`} unit=${num} series=${[{ name: 'lag (records)', color: '#d9480f', points: d.history.map((p) => ({ t: p.t, v: p.lag })) }]} />
         <h2>Members</h2>
         ${d.members.length === 0
           ? html`<p class="muted">No members: the group is ${d.state}.</p>`
@@ -528,4 +528,7 @@ function App() {
     <main>${page}</main>`;
 }
 
-render(html`<${App} />`, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+// Preact renders next to what is there: drop the "Loading" placeholder first.
+root.textContent = '';
+render(html`<${App} />`, root);
