@@ -325,7 +325,7 @@ function BrowsePage({ topic, partition, query }: { topic: string; partition: num
         </select>
       </label>
       <label>Start at
-        <select value=${mode} onChange=${(e: Event) => setMode((e.target as HTMLSelectElement).value)}>
+        <select name="mode" value=${mode} onChange=${(e: Event) => setMode((e.target as HTMLSelectElement).value)}>
           <option value="newest">newest records</option>
           <option value="offset">offset</option>
           <option value="time">time (UTC)</option>
@@ -356,7 +356,7 @@ function BrowsePage({ topic, partition, query }: { topic: string; partition: num
                   <td>${time(x.timestamp)}</td>
                   <td><pre class="payload">${showBytes(x.key, format)}</pre></td>
                   <td><pre class="payload">${showBytes(x.value, format)}</pre></td>
-                  <td>${x.headers.map((hd) => html`<div><b>${hd.key}</b>: <pre class="payload">${showBytes(hd.value, format)}</pre></div>`)}</td>
+                  <td>${x.headers.map((hd) => html`<div class="header"><b>${hd.key}</b>: <pre class="payload">${showBytes(hd.value, format)}</pre></div>`)}</td>
                 </tr>`,
               )}</tbody>
             </table>`}`}
