@@ -54,6 +54,19 @@ describe('console of a cluster', () => {
       });
       for (const p of topic.partitions) expect(p).toMatchObject({ replicas: [p.leader], isr: [p.leader] });
       expect(topic.partitions.map((p: { leader: number }) => p.leader).sort()).toEqual([1, 2]);
+      // Offsets come from the broker that holds the partition; the other says where it is.
+      const self = node === one ? 1 : 2;
+      for (const p of topic.partitions) {
+        const records = await fetch(`${node.console}/api/topics/spread/partitions/${p.partition}/records`);
+        if (p.leader === self) {
+          expect(p.highWatermark).toBe(0);
+          expect(records.status).toBe(200);
+        } else {
+          expect(p.highWatermark).toBeNull();
+          expect(records.status).toBe(404);
+          expect((await records.json()).error).toContain(`on broker ${p.leader}: open that broker's console`);
+        }
+      }
     }
     expect((await get(two.console, '/api/cluster')).self).toBe(2);
 

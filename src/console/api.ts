@@ -78,8 +78,10 @@ export function topicView(s: Sluice, cluster: ClusterNode | null, name: string) 
   const count = record ? record.replicas.length : d.partitions.length;
   const partitions: PartitionView[] = [];
   for (let i = 0; i < count; i++) {
-    const l = local.get(i);
     const state = cluster?.partitionState(name, i);
+    // In a cluster only a replica's local log holds the partition's records: elsewhere the
+    // offsets and size are unknown here (the page shows a dash), not zero.
+    const l = record && !(record.replicas[i] ?? []).includes(cluster!.nodeId) ? undefined : local.get(i);
     partitions.push({
       partition: i,
       leader: state ? state.leader : (l?.leader ?? -1),
@@ -130,8 +132,12 @@ const MAX_LIMIT = 500;
  * Records of one partition from `offset`, from the first record at or after `timestamp`, or
  * (neither given) the newest `limit` ones. Control records (transaction markers) are skipped.
  */
-export function recordsView(s: Sluice, topic: string, partition: number, q: { offset?: number; timestamp?: number; limit?: number }) {
+export function recordsView(s: Sluice, cluster: ClusterNode | null, topic: string, partition: number, q: { offset?: number; timestamp?: number; limit?: number }) {
   if (!s.hasTopic(topic)) throw new ApiError(404, `no topic '${topic}' on this broker`);
+  const replicas = cluster?.topic(topic)?.replicas[partition];
+  if (cluster && replicas && !replicas.includes(cluster.nodeId)) {
+    throw new ApiError(404, `partition ${partition} of '${topic}' is not on this broker (${cluster.nodeId}) but on broker ${replicas.join(', ')}: open that broker's console`);
+  }
   let part;
   try {
     part = s.partition(topic, partition);

@@ -32,7 +32,7 @@ function route(src: ConsoleSources, url: URL): unknown {
   if (what === 'topics' && id !== undefined && parts.length === 3) return topicView(src.sluice, src.cluster, id);
   if (what === 'topics' && id !== undefined && sub === 'partitions' && p !== undefined && leaf === 'records' && parts.length === 6) {
     if (!/^\d+$/.test(p)) throw new ApiError(400, `partition must be a whole number, got '${p}'`);
-    return recordsView(src.sluice, id, Number(p), { offset: intParam(url, 'offset'), timestamp: intParam(url, 'timestamp'), limit: intParam(url, 'limit') });
+    return recordsView(src.sluice, src.cluster, id, Number(p), { offset: intParam(url, 'offset'), timestamp: intParam(url, 'timestamp'), limit: intParam(url, 'limit') });
   }
   if (what === 'groups' && parts.length === 2) return { groups: groupsView(src) };
   if (what === 'groups' && id !== undefined && parts.length === 3) return groupView(src, id);
