@@ -155,6 +155,7 @@ describe('console JSON API', () => {
     expect(await api('/api/topics/events/partitions/7/records')).toMatchObject({ status: 404, body: { error: expect.stringContaining('has no partition 7') } });
     expect(await api('/api/topics/events/partitions/0/records?offset=abc')).toMatchObject({ status: 400, body: { error: expect.stringContaining('offset must be a whole number') } });
     expect(await api('/api/groups/nobody')).toMatchObject({ status: 404 });
+    expect(await api('/api/topics/%E0%A4%A')).toMatchObject({ status: 400 });
     expect(await api('/api/whatever')).toMatchObject({ status: 404, body: { error: expect.stringContaining('/api/topics') } });
     expect((await fetch(`${base}/api/topics`, { method: 'POST' })).status).toBe(405);
     // The broker still serves after all that.

@@ -92,7 +92,11 @@ export class ConsoleSampler {
     }
     this.last = next;
     this.lastAt = now;
-    for (const g of this.sluice.groups.listGroups()) {
+    const groups = this.sluice.groups.listGroups();
+    // A deleted group's chart goes with it: the rings stay bounded by the groups there are.
+    const live = new Set(groups.map((g) => g.groupId));
+    for (const id of this.lag.keys()) if (!live.has(id)) this.lag.delete(id);
+    for (const g of groups) {
       let total = 0;
       try {
         for (const p of this.sluice.groupLag(g.groupId)) total += p.lag;

@@ -69,7 +69,7 @@ export function createConsoleServer(src: ConsoleSources): http.Server {
       try {
         body = route(src, url);
       } catch (err) {
-        status = err instanceof ApiError ? err.status : 500;
+        status = err instanceof ApiError ? err.status : err instanceof URIError ? 400 : 500;
         body = { error: err instanceof Error ? err.message : String(err) };
       }
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(body));
