@@ -52,7 +52,7 @@ async function startEtcd(dir: string): Promise<{ proc: ChildProcess; endpoint: s
 }
 
 async function startBroker(dir: string, args: string[], id: number): Promise<Broker> {
-  const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--dir', path.join(dir, `broker-${id}`), '--metrics-port', '0', '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--dir', path.join(dir, `broker-${id}`), '--metrics-port', '0', '--console-port', '0', '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const m = await waitForLine(proc, /listening on [\d.]+:(\d+)/, 30_000, `broker ${id}`);
   return { id, proc, bootstrap: `127.0.0.1:${m[1]}` };
 }

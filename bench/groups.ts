@@ -242,7 +242,7 @@ async function startBroker(dir: string): Promise<Broker> {
   const child = track(
     spawn(
       process.execPath,
-      [CLI, 'serve', '--dir', dir, '--port', '0', '--group-min-session-timeout-ms', '1000', '--group-initial-rebalance-delay-ms', String(INITIAL_DELAY_MS)],
+      [CLI, 'serve', '--dir', dir, '--port', '0', '--group-min-session-timeout-ms', '1000', '--group-initial-rebalance-delay-ms', String(INITIAL_DELAY_MS), '--console-port', '0'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     ),
   );

@@ -149,7 +149,7 @@ let extraServeFlags: string[] | undefined;
 function serveFlags(): string[] {
   if (extraServeFlags === undefined) {
     const help = spawnSync(process.execPath, [CLI, 'serve', '--help'], { encoding: 'utf8' }).stdout ?? '';
-    extraServeFlags = help.includes('--metrics-port') ? ['--metrics-port', '0'] : [];
+    extraServeFlags = [...(help.includes('--metrics-port') ? ['--metrics-port', '0'] : []), ...(help.includes('--console-port') ? ['--console-port', '0'] : [])];
   }
   return extraServeFlags;
 }

@@ -238,7 +238,7 @@ describe('Kafka broker keys', () => {
     const dir = tmpDir('sluice-props-');
     const file = path.join(dir, 'server.properties');
     fs.writeFileSync(file, 'num.partitions=0\nlisteners=PLAINTEXT://:9092\nfoo=1\nbar=2\n');
-    const r = await sluice(['serve', '--config', file, '--dir', path.join(dir, 'data'), '--metrics-port', '0']);
+    const r = await sluice(['serve', '--config', file, '--dir', path.join(dir, 'data'), '--metrics-port', '0', '--console-port', '0']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`sluice: 2 problems in ${file}:`);
     expect(r.stderr).toContain(`invalid value '0' for num.partitions in ${file}: a whole number from 1 to 100000`);

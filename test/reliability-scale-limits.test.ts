@@ -105,7 +105,7 @@ describe('the bound on open segment files', () => {
 /** Runs `sluice serve` under `prlimit --nofile=soft:hard` until it has started; returns its stderr lines and /proc limits, then stops it. */
 async function serveUnder(soft: number, hard: number, args: string[]): Promise<{ lines: Record<string, unknown>[]; limits: string }> {
   const dir = tmpDir('sluice-rlimit-');
-  const p = spawn('prlimit', [`--nofile=${soft}:${hard}`, process.execPath, path.join(root, 'dist/src/cli/index.js'), 'serve', '--dir', dir, '--port', '0', '--metrics-port', '0', '--log-format', 'json', ...args], {
+  const p = spawn('prlimit', [`--nofile=${soft}:${hard}`, process.execPath, path.join(root, 'dist/src/cli/index.js'), 'serve', '--dir', dir, '--port', '0', '--metrics-port', '0', '--console-port', '0', '--log-format', 'json', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

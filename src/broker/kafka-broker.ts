@@ -16,6 +16,7 @@ import { registerClusterMetrics } from '../observability/cluster-metrics.js';
 import type { SessionLogger } from '../cluster/session.js';
 import type { StorageLogger } from '../storage/index.js';
 import { SOFTWARE_VERSION } from '../version.js';
+import { startConsole, type ConsoleOptions, type RunningConsole } from '../console/index.js';
 
 /** The broker's logger for the cluster code, which also logs errors (pino has `error`). */
 function clusterLogger(logger: BrokerOptions['logger']): SessionLogger {
@@ -44,6 +45,8 @@ export interface BrokerOptions extends SluiceOptions {
   limits?: Partial<RequestLimits>;
   /** Join a cluster coordinated through etcd (absent: run alone). */
   cluster?: ClusterSettings;
+  /** The web console (src/console); absent or false: off. `sluice serve` turns it on at 9645. */
+  console?: ConsoleOptions | false;
 }
 
 export interface ClusterSettings {
@@ -73,7 +76,14 @@ export class KafkaBroker {
     private readonly metricsServer: http.Server | null,
     /** This broker's place in its cluster, or null when it runs alone. */
     readonly cluster: ClusterNode | null,
+    /** The web console, or null when off. */
+    private readonly webConsole: RunningConsole | null = null,
   ) {}
+
+  /** Where the web console is served, or null when off. */
+  get consoleAddress(): { host: string; port: number } | null {
+    return this.webConsole?.address ?? null;
+  }
 
   static async start(options: BrokerOptions): Promise<KafkaBroker> {
     const maxConnections = options.server?.maxConnections ?? SERVER_DEFAULTS.maxConnections;
@@ -155,7 +165,15 @@ export class KafkaBroker {
         metricsServer = bound.server;
         metricsAddress = { host, port: bound.port };
       }
-      return new KafkaBroker(sluice, server, address, metricsAddress, metricsServer, cluster);
+      let webConsole: RunningConsole | null = null;
+      if (options.console) {
+        webConsole = await startConsole(options.console, { sluice, cluster, nodeId: ctx.nodeId, clusterId: () => ctx.clusterId, advertised: () => ({ host: settings.advertisedHost, port: settings.advertisedPort }) }).catch(async (err: unknown) => {
+          await server.close();
+          await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));
+          throw err;
+        });
+      }
+      return new KafkaBroker(sluice, server, address, metricsAddress, metricsServer, cluster, webConsole);
     } catch (err) {
       await sluice.close();
       throw err;
@@ -166,6 +184,7 @@ export class KafkaBroker {
   async close(): Promise<void> {
     // Leave the cluster first: the controller role and this broker's partitions move on at once.
     await this.cluster?.stop().catch(() => {});
+    await this.webConsole?.close();
     await this.server.close();
     await new Promise<void>((r) => (this.metricsServer ? this.metricsServer.close(() => r()) : r()));
     await this.sluice.close();

@@ -113,7 +113,7 @@ export async function devCluster(argv: string[]): Promise<number> {
     const port = basePort + id - 1;
     const proc = spawn(
       process.execPath,
-      [cli, 'serve', '--node-id', String(id), '--etcd', endpoint, '--cluster', cluster, '--port', String(port), '--dir', path.join(dir, `broker-${id}`), '--metrics-port', '0', '--log-format', 'json'],
+      [cli, 'serve', '--node-id', String(id), '--etcd', endpoint, '--cluster', cluster, '--port', String(port), '--dir', path.join(dir, `broker-${id}`), '--metrics-port', '0', '--console-port', '0', '--log-format', 'json'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     children.push({ name: `broker-${id}`, proc });

@@ -54,6 +54,7 @@ export function serveOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   const n = (k: string) => (v.has(k) ? Number(v.get(k)) : undefined);
   const b = (k: string) => (v.has(k) ? v.get(k) === 'true' : undefined);
   const metricsPort = n('metrics-port')!;
+  const consolePort = n('console-port')!;
   // Kafka's rule: a request that socket.request.max.bytes allows must fit in the pool, or it could never be read.
   if (n('queued-max-request-bytes')! < n('max-request-bytes')!) {
     throw new ConfigError(
@@ -92,6 +93,15 @@ export function serveOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       requestTimeoutMs: n('request-timeout-ms'),
     },
     metrics: metricsPort === 0 ? false : { host: v.get('metrics-host'), port: metricsPort },
+    console:
+      consolePort === 0
+        ? false
+        : {
+            host: v.get('console-host'),
+            port: consolePort,
+            sampleIntervalMs: n('console-sample-interval-ms'),
+            settings: SETTINGS.map((s) => ({ name: s.flag, key: s.file[0], value: v.get(s.flag) ?? '', source: r.sources.get(s.flag) ?? 'default', doc: s.doc })),
+          },
     limits: { maxPartitions: n('max-partitions'), maxPartitionsPerRequest: n('max-partitions-per-request') },
     logLevel: v.get('log-level')!,
     logFormat: v.get('log-format') as LogFormat,
@@ -131,8 +141,9 @@ export async function serve(argv: string[]): Promise<void> {
   const broker = await KafkaBroker.start({ ...options, logger });
   const { host, port } = broker.address;
   const metrics = broker.metricsAddress ? `, metrics at http://${broker.metricsAddress.host}:${broker.metricsAddress.port}/metrics` : '';
+  const webConsole = broker.consoleAddress ? `, console at http://${broker.consoleAddress.host}:${broker.consoleAddress.port}/` : '';
   process.stdout.write(
-    `Sluice is listening on ${host}:${port} (Kafka protocol), data in ${broker.sluice.dir}${metrics}\n` +
+    `Sluice is listening on ${host}:${port} (Kafka protocol), data in ${broker.sluice.dir}${metrics}${webConsole}\n` +
       `Quick start:  echo hi | npx sluice produce --bootstrap-server ${host}:${port} --topic hello\n` +
       `              npx sluice consume --bootstrap-server ${host}:${port} --topic hello --from-beginning\n`,
   );

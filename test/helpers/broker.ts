@@ -27,7 +27,7 @@ export async function startBroker(options: { dir?: string; args?: string[]; env?
   const dir = options.dir ?? tmpDir('sluice-broker-');
   // Metrics off unless a test asks for them (parallel brokers would all want port 9644).
   const args = options.args ?? [];
-  const metrics = args.includes('--metrics-port') ? [] : ['--metrics-port', '0'];
+  const metrics = [...(args.includes('--metrics-port') ? [] : ['--metrics-port', '0']), ...(args.includes('--console-port') ? [] : ['--console-port', '0'])];
   const proc = spawn(process.execPath, [cli, 'serve', '--dir', dir, ...(options.port === null ? [] : ['--port', String(options.port ?? 0)]), '--worker-threads', '1', ...metrics, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },

@@ -245,7 +245,7 @@ class Broker {
     const log = fs.openSync(logFile, 'a');
     const proc = spawn(
       process.execPath,
-      [cli, 'serve', '--dir', dir, '--port', String(port), '--metrics-port', '0', '--worker-threads', '1', '--log-format', 'json', ...args],
+      [cli, 'serve', '--dir', dir, '--port', String(port), '--metrics-port', '0', '--console-port', '0', '--worker-threads', '1', '--log-format', 'json', ...args],
       { stdio: ['ignore', log, log] },
     );
     fs.closeSync(log);
@@ -261,7 +261,7 @@ class Broker {
     for (let attempt = 0; ; attempt++) {
       const proc = spawn(
         process.execPath,
-        [cli, 'serve', '--dir', dir, '--port', String(port), '--metrics-port', '0', '--worker-threads', '1', '--log-format', 'json', ...args],
+        [cli, 'serve', '--dir', dir, '--port', String(port), '--metrics-port', '0', '--console-port', '0', '--worker-threads', '1', '--log-format', 'json', ...args],
         { stdio: ['ignore', 'pipe', log] },
       );
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.on('exit', (code, signal) => r({ code, signal })));
