@@ -11,6 +11,7 @@ import { dumpLog } from './dump-log.js';
 import { groups } from './groups.js';
 import { produce } from './produce.js';
 import { topics } from './topics.js';
+import { SOFTWARE_VERSION } from '../version.js';
 
 const HELP = `Usage: sluice <command> [options]
 
@@ -26,7 +27,8 @@ Commands:
 
 topics, produce, consume and groups talk to any Kafka-compatible broker over the wire:
 --bootstrap-server host:port (default 127.0.0.1:9092, or SLUICE_BOOTSTRAP_SERVER).
-Run \`sluice <command> --help\` for a command's options.
+Run \`sluice <command> --help\` for a command's options; \`sluice [<command>] --version\`
+prints Sluice's version.
 `;
 
 /** Client commands: each returns its exit code; a UsageError means exit code 2. */
@@ -42,6 +44,11 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // Every command answers --version (as Kafka's scripts do) before its own flags are checked.
+  if (command === '--version' || ((command === 'serve' || (command !== undefined && COMMANDS[command] !== undefined)) && rest.includes('--version'))) {
+    process.stdout.write(`${SOFTWARE_VERSION}\n`);
+    return 0;
+  }
   switch (command) {
     case 'serve':
       await runServe(rest);
