@@ -5,6 +5,7 @@
  */
 import { UsageError } from './args.js';
 import { clusterCommand } from './cluster.js';
+import { configs } from './configs.js';
 import { consume } from './consume.js';
 import { devCluster } from './dev-cluster.js';
 import { dumpLog } from './dump-log.js';
@@ -21,6 +22,7 @@ Commands:
   produce    send lines of stdin or a file as records (like kafka-console-producer.sh)
   consume    print records of a topic, alone or in a consumer group (like kafka-console-consumer.sh)
   groups     list, describe, reset offsets of and delete consumer groups (like kafka-consumer-groups.sh)
+  configs    describe and alter configs of topics, brokers and groups (like kafka-configs.sh)
   dump-log   decode segment files: .log, .index, .timeindex (like kafka-dump-log.sh)
   cluster    describe a cluster: brokers, controller, racks, partitions per broker
   dev-cluster  start a local etcd and a cluster of brokers (default 3) for trying a cluster out
@@ -37,6 +39,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   produce,
   consume,
   groups,
+  configs,
   'dump-log': dumpLog,
   'dev-cluster': devCluster,
   cluster: clusterCommand,
