@@ -9,6 +9,7 @@ import { configs } from './configs.js';
 import { consume } from './consume.js';
 import { devCluster } from './dev-cluster.js';
 import { dumpLog } from './dump-log.js';
+import { getOffsets } from './get-offsets.js';
 import { groups } from './groups.js';
 import { produce } from './produce.js';
 import { topics } from './topics.js';
@@ -23,6 +24,7 @@ Commands:
   consume    print records of a topic, alone or in a consumer group (like kafka-console-consumer.sh)
   groups     list, describe, reset offsets of and delete consumer groups (like kafka-consumer-groups.sh)
   configs    describe and alter configs of topics, brokers and groups (like kafka-configs.sh)
+  get-offsets  offsets of partitions: earliest, latest, max-timestamp or at a time (like kafka-get-offsets.sh)
   dump-log   decode segment files: .log, .index, .timeindex (like kafka-dump-log.sh)
   cluster    describe a cluster: brokers, controller, racks, partitions per broker
   dev-cluster  start a local etcd and a cluster of brokers (default 3) for trying a cluster out
@@ -40,6 +42,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   consume,
   groups,
   configs,
+  'get-offsets': getOffsets,
   'dump-log': dumpLog,
   'dev-cluster': devCluster,
   cluster: clusterCommand,
