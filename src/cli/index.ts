@@ -7,6 +7,7 @@ import { UsageError } from './args.js';
 import { clusterCommand } from './cluster.js';
 import { configs } from './configs.js';
 import { consume } from './consume.js';
+import { deleteRecordsCommand } from './delete-records.js';
 import { devCluster } from './dev-cluster.js';
 import { dumpLog } from './dump-log.js';
 import { getOffsets } from './get-offsets.js';
@@ -25,6 +26,7 @@ Commands:
   groups     list, describe, reset offsets of and delete consumer groups (like kafka-consumer-groups.sh)
   configs    describe and alter configs of topics, brokers and groups (like kafka-configs.sh)
   get-offsets  offsets of partitions: earliest, latest, max-timestamp or at a time (like kafka-get-offsets.sh)
+  delete-records  delete the records before an offset of partitions (like kafka-delete-records.sh)
   dump-log   decode segment files: .log, .index, .timeindex (like kafka-dump-log.sh)
   cluster    describe a cluster: brokers, controller, racks, partitions per broker
   dev-cluster  start a local etcd and a cluster of brokers (default 3) for trying a cluster out
@@ -43,6 +45,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   groups,
   configs,
   'get-offsets': getOffsets,
+  'delete-records': deleteRecordsCommand,
   'dump-log': dumpLog,
   'dev-cluster': devCluster,
   cluster: clusterCommand,
