@@ -12,6 +12,7 @@ import { devCluster } from './dev-cluster.js';
 import { dumpLog } from './dump-log.js';
 import { getOffsets } from './get-offsets.js';
 import { groups } from './groups.js';
+import { logDirs } from './log-dirs.js';
 import { produce } from './produce.js';
 import { topics } from './topics.js';
 import { SOFTWARE_VERSION } from '../version.js';
@@ -27,6 +28,7 @@ Commands:
   configs    describe and alter configs of topics, brokers and groups (like kafka-configs.sh)
   get-offsets  offsets of partitions: earliest, latest, max-timestamp or at a time (like kafka-get-offsets.sh)
   delete-records  delete the records before an offset of partitions (like kafka-delete-records.sh)
+  log-dirs   each broker's log directories and partition sizes, as JSON (like kafka-log-dirs.sh)
   dump-log   decode segment files: .log, .index, .timeindex (like kafka-dump-log.sh)
   cluster    describe a cluster: brokers, controller, racks, partitions per broker
   dev-cluster  start a local etcd and a cluster of brokers (default 3) for trying a cluster out
@@ -46,6 +48,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   configs,
   'get-offsets': getOffsets,
   'delete-records': deleteRecordsCommand,
+  'log-dirs': logDirs,
   'dump-log': dumpLog,
   'dev-cluster': devCluster,
   cluster: clusterCommand,
