@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startBroker, type BrokerProcess } from './helpers/broker.js';
-import { sluice } from './helpers/cli.js';
+import { eventually, sluice, startSluice } from './helpers/cli.js';
 import { python } from './helpers/clients.js';
 import { tmpDir } from './helpers/tmp.js';
 
@@ -205,6 +205,16 @@ describe('sluice groups --all-groups and --delete-offsets', () => {
     expect(first).toMatch(/^first\s+audit\s+0\s+2\s+2\s+0/m);
     const second = await ok(['groups', '--describe', '--group', 'second', '--offsets', ...b]);
     expect([...committed(second, 'second').values()].map(Number).reduce((a, n) => a + n, 0)).toBe(20);
+
+    // A live member subscribed to the topic: the broker refuses, per partition.
+    const live = startSluice(['consume', '--topic', 'events', '--group', 'second', ...b]);
+    await eventually(async () => /State: Stable/.test((await sluice(['groups', '--describe', '--group', 'second', '--members', ...b])).stdout));
+    const refused = await sluice(['groups', '--delete-offsets', '--group', 'second', '--topic', 'events', ...b]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/^events\s+0\s+Error: GROUP_SUBSCRIBED_TO_TOPIC: deleting the offset of group 'second' for events-0/m);
+    expect(refused.stdout).not.toContain('Successful');
+    live.proc.kill('SIGINT');
+    expect((await live.exited).code).toBe(0);
 
     const noGroup = await sluice(['groups', '--describe', '--all-groups', '--group', 'first', ...b]);
     expect(noGroup.code).toBe(2);
