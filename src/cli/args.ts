@@ -25,6 +25,7 @@ export const COMMON_HELP = `Common options:
   --bootstrap-server <host:port[,host:port]>  broker(s) to connect to (default ${DEFAULT_BOOTSTRAP},
                              or the SLUICE_BOOTSTRAP_SERVER environment variable)
   --request-timeout-ms <n>   how long to wait for a broker's answer (default 30000)
+  --version                  print Sluice's version
   -h, --help                 this help
 `;
 

@@ -11,6 +11,7 @@ import { brokerError } from '../wire-client/errors.js';
 import { GroupMember } from '../wire-client/group-member.js';
 import { COMMON_HELP, COMMON_OPTIONS, intFlag, parse, required, timeFlag, UsageError } from './args.js';
 import { withCluster } from './connect.js';
+import { CONSUMER_PROPERTIES, messageFormatterOf, parseProperties } from './console-properties.js';
 import { compileFormat } from './format.js';
 
 export const CONSUME_HELP = `Usage: sluice consume --topic T [options]
@@ -34,10 +35,18 @@ Options:
   --format <template>        how to print a record (default '%v'): %k key, %v value,
                              %o offset, %p partition, %t topic, %T timestamp (ms), %h headers
                              (k=v,k2=v2), %% a percent sign; \\t and \\n escapes
+  --property <name=value>    kafka-console-consumer.sh's formatter properties, instead of
+                             --format (repeatable, or comma-separated): print.key,
+                             print.value (default true), print.timestamp, print.partition,
+                             print.offset, print.headers (true/false); key.separator
+                             (between fields, default a tab), line.separator, headers.separator,
+                             null.literal. Prints [CreateTime:ts] [Partition:p] [Offset:o]
+                             [h:v,...] [key] value, as Kafka does
 ${COMMON_HELP}
 Examples:
   sluice consume --topic events --from-beginning --max-messages 10
   sluice consume --topic events --group audit --format '%p/%o %k=%v %h'
+  sluice consume --topic events --from-beginning --property print.key=true --property key.separator=:
 `;
 
 const OPTIONS = {
@@ -51,6 +60,7 @@ const OPTIONS = {
   'max-messages': { type: 'string' },
   'timeout-ms': { type: 'string' },
   format: { type: 'string' },
+  property: { type: 'string', multiple: true },
 } as const;
 
 const AUTO_COMMIT_INTERVAL_MS = 5000;
@@ -78,7 +88,8 @@ export async function consume(argv: string[]): Promise<number> {
   const partition = intFlag(v.partition, 'partition', 0, 2 ** 31 - 1);
   const maxMessages = intFlag(v['max-messages'], 'max-messages', 1);
   const timeoutMs = intFlag(v['timeout-ms'], 'timeout-ms', 1, 2 ** 31 - 1);
-  const format = compileFormat(v.format ?? '%v');
+  if (v.format !== undefined && v.property !== undefined) throw new UsageError('give --format or --property, not both');
+  const format = v.property !== undefined ? messageFormatterOf(parseProperties(v.property, CONSUMER_PROPERTIES)) : compileFormat(v.format ?? '%v');
 
   return withCluster(v, 'sluice-consume', async (cluster) => {
     const info = await cluster.topic(topic);

@@ -61,7 +61,7 @@ function targetOf(v: ResetValues): Target {
 }
 
 /** `T` or `T:0,2` -> topic and partitions (undefined: all). */
-function topicSpec(s: string): { topic: string; partitions?: number[] } {
+export function topicSpec(s: string): { topic: string; partitions?: number[] } {
   const at = s.lastIndexOf(':');
   if (at < 0) return { topic: s };
   const partitions = s.slice(at + 1).split(',').map((p) => intFlag(p, 'topic', 0, 2 ** 31 - 1)!);

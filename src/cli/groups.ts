@@ -8,18 +8,20 @@ import { consumerLag, describeCommittedOffset } from '../group/lag.js';
 import { deleteGroup, describeGroup, EARLIEST, fetchOffsets, LATEST, listGroups, listOffsets, type GroupDescription } from '../wire-client/admin.js';
 import type { Cluster } from '../wire-client/cluster.js';
 import { brokerError } from '../wire-client/errors.js';
-import { COMMON_HELP, COMMON_OPTIONS, oneAction, parse, required } from './args.js';
+import { COMMON_HELP, COMMON_OPTIONS, oneAction, parse, required, UsageError } from './args.js';
 import { withCluster } from './connect.js';
+import { deleteGroupOffsets } from './groups-delete-offsets.js';
 import { resetOffsets, RESET_OPTIONS } from './groups-reset.js';
 import { table } from './table.js';
 
-export const GROUPS_HELP = `Usage: sluice groups (--list | --describe | --reset-offsets | --delete) [options]
+export const GROUPS_HELP = `Usage: sluice groups (--list | --describe | --reset-offsets | --delete | --delete-offsets) [options]
 
 Lists, describes, resets the offsets of, and deletes consumer groups.
 
 Actions:
   --list                     group ids, one per line (with --state: and each group's state)
-  --describe --group G       the group's state and members (client id, host, assignment), and
+  --describe (--group G | --all-groups)
+                             the group's state and members (client id, host, assignment), and
                              per partition its committed offset, the log end offset and the lag
                              (--members or --offsets for one part only)
   --reset-offsets --group G (--topic T[:P,P] ... | --all-topics) <where>
@@ -32,10 +34,14 @@ Actions:
         --to-offset <n>      this offset (kept within the log)
         --shift-by <n>       the committed offset moved by n (negative: back), kept within the log
   --delete --group G         delete a group that has no members, and its committed offsets
+  --delete-offsets --group G --topic T[:P,P] ...
+                             delete the group's committed offsets of these topics (or
+                             partitions); refused while a member is subscribed to the topic
 
 Options:
   --group <id>               the group
-  --topic <T[:P,P]>          topic (and partitions) to reset (repeatable)
+  --all-groups               with --describe: every group
+  --topic <T[:P,P]>          topic (and partitions) to reset or delete offsets of (repeatable)
   --all-topics               with --reset-offsets: every topic the group has offsets for
   --execute                  with --reset-offsets: commit the new offsets (default: dry run)
   --dry-run                  with --reset-offsets: print the plan only (the default)
@@ -44,6 +50,8 @@ Options:
 ${COMMON_HELP}
 Examples:
   sluice groups --describe --group audit
+  sluice groups --describe --all-groups
+  sluice groups --delete-offsets --group audit --topic events
   sluice groups --reset-offsets --group audit --topic events --to-earliest --execute
 `;
 
@@ -54,7 +62,9 @@ const OPTIONS = {
   describe: { type: 'boolean' },
   'reset-offsets': { type: 'boolean' },
   delete: { type: 'boolean' },
+  'delete-offsets': { type: 'boolean' },
   group: { type: 'string' },
+  'all-groups': { type: 'boolean' },
   members: { type: 'boolean' },
   offsets: { type: 'boolean' },
   state: { type: 'boolean' },
@@ -66,9 +76,12 @@ export async function groups(argv: string[]): Promise<number> {
     process.stdout.write(GROUPS_HELP);
     return 0;
   }
-  const action = oneAction(v, ['list', 'describe', 'reset-offsets', 'delete'] as const);
-  const group = action === 'list' ? undefined : required(v.group, 'group', `with --${action}`);
+  const action = oneAction(v, ['list', 'describe', 'reset-offsets', 'delete', 'delete-offsets'] as const);
+  const allGroups = v['all-groups'] === true;
+  if (allGroups && (action !== 'describe' || v.group !== undefined)) throw new UsageError('--all-groups goes with --describe, instead of --group');
+  const group = action === 'list' || allGroups ? undefined : required(v.group, 'group', `with --${action}${action === 'describe' ? ' (or --all-groups)' : ''}`);
   if (action === 'reset-offsets') return resetOffsets(v, group!);
+  if (action === 'delete-offsets') return deleteGroupOffsets(v, group!);
   return withCluster(v, 'sluice-groups', async (cluster) => {
     switch (action) {
       case 'list': {
@@ -76,8 +89,16 @@ export async function groups(argv: string[]): Promise<number> {
         process.stdout.write(v.state ? table(['GROUP', 'STATE'], all.map((g) => [g.groupId, g.state || 'unknown'])) : all.map((g) => `${g.groupId}\n`).join(''));
         return 0;
       }
-      case 'describe':
-        return describe(cluster, group!, { members: v.members === true || v.offsets !== true, offsets: v.offsets === true || v.members !== true });
+      case 'describe': {
+        const show = { members: v.members === true || v.offsets !== true, offsets: v.offsets === true || v.members !== true };
+        if (!allGroups) return describe(cluster, group!, show);
+        const all = await listGroups(cluster);
+        for (const [i, g] of all.entries()) {
+          if (i > 0) process.stdout.write('\n');
+          await describe(cluster, g.groupId, show);
+        }
+        return 0;
+      }
       case 'delete':
         await deleteGroup(cluster, group!);
         process.stdout.write(`Deleted consumer group '${group}'.\n`);

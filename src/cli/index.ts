@@ -5,13 +5,18 @@
  */
 import { UsageError } from './args.js';
 import { clusterCommand } from './cluster.js';
+import { configs } from './configs.js';
 import { consume } from './consume.js';
+import { deleteRecordsCommand } from './delete-records.js';
 import { devCluster } from './dev-cluster.js';
 import { dumpLog } from './dump-log.js';
+import { getOffsets } from './get-offsets.js';
 import { groups } from './groups.js';
 import { perf } from './perf.js';
+import { logDirs } from './log-dirs.js';
 import { produce } from './produce.js';
 import { topics } from './topics.js';
+import { SOFTWARE_VERSION } from '../version.js';
 
 const HELP = `Usage: sluice <command> [options]
 
@@ -22,13 +27,18 @@ Commands:
   consume    print records of a topic, alone or in a consumer group (like kafka-console-consumer.sh)
   groups     list, describe, reset offsets of and delete consumer groups (like kafka-consumer-groups.sh)
   perf       benchmark a broker: produce, consume, end-to-end (like kafka-*-perf-test.sh)
+  configs    describe and alter configs of topics, brokers and groups (like kafka-configs.sh)
+  get-offsets  offsets of partitions: earliest, latest, max-timestamp or at a time (like kafka-get-offsets.sh)
+  delete-records  delete the records before an offset of partitions (like kafka-delete-records.sh)
+  log-dirs   each broker's log directories and partition sizes, as JSON (like kafka-log-dirs.sh)
   dump-log   decode segment files: .log, .index, .timeindex (like kafka-dump-log.sh)
   cluster    describe a cluster: brokers, controller, racks, partitions per broker
   dev-cluster  start a local etcd and a cluster of brokers (default 3) for trying a cluster out
 
 topics, produce, consume and groups talk to any Kafka-compatible broker over the wire:
 --bootstrap-server host:port (default 127.0.0.1:9092, or SLUICE_BOOTSTRAP_SERVER).
-Run \`sluice <command> --help\` for a command's options.
+Run \`sluice <command> --help\` for a command's options; \`sluice [<command>] --version\`
+prints Sluice's version.
 `;
 
 /** Client commands: each returns its exit code; a UsageError means exit code 2. */
@@ -38,6 +48,10 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   consume,
   groups,
   perf,
+  configs,
+  'get-offsets': getOffsets,
+  'delete-records': deleteRecordsCommand,
+  'log-dirs': logDirs,
   'dump-log': dumpLog,
   'dev-cluster': devCluster,
   cluster: clusterCommand,
@@ -45,6 +59,11 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // Every command answers --version (as Kafka's scripts do) before its own flags are checked.
+  if (command === '--version' || ((command === 'serve' || (command !== undefined && COMMANDS[command] !== undefined)) && rest.includes('--version'))) {
+    process.stdout.write(`${SOFTWARE_VERSION}\n`);
+    return 0;
+  }
   switch (command) {
     case 'serve':
       await runServe(rest);

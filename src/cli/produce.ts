@@ -7,6 +7,7 @@ import readline from 'node:readline';
 import { Producer, type Acks, type ProducerCompression } from '../wire-client/producer.js';
 import { choiceFlag, COMMON_HELP, COMMON_OPTIONS, intFlag, keyValues, parse, required, UsageError } from './args.js';
 import { withCluster } from './connect.js';
+import { lineReaderOf, parseProperties, PRODUCER_PROPERTIES } from './console-properties.js';
 import { formatBytes, ProgressBar } from './progress.js';
 
 export const PRODUCE_HELP = `Usage: sluice produce --topic T [--file F] [options]
@@ -27,10 +28,16 @@ Options:
   --acks <n>                 0 (no answer) | 1 (leader) | -1 or all (every in-sync replica;
                              default)
   --linger-ms <n>            wait up to this long to fill a batch (default 5)
+  --property <name=value>    kafka-console-producer.sh's reader properties (repeatable, or
+                             comma-separated): parse.key=true splits each line at
+                             key.separator (default a tab); ignore.error=true sends a line
+                             without it as a value with a null key; null.marker=M sends a key
+                             or value equal to M as null
 ${COMMON_HELP}
 Examples:
   seq 1 1000 | sluice produce --topic numbers
   sluice produce --topic users --file users.txt --key-separator : --compression lz4
+  sluice produce --topic users --property parse.key=true --property key.separator=:
 `;
 
 const OPTIONS = {
@@ -43,6 +50,7 @@ const OPTIONS = {
   compression: { type: 'string' },
   acks: { type: 'string' },
   'linger-ms': { type: 'string' },
+  property: { type: 'string', multiple: true },
 } as const;
 
 export async function produce(argv: string[]): Promise<number> {
@@ -57,8 +65,11 @@ export async function produce(argv: string[]): Promise<number> {
   const acks: Acks = acksFlag === 'all' ? -1 : (Number(acksFlag) as Acks);
   const partition = intFlag(v.partition, 'partition', 0, 2 ** 31 - 1);
   const lingerMs = intFlag(v['linger-ms'], 'linger-ms', 0, 60_000);
-  const separator = v['key-separator'];
+  const reader = lineReaderOf(parseProperties(v.property, PRODUCER_PROPERTIES));
+  if (v['key-separator'] !== undefined && reader.keySeparator !== null) throw new UsageError('give --key-separator or --property parse.key=true, not both');
+  const separator = v['key-separator'] ?? reader.keySeparator ?? undefined;
   if (separator === '') throw new UsageError("invalid value '' for --key-separator: at least one character");
+  const nullMarker = reader.nullMarker;
   const headers = Object.entries(keyValues(v.headers?.split(',').filter((h) => h !== ''), 'headers')).map(([key, value]) => ({ key, value: Buffer.from(value) }));
   const file = v.file;
   let totalBytes = 0;
@@ -88,15 +99,20 @@ export async function produce(argv: string[]): Promise<number> {
     try {
       for await (const line of lines) {
         read++;
-        let key: Buffer | null = null;
+        let key: string | null = null;
         let value = line;
         if (separator !== undefined) {
           const at = line.indexOf(separator);
-          if (at < 0) throw new Error(`line ${read} has no key separator '${separator}': '${line.length > 60 ? line.slice(0, 60) + '...' : line}'`);
-          key = Buffer.from(line.slice(0, at));
-          value = line.slice(at + separator.length);
+          if (at >= 0) {
+            key = line.slice(0, at);
+            value = line.slice(at + separator.length);
+          } else if (!reader.ignoreError) {
+            throw new Error(`line ${read} has no key separator '${separator}': '${line.length > 60 ? line.slice(0, 60) + '...' : line}'`);
+          }
         }
-        if (!producer.append({ topic, partition, key, value: Buffer.from(value), headers })) await producer.room();
+        const keyBytes = key === null || key === nullMarker ? null : Buffer.from(key);
+        const valueBytes = value === nullMarker ? null : Buffer.from(value);
+        if (!producer.append({ topic, partition, key: keyBytes, value: valueBytes, headers })) await producer.room();
         if (interrupted) break;
       }
     } finally {

@@ -124,7 +124,7 @@ export function handleDescribeConfigs(
         else if (r.resourceType === RESOURCE_BROKER) base.configs = describeBroker(ctx, r.configurationKeys, req.includeDocumentation);
         else {
           base.errorCode = ErrorCode.INVALID_REQUEST;
-          base.errorMessage = `resource type ${r.resourceType} is not supported (2 topic, 4 broker)`;
+          base.errorMessage = unsupportedResource(r.resourceType);
         }
       } catch (err) {
         base.errorCode = errorCodeOf(err);
@@ -133,6 +133,13 @@ export function handleDescribeConfigs(
       return base;
     }),
   };
+}
+
+/** Kafka's other ConfigResource types, named so a refusal says which one it was. */
+const RESOURCE_NAMES: Record<number, string> = { 8: 'broker logger', 16: 'client metrics', 32: 'group' };
+
+function unsupportedResource(type: number): string {
+  return `resource type ${type}${RESOURCE_NAMES[type] ? ` (${RESOURCE_NAMES[type]})` : ''} is not supported by Sluice: it has topic (2) and broker (4) configs`;
 }
 
 const OP_SET = 0;
@@ -152,7 +159,7 @@ async function alter(
     try {
       if (r.resourceType !== RESOURCE_TOPIC) {
         res.errorCode = ErrorCode.INVALID_REQUEST;
-        res.errorMessage = r.resourceType === RESOURCE_BROKER ? 'broker configs are read-only in Sluice: set them when the broker starts' : `resource type ${r.resourceType} is not supported`;
+        res.errorMessage = r.resourceType === RESOURCE_BROKER ? 'broker configs are read-only in Sluice: set them when the broker starts' : unsupportedResource(r.resourceType);
       } else {
         const set: Record<string, string> = {};
         const remove: string[] = [];
