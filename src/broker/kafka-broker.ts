@@ -129,7 +129,11 @@ export class KafkaBroker {
         port: options.port ?? 9092,
         logger: options.logger,
       });
-      const address = await server.listen();
+      const address = await server.listen().catch((err: NodeJS.ErrnoException) => {
+        const where = `${options.host ?? '127.0.0.1'}:${options.port ?? 9092}`;
+        const fix = err.code === 'EADDRINUSE' ? ' (another process has it: choose another --port, or stop that process)' : ' (check --host and --port)';
+        throw new Error(`cannot listen for Kafka clients on ${where}: ${err.message}${fix}`);
+      });
       if (options.advertisedPort === undefined) settings.advertisedPort = address.port;
       if (cluster) {
         try {

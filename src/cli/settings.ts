@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import { kafkaKeyNames, readKafkaKeys } from './kafka-config.js';
+import { closest } from './did-you-mean.js';
 
 /** A setting that cannot be used; names where it came from and what is allowed. */
 export class ConfigError extends Error {
@@ -126,28 +127,6 @@ function check(s: Setting, value: string, where: string): string {
   if (k.type === 'enum' && !k.values.includes(value)) throw new ConfigError(where, value, `one of ${k.values.join(', ')}`);
   if (s.flag === 'dir' && where.startsWith('log.dir') && value.includes(',')) throw new ConfigError(where, value, 'one directory (Sluice keeps all partitions in one data directory)');
   return value;
-}
-
-/** The closest known key to a misspelt one (edit distance at most 3), for "did you mean". */
-function closest(key: string, known: Iterable<string>): string | undefined {
-  let best: string | undefined;
-  let bestD = 4;
-  for (const k of known) {
-    const d = editDistance(key, k);
-    if (d < bestD) [best, bestD] = [k, d];
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 3) return 4;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length]!;
 }
 
 /**
