@@ -73,6 +73,8 @@ export class KafkaBroker {
     private readonly metricsServer: http.Server | null,
     /** This broker's place in its cluster, or null when it runs alone. */
     readonly cluster: ClusterNode | null,
+    /** What /ready reports: null while serving, else why not. */
+    private readonly readiness: { notReady: string | null },
   ) {}
 
   static async start(options: BrokerOptions): Promise<KafkaBroker> {
@@ -135,16 +137,9 @@ export class KafkaBroker {
         throw new Error(`cannot listen for Kafka clients on ${where}: ${err.message}${fix}`);
       });
       if (options.advertisedPort === undefined) settings.advertisedPort = address.port;
-      if (cluster) {
-        try {
-          await cluster.start(settings.advertisedPort);
-        } catch (err) {
-          await server.close();
-          await cluster.stop().catch(() => {});
-          throw err;
-        }
-        ctx.clusterId = cluster.clusterId;
-      }
+      // The metrics endpoint comes up before the broker joins its cluster, which can take long
+      // (etcd unreachable: it retries): /health answers at once, /ready says why it waits.
+      const readiness: { notReady: string | null } = { notReady: cluster ? 'joining the cluster' : null };
       let metricsAddress: { host: string; port: number } | null = null;
       let metricsServer: http.Server | null = null;
       if (options.metrics !== false) {
@@ -152,14 +147,27 @@ export class KafkaBroker {
         ctx.metrics = metrics;
         if (cluster) registerClusterMetrics(metrics.registry, cluster);
         const host = options.metrics?.host ?? '127.0.0.1';
-        const bound = await metrics.listen(host, options.metrics?.port ?? 9644).catch(async (err: unknown) => {
+        const notReady = () => (readiness.notReady !== null && cluster?.joinError ? `${readiness.notReady}: ${cluster.joinError}` : readiness.notReady);
+        const bound = await metrics.listen(host, options.metrics?.port ?? 9644, notReady).catch(async (err: unknown) => {
           await server.close();
           throw new Error(`cannot serve metrics on ${host}:${options.metrics ? options.metrics.port : 9644}: ${(err as Error).message} (choose another --metrics-port, or 0 to turn metrics off)`);
         });
         metricsServer = bound.server;
         metricsAddress = { host, port: bound.port };
       }
-      return new KafkaBroker(sluice, server, address, metricsAddress, metricsServer, cluster);
+      if (cluster) {
+        try {
+          await cluster.start(settings.advertisedPort);
+        } catch (err) {
+          await server.close();
+          await cluster.stop().catch(() => {});
+          await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));
+          throw err;
+        }
+        ctx.clusterId = cluster.clusterId;
+        readiness.notReady = null;
+      }
+      return new KafkaBroker(sluice, server, address, metricsAddress, metricsServer, cluster, readiness);
     } catch (err) {
       await sluice.close();
       throw err;
@@ -168,6 +176,7 @@ export class KafkaBroker {
 
   /** Stops accepting, finishes in-flight requests, then closes Sluice cleanly. */
   async close(): Promise<void> {
+    this.readiness.notReady = 'shutting down';
     // Leave the cluster first: the controller role and this broker's partitions move on at once.
     await this.cluster?.stop().catch(() => {});
     await this.server.close();
