@@ -105,7 +105,7 @@ export class ClusterNode {
         break;
       } catch (err) {
         if (!(err instanceof EtcdError) || !err.unavailable) throw err;
-        node.joinError = `etcd cannot be reached (${node.etcd.endpoints.join(', ')}): ${err.message}`;
+        node.joinError = err.message;
         options.logger.error({ endpoints: node.etcd.endpoints, retryInMs: delay }, `etcd cannot be reached, retrying in ${delay} ms: ${err.message}`);
         await new Promise((r) => setTimeout(r, delay));
       }
