@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBroker } from './helpers/broker.js';
 import { freePort } from './helpers/etcd.js';
@@ -113,6 +114,34 @@ describe('sluice serve as a service', () => {
     expect(refused).toMatchObject({ topic: 'audited', error: 'TOPIC_ALREADY_EXISTS' });
     expect(one('topic auto-created')).toMatchObject({ topic: 'made-on-first-use', partitions: 1 });
     expect(one('topic deleted')).toMatchObject({ topic: 'audited' });
+    await b.stop();
+  });
+
+  it('logs delete-records and added partitions with the client id (kafkajs admin)', async () => {
+    const b = await startBroker({ args: ['--log-format', 'json'] });
+    const kafka = new Kafka({ brokers: [b.bootstrap], clientId: 'ops-admin', logLevel: logLevel.NOTHING, retry: { retries: 3 } });
+    const admin = kafka.admin();
+    const producer = kafka.producer();
+    await admin.connect();
+    await producer.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic: 'trimmed', numPartitions: 1 }] });
+      await producer.send({ topic: 'trimmed', messages: [{ value: 'a' }, { value: 'b' }, { value: 'c' }] });
+      // kafkajs' admin finds the partition's leader in its own metadata: load it first.
+      await admin.fetchTopicMetadata({ topics: ['trimmed'] });
+      await admin.deleteTopicRecords({ topic: 'trimmed', partitions: [{ partition: 0, offset: '2' }] });
+      await admin.createPartitions({ topicPartitions: [{ topic: 'trimmed', count: 3 }] });
+    } finally {
+      await producer.disconnect();
+      await admin.disconnect();
+    }
+    const lines = await waitFor('the partitions line', () => {
+      const l = logLines(b.output());
+      return l.some((x) => x.msg === 'partitions added') ? l : undefined;
+    }, b.output);
+    expect(lines.filter((l) => l.msg === 'records deleted')).toEqual([expect.objectContaining({ level: 30, topic: 'trimmed', partition: 0, clientId: 'ops-admin', logStartOffset: 2 })]);
+    expect(lines.filter((l) => l.msg === 'partitions added')).toEqual([expect.objectContaining({ level: 30, topic: 'trimmed', partitions: 3, clientId: 'ops-admin' })]);
+    expect(lines.filter((l) => l.msg === 'topic created')).toEqual([expect.objectContaining({ topic: 'trimmed', clientId: 'ops-admin', partitions: 1 })]);
     await b.stop();
   });
 
