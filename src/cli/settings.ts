@@ -67,7 +67,7 @@ export const SETTINGS: Setting[] = [
   { flag: 'max-partitions', file: ['sluice.max.partitions'], kind: int(1, 1_000_000), default: '20000', doc: 'partitions the broker holds at most (CreateTopics/CreatePartitions beyond it get POLICY_VIOLATION)' },
   { flag: 'max-open-segments', file: ['sluice.max.open.segments'], kind: int(1, 1_000_000), default: '4096', doc: 'segment files open at once across all partitions (one descriptor and one mapping each); the least recently used closes and reopens on use' },
   { flag: 'max-partitions-per-request', file: ['sluice.max.partitions.per.request'], kind: int(1, 1_000_000), default: '10000', doc: 'partitions one CreateTopics or CreatePartitions request may create' },
-  { flag: 'metrics-port', file: ['sluice.metrics.port'], kind: int(0, 65535), default: '9644', doc: 'Prometheus metrics at http://HOST:PORT/metrics (0: off)' },
+  { flag: 'metrics-port', file: ['sluice.metrics.port'], kind: int(0, 65535), default: '9644', doc: 'Prometheus metrics at http://HOST:PORT/metrics, and /health and /ready (0: off)' },
   { flag: 'metrics-host', file: ['sluice.metrics.host'], kind: { type: 'string' }, default: '127.0.0.1', doc: 'interface of the metrics endpoint' },
   { flag: 'log-level', file: ['sluice.log.level'], kind: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, default: 'info', doc: 'log level' },
   { flag: 'node-id', file: ['node.id', 'broker.id'], kind: int(0, MAX_INT), default: '', doc: "this broker's id, unique in its cluster (default 0; kept in the data directory's meta.properties)" },
