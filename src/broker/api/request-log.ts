@@ -65,8 +65,17 @@ const CONFIG_OPS = ['set', 'delete', 'append', 'subtract'];
 
 /** Logs what a handled request changed or why it was refused. Cheap for requests with nothing to log. */
 export function logRequest(ctx: BrokerContext, apiKey: number, clientId: string | null, req: Body, answer: Body): void {
-  const logger = ctx.logger;
-  if (!logger) return;
+  if (!ctx.logger) return;
+  try {
+    logChanges(ctx, apiKey, clientId, req, answer);
+  } catch (err) {
+    // A log line must never cost the client its answer.
+    ctx.logger.warn({ err, apiKey }, 'request log line failed');
+  }
+}
+
+function logChanges(ctx: BrokerContext, apiKey: number, clientId: string | null, req: Body, answer: Body): void {
+  const logger = ctx.logger!;
   const client = clientId ?? '';
   switch (apiKey) {
     case 0: // Produce: only refusals
