@@ -240,7 +240,7 @@ describe('Kafka broker keys', () => {
     fs.writeFileSync(file, 'num.partitions=0\nlisteners=PLAINTEXT://:9092\nfoo=1\nbar=2\n');
     const r = await sluice(['serve', '--config', file, '--dir', path.join(dir, 'data'), '--metrics-port', '0', '--console-port', '0']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`sluice: 2 problems in ${file}:`);
+    expect(r.stderr).toContain(`sluice serve: 2 problems in ${file}:`);
     expect(r.stderr).toContain(`invalid value '0' for num.partitions in ${file}: a whole number from 1 to 100000`);
     expect(r.stderr).toContain("unknown keys 'foo', 'bar'");
     expect(r.stderr).not.toContain('Usage:');

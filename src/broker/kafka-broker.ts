@@ -76,6 +76,8 @@ export class KafkaBroker {
     private readonly metricsServer: http.Server | null,
     /** This broker's place in its cluster, or null when it runs alone. */
     readonly cluster: ClusterNode | null,
+    /** What /ready reports: null while serving, else why not. */
+    private readonly readiness: { notReady: string | null },
     /** The web console, or null when off. */
     private readonly webConsole: RunningConsole | null = null,
   ) {}
@@ -139,18 +141,15 @@ export class KafkaBroker {
         port: options.port ?? 9092,
         logger: options.logger,
       });
-      const address = await server.listen();
+      const address = await server.listen().catch((err: NodeJS.ErrnoException) => {
+        const where = `${options.host ?? '127.0.0.1'}:${options.port ?? 9092}`;
+        const fix = err.code === 'EADDRINUSE' ? ' (another process has it: choose another --port, or stop that process)' : ' (check --host and --port)';
+        throw new Error(`cannot listen for Kafka clients on ${where}: ${err.message}${fix}`);
+      });
       if (options.advertisedPort === undefined) settings.advertisedPort = address.port;
-      if (cluster) {
-        try {
-          await cluster.start(settings.advertisedPort);
-        } catch (err) {
-          await server.close();
-          await cluster.stop().catch(() => {});
-          throw err;
-        }
-        ctx.clusterId = cluster.clusterId;
-      }
+      // The metrics endpoint comes up before the broker joins its cluster, which can take long
+      // (etcd unreachable: it retries): /health answers at once, /ready says why it waits.
+      const readiness: { notReady: string | null } = { notReady: cluster ? 'joining the cluster' : null };
       let metricsAddress: { host: string; port: number } | null = null;
       let metricsServer: http.Server | null = null;
       if (options.metrics !== false) {
@@ -158,22 +157,36 @@ export class KafkaBroker {
         ctx.metrics = metrics;
         if (cluster) registerClusterMetrics(metrics.registry, cluster);
         const host = options.metrics?.host ?? '127.0.0.1';
-        const bound = await metrics.listen(host, options.metrics?.port ?? 9644).catch(async (err: unknown) => {
+        const notReady = () => (readiness.notReady !== null && cluster?.joinError ? `${readiness.notReady}: ${cluster.joinError}` : readiness.notReady);
+        const bound = await metrics.listen(host, options.metrics?.port ?? 9644, notReady).catch(async (err: unknown) => {
           await server.close();
           throw new Error(`cannot serve metrics on ${host}:${options.metrics ? options.metrics.port : 9644}: ${(err as Error).message} (choose another --metrics-port, or 0 to turn metrics off)`);
         });
         metricsServer = bound.server;
         metricsAddress = { host, port: bound.port };
       }
+      if (cluster) {
+        try {
+          await cluster.start(settings.advertisedPort);
+        } catch (err) {
+          await server.close();
+          await cluster.stop().catch(() => {});
+          await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));
+          throw err;
+        }
+        ctx.clusterId = cluster.clusterId;
+        readiness.notReady = null;
+      }
       let webConsole: RunningConsole | null = null;
       if (options.console) {
         webConsole = await startConsole(options.console, { sluice, cluster, nodeId: ctx.nodeId, clusterId: () => ctx.clusterId, advertised: () => ({ host: settings.advertisedHost, port: settings.advertisedPort }) }).catch(async (err: unknown) => {
+          await cluster?.stop().catch(() => {});
           await server.close();
           await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));
           throw err;
         });
       }
-      return new KafkaBroker(sluice, server, address, metricsAddress, metricsServer, cluster, webConsole);
+      return new KafkaBroker(sluice, server, address, metricsAddress, metricsServer, cluster, readiness, webConsole);
     } catch (err) {
       await sluice.close();
       throw err;
@@ -182,6 +195,7 @@ export class KafkaBroker {
 
   /** Stops accepting, finishes in-flight requests, then closes Sluice cleanly. */
   async close(): Promise<void> {
+    this.readiness.notReady = 'shutting down';
     // Leave the cluster first: the controller role and this broker's partitions move on at once.
     await this.cluster?.stop().catch(() => {});
     await this.webConsole?.close();

@@ -4,6 +4,7 @@
  * other error exits with 1 (it failed while running).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { closest } from './did-you-mean.js';
 
 export const DEFAULT_BOOTSTRAP = '127.0.0.1:9092';
 
@@ -37,8 +38,10 @@ export function parse<O extends Options>(argv: string[], options: O): ReturnType
     const e = err as { code?: string; message: string };
     const flag = /'(-[^' ]+)/.exec(e.message)?.[1];
     switch (e.code) {
-      case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-        throw new UsageError(`unknown option '${flag ?? e.message}'`);
+      case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
+        const guess = flag?.startsWith('--') ? closest(flag.slice(2).split('=')[0]!, Object.keys(options)) : undefined;
+        throw new UsageError(`unknown option '${flag ?? e.message}'${guess === undefined ? '' : ` (did you mean --${guess}?)`}`);
+      }
       case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
         throw new UsageError(flag ? `option '${flag}' needs a value` : e.message);
       case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':

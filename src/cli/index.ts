@@ -97,15 +97,15 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function runServe(argv: string[]): Promise<void> {
-  const { ConfigError, ConfigFileError, SERVE_HELP, serve } = await import('./serve.js');
+  const { ConfigError, serve } = await import('./serve.js');
   try {
     await serve(argv);
   } catch (err) {
-    const known = err instanceof ConfigError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
-    if (!known) throw err;
-    // A file's problems are listed in full; the help would bury them.
-    process.stderr.write(`sluice: ${err instanceof Error ? err.message : String(err)}\n${err instanceof ConfigFileError ? '' : `\n${SERVE_HELP}`}`);
-    process.exitCode = 2;
+    // As the other commands: the problem (a config file's, all of them) and the --help hint.
+    const usage = err instanceof ConfigError || err instanceof UsageError;
+    process.stderr.write(`sluice serve: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (usage) process.stderr.write('Run `sluice serve --help` for the options.\n');
+    process.exitCode = usage ? 2 : 1;
   }
 }
 

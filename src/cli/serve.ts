@@ -3,12 +3,15 @@
  * comes from a flag, a SLUICE_* environment variable, a Kafka-style properties file
  * (--config), or its default, in that order (see settings.ts).
  */
-import { parseArgs } from 'node:util';
+import fs from 'node:fs';
+import path from 'node:path';
 import { KafkaBroker, type BrokerOptions } from '../broker/kafka-broker.js';
 import { createLogger, type LogFormat } from '../observability/logger.js';
 import { installSignalHandlers } from '../server/index.js';
 import { parseEndpoints } from '../cluster/etcd.js';
 import { ConfigError, ConfigFileError, SETTINGS, readPropertiesFile, resolveSettings, settingsHelp } from './settings.js';
+import { parse } from './args.js';
+import { SOFTWARE_VERSION } from '../version.js';
 
 export { ConfigError, ConfigFileError };
 
@@ -37,6 +40,8 @@ export type ServeOptions = BrokerOptions & {
   logLevel: string;
   logFormat: LogFormat;
   sources: Map<string, string>;
+  /** The effective value of every setting that has one (a default or a chosen value). */
+  values: Map<string, string>;
   /** The config file, when one was given. */
   configFile?: string;
   /** Kafka keys of the file that do not apply to Sluice, and other notes on it, for the log. */
@@ -45,7 +50,7 @@ export type ServeOptions = BrokerOptions & {
 };
 
 export function serveOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeOptions | 'help' {
-  const { values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false });
+  const values = parse(argv, OPTIONS);
   if (values.help) return 'help';
   const configFile = (values.config as string | undefined) ?? env.SLUICE_CONFIG;
   const file = configFile === undefined ? null : readPropertiesFile(configFile);
@@ -106,6 +111,7 @@ export function serveOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     logLevel: v.get('log-level')!,
     logFormat: v.get('log-format') as LogFormat,
     sources: r.sources,
+    values: v,
     configFile,
     ignoredKeys: r.ignored,
     notices: r.notices,
@@ -138,7 +144,27 @@ export async function serve(argv: string[]): Promise<void> {
     );
   }
   for (const notice of options.notices) logger.warn({ file: options.configFile }, notice);
-  const broker = await KafkaBroker.start({ ...options, logger });
+  const changed = nonDefaultSettings(options);
+  logger.info(
+    { version: SOFTWARE_VERSION, settings: changed, ...(Object.keys(options.topicDefaults ?? {}).length > 0 ? { topicDefaults: options.topicDefaults } : {}) },
+    `Sluice ${SOFTWARE_VERSION} starting; settings that differ from their defaults: ${describeSettings(changed)}`,
+  );
+  // A start that fails must not leave behind a data directory it created (a typo in --dir
+  // would otherwise litter the disk); what existed before is never touched.
+  const created = firstMissing(path.resolve(options.values.get('dir')!));
+  let broker: KafkaBroker;
+  try {
+    broker = await KafkaBroker.start({ ...options, logger });
+  } catch (err) {
+    if (created !== null) {
+      try {
+        fs.rmSync(created, { recursive: true, force: true });
+      } catch (rmErr) {
+        logger.warn({ dir: created, err: rmErr }, `could not remove ${created}, created by this failed start`);
+      }
+    }
+    throw err;
+  }
   const { host, port } = broker.address;
   const metrics = broker.metricsAddress ? `, metrics at http://${broker.metricsAddress.host}:${broker.metricsAddress.port}/metrics` : '';
   const webConsole = broker.consoleAddress ? `, console at http://${broker.consoleAddress.host}:${broker.consoleAddress.port}/` : '';
@@ -147,7 +173,7 @@ export async function serve(argv: string[]): Promise<void> {
       `Quick start:  echo hi | npx sluice produce --bootstrap-server ${host}:${port} --topic hello\n` +
       `              npx sluice consume --bootstrap-server ${host}:${port} --topic hello --from-beginning\n`,
   );
-  logger.info({ host, port, dir: broker.sluice.dir, settings: Object.fromEntries(options.sources) }, 'broker started');
+  logger.info({ version: SOFTWARE_VERSION, host, port, dir: broker.sluice.dir, metrics: broker.metricsAddress }, 'broker started');
   installSignalHandlers(
     broker.server,
     async () => {
@@ -157,4 +183,32 @@ export async function serve(argv: string[]): Promise<void> {
     },
     { logger },
   );
+}
+
+/** Every setting whose effective value is not its default: flag -> { value, source }. */
+export function nonDefaultSettings(options: Pick<ServeOptions, 'values' | 'sources'>): Record<string, { value: string; from: string }> {
+  const out: Record<string, { value: string; from: string }> = {};
+  for (const s of SETTINGS) {
+    const value = options.values.get(s.flag);
+    if (value === undefined || value === s.default) continue;
+    out[s.flag] = { value, from: options.sources.get(s.flag) ?? 'default' };
+  }
+  return out;
+}
+
+function describeSettings(changed: Record<string, { value: string; from: string }>): string {
+  const entries = Object.entries(changed);
+  if (entries.length === 0) return 'none';
+  return entries.map(([flag, { value, from }]) => `--${flag}=${value} (${from})`).join(', ');
+}
+
+/** The outermost directory of `dir` that does not exist yet (what a start would create), or null when `dir` exists. */
+function firstMissing(dir: string): string | null {
+  let missing: string | null = null;
+  for (let d = dir; ; d = path.dirname(d)) {
+    // lstat: a dangling symlink exists (it is not ours to remove).
+    if (fs.lstatSync(d, { throwIfNoEntry: false }) !== undefined) return missing;
+    missing = d;
+    if (path.dirname(d) === d) return missing;
+  }
 }

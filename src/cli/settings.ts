@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import { kafkaKeyNames, readKafkaKeys } from './kafka-config.js';
+import { closest } from './did-you-mean.js';
 
 /** A setting that cannot be used; names where it came from and what is allowed. */
 export class ConfigError extends Error {
@@ -66,7 +67,7 @@ export const SETTINGS: Setting[] = [
   { flag: 'max-partitions', file: ['sluice.max.partitions'], kind: int(1, 1_000_000), default: '20000', doc: 'partitions the broker holds at most (CreateTopics/CreatePartitions beyond it get POLICY_VIOLATION)' },
   { flag: 'max-open-segments', file: ['sluice.max.open.segments'], kind: int(1, 1_000_000), default: '4096', doc: 'segment files open at once across all partitions (one descriptor and one mapping each); the least recently used closes and reopens on use' },
   { flag: 'max-partitions-per-request', file: ['sluice.max.partitions.per.request'], kind: int(1, 1_000_000), default: '10000', doc: 'partitions one CreateTopics or CreatePartitions request may create' },
-  { flag: 'metrics-port', file: ['sluice.metrics.port'], kind: int(0, 65535), default: '9644', doc: 'Prometheus metrics at http://HOST:PORT/metrics (0: off)' },
+  { flag: 'metrics-port', file: ['sluice.metrics.port'], kind: int(0, 65535), default: '9644', doc: 'Prometheus metrics at http://HOST:PORT/metrics, and /health and /ready (0: off)' },
   { flag: 'metrics-host', file: ['sluice.metrics.host'], kind: { type: 'string' }, default: '127.0.0.1', doc: 'interface of the metrics endpoint' },
   { flag: 'console-port', file: ['sluice.console.port'], kind: int(0, 65535), default: '9645', doc: 'web console at http://HOST:PORT/ (0: off)' },
   { flag: 'console-host', file: ['sluice.console.host'], kind: { type: 'string' }, default: '127.0.0.1', doc: 'interface of the web console' },
@@ -129,28 +130,6 @@ function check(s: Setting, value: string, where: string): string {
   if (k.type === 'enum' && !k.values.includes(value)) throw new ConfigError(where, value, `one of ${k.values.join(', ')}`);
   if (s.flag === 'dir' && where.startsWith('log.dir') && value.includes(',')) throw new ConfigError(where, value, 'one directory (Sluice keeps all partitions in one data directory)');
   return value;
-}
-
-/** The closest known key to a misspelt one (edit distance at most 3), for "did you mean". */
-function closest(key: string, known: Iterable<string>): string | undefined {
-  let best: string | undefined;
-  let bestD = 4;
-  for (const k of known) {
-    const d = editDistance(key, k);
-    if (d < bestD) [best, bestD] = [k, d];
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 3) return 4;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length]!;
 }
 
 /**

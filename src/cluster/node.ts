@@ -101,9 +101,11 @@ export class ClusterNode {
       try {
         node.clusterId = await node.store.ensureClusterId(node.clusterId);
         await node.cache.start();
+        node.joinError = null;
         break;
       } catch (err) {
         if (!(err instanceof EtcdError) || !err.unavailable) throw err;
+        node.joinError = err.message;
         options.logger.error({ endpoints: node.etcd.endpoints, retryInMs: delay }, `etcd cannot be reached, retrying in ${delay} ms: ${err.message}`);
         await new Promise((r) => setTimeout(r, delay));
       }
@@ -132,6 +134,9 @@ export class ClusterNode {
     node.controller.start();
     options.logger.info({ broker: options.nodeId, cluster: node.keys.cluster, clusterId: node.clusterId, etcd: node.etcd.endpoints, rack: options.rack ?? null }, 'joined the cluster');
   }
+
+  /** Why the last attempt to reach etcd while joining failed (for /ready), or null. */
+  joinError: string | null = null;
 
   get nodeId(): number {
     return this.options.nodeId;

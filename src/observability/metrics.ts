@@ -10,6 +10,7 @@ import type { Sluice } from '../broker/sluice.js';
 import type { KafkaServer } from '../server/index.js';
 import { errorName } from '../protocol/error-codes.js';
 import type { LogDirSpace } from '../broker/log-dir-space.js';
+import { SOFTWARE_VERSION } from '../version.js';
 
 export class BrokerMetrics {
   readonly registry = new Registry();
@@ -174,11 +175,22 @@ export class BrokerMetrics {
     for (const code of errorCodes) this.errors.inc({ api, error: errorName(code) });
   }
 
-  /** Serves /metrics on host:port; resolves with the bound address. */
-  listen(host: string, port: number): Promise<{ server: http.Server; port: number }> {
+  /**
+   * Serves /metrics, /health and /ready on host:port; resolves with the bound address.
+   * `notReady` gives the reason the broker is not serving yet (or any more), or null when it is.
+   */
+  listen(host: string, port: number, notReady: () => string | null = () => null): Promise<{ server: http.Server; port: number }> {
+    const started = Date.now();
     const server = http.createServer((req, res) => {
-      if (req.url !== '/metrics') {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
+      const url = (req.url ?? '/').split('?')[0];
+      if (url === '/health' || url === '/ready') {
+        const reason = url === '/ready' ? notReady() : null;
+        const body = reason === null ? { status: url === '/ready' ? 'ready' : 'up', version: SOFTWARE_VERSION, uptimeSeconds: Math.floor((Date.now() - started) / 1000) } : { status: 'not ready', reason };
+        res.writeHead(reason === null ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(`${JSON.stringify(body)}\n`);
+        return;
+      }
+      if (url !== '/metrics') {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /health or /ready\n');
         return;
       }
       this.registry.metrics().then(

@@ -78,7 +78,6 @@ export async function handleDeleteTopics(ctx: BrokerContext, req: { topics: { na
         r.topicId = idOf(name) ?? t.topicId;
         if (cluster) await cluster.deleteTopic(name, Math.max(1000, req.timeoutMs));
         else await ctx.sluice.deleteTopic(name);
-        ctx.logger?.info({ topic: name }, 'topic deleted');
       }
     } catch (err) {
       r.errorCode = errorCodeOf(err);

@@ -34,7 +34,6 @@ export async function createTopicsInCluster(ctx: BrokerContext, req: { topics: C
       result.replicationFactor = replicationFactor;
       if (!req.validateOnly) {
         result.topicId = record.id;
-        ctx.logger?.info({ topic: t.name, partitions, replicationFactor, config: overrides }, 'topic created in the cluster');
       }
       result.configs = [];
     } catch (err) {

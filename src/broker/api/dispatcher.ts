@@ -11,6 +11,7 @@ import { UnsupportedVersionError } from '../../protocol/errors.js';
 import { advertisedVersions, decodeRequest, encodeResponse, type ApiKey } from '../../protocol/apis.js';
 import type { BrokerContext } from './context.js';
 import { errorCodesIn } from '../../observability/metrics.js';
+import { logRequest } from './request-log.js';
 import { APIS } from '../../protocol/apis.js';
 
 /** Kafka's name of an API key ('Produce', 'Fetch', ...), for metrics labels. */
@@ -83,7 +84,7 @@ async function runApplied(ctx: BrokerContext, apiKey: number, version: number, b
   const client = { clientId: req.clientId ?? '', clientHost: `/${req.connection.remoteAddress}` };
   switch (apiKey) {
     case 0:
-      return handleProduce(ctx, body, version, applied);
+      return handleProduce(ctx, body, version, applied, req.clientId);
     case 1: {
       const fetched = handleFetch(ctx, body, version, req.signal);
       applied();
@@ -92,7 +93,7 @@ async function runApplied(ctx: BrokerContext, apiKey: number, version: number, b
     case 2:
       return handleListOffsets(ctx, body, version);
     case 3:
-      return handleMetadata(ctx, body, version, UUID_ZERO);
+      return handleMetadata(ctx, body, version, UUID_ZERO, req.clientId);
     case 8:
       return handleOffsetCommit(ctx, body, version);
     case 9:
@@ -193,6 +194,7 @@ export function createDispatcher(ctx: BrokerContext): Handler {
       }
       const response = answer === null ? null : encodeResponse(header.apiKey as ApiKey, header.apiVersion, header.correlationId, answer);
       ctx.metrics?.observe(apiName(header.apiKey), (performance.now() - started) / 1000, answer === null ? [] : errorCodesIn(answer));
+      if (answer !== null) logRequest(ctx, header.apiKey, header.clientId, body, answer);
       return response;
     } finally {
       if (cost > 0) budget.release(cost);

@@ -18,7 +18,7 @@ export interface MetadataRequest {
   includeTopicAuthorizedOperations: boolean;
 }
 
-export async function handleMetadata(ctx: BrokerContext, req: MetadataRequest, version: number, zeroUuid: string) {
+export async function handleMetadata(ctx: BrokerContext, req: MetadataRequest, version: number, zeroUuid: string, clientId: string | null = null) {
   const s = ctx.sluice;
   const all = req.topics === null || (version === 0 && req.topics.length === 0);
   let names: (string | null)[];
@@ -37,7 +37,7 @@ export async function handleMetadata(ctx: BrokerContext, req: MetadataRequest, v
     const byId = topicIdLookup(ctx);
     names = requested.map((t) => t.name ?? (t.topicId ? byId(t.topicId) ?? null : null));
   }
-  const autoCreate = autoCreateBudget(ctx);
+  const autoCreate = autoCreateBudget(ctx, clientId);
   const collides = collisionLookup(ctx);
   const topics = await Promise.all(
     names.map(async (name, i) => {

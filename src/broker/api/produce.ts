@@ -61,7 +61,7 @@ const CODECS: Record<string, number> = { uncompressed: 0, gzip: 1, snappy: 2, lz
  * `applied` is called once every partition's batches are appended (or refused), before any
  * fsync wait: the next request of the connection may start then and still see this one's data.
  */
-export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, version = 3, applied: () => void = () => {}): Promise<ProduceResponse | null> {
+export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, version = 3, applied: () => void = () => {}, clientId: string | null = null): Promise<ProduceResponse | null> {
   let pending = req.topicData.reduce((n, t) => n + t.partitionData.length, 0);
   const appended = () => {
     if (--pending === 0) applied();
@@ -73,7 +73,7 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, ver
   else if (req.transactionalId != null) {
     refuse = { code: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, message: 'transactions are not supported by Sluice; produce without a transactional.id' };
   }
-  const autoCreate = autoCreateBudget(ctx);
+  const autoCreate = autoCreateBudget(ctx, clientId);
   const responses = await Promise.all(
     req.topicData.map(async (t) => {
       let missing: number = ErrorCode.NONE;

@@ -15,11 +15,13 @@ export async function ensureTopicForRequest(ctx: BrokerContext, name: string, al
 /** Partitions one request may still auto-create (see autoCreateBudget). */
 export interface AutoCreateBudget {
   left: number;
+  /** The asking client, for the log line of a topic it auto-creates. */
+  clientId?: string | null;
 }
 
 /** A fresh per-request auto-creation budget: maxPartitionsPerRequest partitions. */
-export function autoCreateBudget(ctx: BrokerContext): AutoCreateBudget {
-  return { left: limitsOf(ctx).maxPartitionsPerRequest };
+export function autoCreateBudget(ctx: BrokerContext, clientId: string | null = null): AutoCreateBudget {
+  return { left: limitsOf(ctx).maxPartitionsPerRequest, clientId };
 }
 
 /**
@@ -28,7 +30,7 @@ export function autoCreateBudget(ctx: BrokerContext): AutoCreateBudget {
  * hear that, not that the topic is unknown), else UNKNOWN_TOPIC_OR_PARTITION.
  */
 export async function ensureTopicError(ctx: BrokerContext, name: string, allow = true, budget?: AutoCreateBudget): Promise<number> {
-  if (ctx.cluster) return ensureClusterTopicError(ctx, name, allow);
+  if (ctx.cluster) return ensureClusterTopicError(ctx, name, allow, budget);
   if (ctx.sluice.hasTopic(name)) return ErrorCode.NONE;
   if (!allow || !ctx.settings.autoCreateTopics || !isLegalTopicName(name)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   // Auto-creation counts against the broker's partition limits like CreateTopics does: one
@@ -43,6 +45,7 @@ export async function ensureTopicError(ctx: BrokerContext, name: string, allow =
     await yieldToEventLoop();
     if (ctx.sluice.hasTopic(name)) return ErrorCode.NONE;
     await ctx.sluice.ensureTopic(name);
+    ctx.logger?.info({ topic: name, clientId: budget?.clientId ?? null, partitions: ctx.sluice.partitionCountDefault }, 'topic auto-created');
     return ErrorCode.NONE;
   } catch (err) {
     ctx.logDirSpace?.failed(err);
@@ -55,7 +58,7 @@ export async function ensureTopicError(ctx: BrokerContext, name: string, allow =
  * auto-creation writes it to etcd (num.partitions, replication factor 1), and the answer is
  * LEADER_NOT_AVAILABLE, as Kafka's, until its leaders are elected.
  */
-async function ensureClusterTopicError(ctx: BrokerContext, name: string, allow: boolean): Promise<number> {
+async function ensureClusterTopicError(ctx: BrokerContext, name: string, allow: boolean, budget?: AutoCreateBudget): Promise<number> {
   const cluster = ctx.cluster!;
   if (cluster.topic(name)) {
     if (ctx.sluice.hasTopic(name)) return ErrorCode.NONE;
@@ -64,7 +67,7 @@ async function ensureClusterTopicError(ctx: BrokerContext, name: string, allow: 
   if (!allow || !ctx.settings.autoCreateTopics || !isLegalTopicName(name)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   try {
     await cluster.createTopic(name, { partitions: ctx.sluice.partitionCountDefault, replicationFactor: 1, config: {}, timeoutMs: 5000 });
-    ctx.logger?.info({ topic: name }, 'topic auto-created in the cluster');
+    ctx.logger?.info({ topic: name, clientId: budget?.clientId ?? null, partitions: ctx.sluice.partitionCountDefault }, 'topic auto-created in the cluster');
     return ErrorCode.NONE;
   } catch (err) {
     const code = errorCodeOf(err);
