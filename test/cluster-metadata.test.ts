@@ -181,7 +181,7 @@ describe('controller', () => {
     const etcd = await startEtcd();
     // Broker 1 starts first and so becomes the controller; the others race it and lose.
     const brokers = [await startTestBroker(etcd.endpoint, 1)];
-    await brokers[0]!.cache.waitFor(() => brokers[0]!.controller.isActive, 10_000);
+    await waitUntil(async () => brokers[0]!.controller.isActive, 10_000);
     brokers.push(...(await Promise.all([2, 3].map((id) => startTestBroker(etcd.endpoint, id)))));
     const [b1] = brokers;
     try {
@@ -222,6 +222,9 @@ describe('controller', () => {
       expect(await watcher.waitFor(() => (watcher.controller?.epoch ?? 0) > oldEpoch, 15_000)).toBe(true);
       const others = brokers.filter((b) => b !== ctl);
       await Promise.all(others.map((b) => b.cache.waitFor(() => (b.cache.controller?.epoch ?? 0) > oldEpoch, 5000)));
+      // The winner knows it won once its campaign's answer is in, which may come after the
+      // watch told everyone of the new record.
+      await waitUntil(async () => others.filter((b) => b.controller.isActive).length === 1, 5000);
       expect(others.filter((b) => b.controller.isActive).length).toBe(1);
       expect(watcher.controller!.brokerId).not.toBe(ctl.id);
     } finally {
