@@ -12,6 +12,8 @@ import { ProducerStateManager } from './api/producer-state.js';
 import { LogDirSpace } from './log-dir-space.js';
 import { Sluice, type SluiceOptions } from './sluice.js';
 import { ClusterNode } from '../cluster/node.js';
+import type { ReplicationSettings } from '../replication/replica-manager.js';
+import { OFFSETS_TOPIC } from '../group/index.js';
 import { registerClusterMetrics } from '../observability/cluster-metrics.js';
 import type { SessionLogger } from '../cluster/session.js';
 import type { StorageLogger } from '../storage/index.js';
@@ -64,6 +66,14 @@ export interface ClusterSettings {
   uncleanLeaderElection?: boolean;
   /** auto.leader.rebalance.enable (default true). */
   autoLeaderRebalance?: boolean;
+  /** replica.lag.time.max.ms and the follower fetch settings. */
+  replication?: ReplicationSettings;
+  /** default.replication.factor (default 1). */
+  defaultReplicationFactor?: number;
+  /** offsets.topic.replication.factor (default 3, capped by the live brokers). */
+  offsetsTopicReplicationFactor?: number;
+  /** How long a stopping broker waits for its leaderships to move (default 15000). */
+  controlledShutdownTimeoutMs?: number;
 }
 
 export class KafkaBroker {
@@ -101,7 +111,8 @@ export class KafkaBroker {
       const settings: BrokerSettings = {
         advertisedHost: options.advertisedHost ?? options.host ?? '127.0.0.1',
         advertisedPort: options.advertisedPort ?? options.port ?? 9092,
-        acksAllFsync: options.acksAllFsync ?? true,
+        // In a cluster, replication is the durability (as in Kafka); the fsync stays a setting.
+        acksAllFsync: options.acksAllFsync ?? !options.cluster,
         autoCreateTopics: options.autoCreateTopics ?? true,
         maxFetchWaitMs: options.maxFetchWaitMs ?? 30_000,
         limits: options.limits,
@@ -126,6 +137,10 @@ export class KafkaBroker {
             sessionTimeoutMs: options.cluster.sessionTimeoutMs,
             uncleanLeaderElection: options.cluster.uncleanLeaderElection,
             autoLeaderRebalance: options.cluster.autoLeaderRebalance,
+            replication: options.cluster.replication,
+            defaultReplicationFactor: options.cluster.defaultReplicationFactor,
+            offsetsTopicReplicationFactor: options.cluster.offsetsTopicReplicationFactor,
+            controlledShutdownTimeoutMs: options.cluster.controlledShutdownTimeoutMs,
             software: SOFTWARE_VERSION,
             logger: clusterLogger(options.logger),
           },
@@ -134,6 +149,13 @@ export class KafkaBroker {
         // Set before the socket opens: a client that comes early is told to retry, never
         // answered as if this broker were alone.
         ctx.cluster = cluster;
+        ctx.replicas = cluster.replicas;
+        cluster.onRoleChange((partition, role) => {
+          // A new leader rebuilds producer state from its log (a follower copied batches without it),
+          // and a new coordinator reads its groups from its offsets partition.
+          if (role === 'leader' || role === 'none') ctx.producers.drop(partition);
+          if (partition.topic === OFFSETS_TOPIC) sluice.groups.loadPartition(partition.index, role === 'leader');
+        });
       }
       const server = new KafkaServer(createDispatcher(ctx), {
         ...options.server,

@@ -4,11 +4,14 @@
  * is the log end offset. Not thread-safe: everything runs on the broker's event loop.
  */
 import { setLogAppendTime } from '../record/header.js';
-import { LENGTH_OFFSET, LOG_OVERHEAD } from '../record/layout.js';
+import { LENGTH_OFFSET, LOG_OVERHEAD, PARTITION_LEADER_EPOCH_OFFSET, RECORDS_OFFSET } from '../record/layout.js';
 import type { AppendOptions, Log, LogAppendInfo, LogReadResult } from '../storage/index.js';
+import { LeaderEpochCache, type EpochEntry } from '../replication/leader-epoch-cache.js';
 
 interface Waiter {
   offset: number;
+  /** Wait on the log end offset (a follower's fetch) instead of the high watermark. */
+  byLogEnd: boolean;
   /** Called once: true when data came, false when the partition closed. */
   notify: (ready: boolean) => void;
 }
@@ -21,7 +24,7 @@ interface Waiter {
  * EventTarget, and an abort that builds a DOMException with a stack) cost more than the
  * rest of the poll.
  */
-export function waitForAny(waits: Iterable<readonly [Partition, number]>, timeoutMs: number): { done: Promise<boolean>; wake: () => void } {
+export function waitForAny(waits: Iterable<readonly [Partition, number]>, timeoutMs: number, byLogEnd = false): { done: Promise<boolean>; wake: () => void } {
   let finish: (ready: boolean) => void = () => {};
   const done = new Promise<boolean>((resolve) => {
     let settled = false;
@@ -35,8 +38,8 @@ export function waitForAny(waits: Iterable<readonly [Partition, number]>, timeou
       resolve(ready);
     };
     for (const [partition, offset] of waits) {
-      const cancel = partition.onData(offset, finish);
-      if (cancel === null) return finish(partition.highWatermark > offset);
+      const cancel = partition.onData(offset, finish, byLogEnd);
+      if (cancel === null) return finish((byLogEnd ? partition.logEndOffset : partition.highWatermark) > offset);
       cancels.push(cancel);
     }
     if (timeoutMs <= 0) return finish(false);
@@ -50,6 +53,15 @@ export class Partition {
   /** The last append in the chain; the next one starts after it. */
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /**
+   * The high watermark when replication manages it (a partition of a cluster topic); null on
+   * a lone broker, where it is the log end offset.
+   */
+  private hw: number | null = null;
+  /** The partition's leader epochs, once it is part of a cluster (null alone: one epoch ever). */
+  leaderEpochs: LeaderEpochCache | null = null;
+  /** Called after the log is truncated (producer and transaction state roll back with it). */
+  private readonly truncateListeners: ((offset: number) => void)[] = [];
 
   constructor(
     readonly topic: string,
@@ -60,7 +72,97 @@ export class Partition {
   ) {}
 
   get highWatermark(): number {
-    return this.log.logEndOffset;
+    return this.hw ?? this.log.logEndOffset;
+  }
+
+  /** Whether replication keeps this partition's high watermark (else it is the log end offset). */
+  get replicated(): boolean {
+    return this.hw !== null;
+  }
+
+  /**
+   * Hands the high watermark to replication (or back, with null). It never passes the log end
+   * offset; readers waiting for data below it wake.
+   */
+  setHighWatermark(hw: number | null): void {
+    this.hw = hw === null ? null : Math.min(hw, this.log.logEndOffset);
+    this.wake();
+  }
+
+  /** Reads (or builds from the batches) the leader-epoch checkpoint; done once a cluster manages the partition. */
+  enableLeaderEpochs(): LeaderEpochCache {
+    this.leaderEpochs ??= LeaderEpochCache.open(this.log.dir, () => this.scanEpochs());
+    return this.leaderEpochs;
+  }
+
+  /** (epoch, first offset) of each change of partitionLeaderEpoch along the log, from its batch headers. */
+  private *scanEpochs(): Iterable<EpochEntry> {
+    let offset = this.log.logStartOffset;
+    let last = -1;
+    while (offset < this.log.logEndOffset) {
+      const r = this.log.read(offset, 1 << 20);
+      if (r.records.length === 0) break;
+      const view = r.records;
+      for (let pos = 0; pos + RECORDS_OFFSET <= view.length; pos += view.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD) {
+        const epoch = view.readInt32BE(pos + PARTITION_LEADER_EPOCH_OFFSET);
+        if (epoch > last) {
+          last = epoch;
+          yield { epoch, startOffset: Number(view.readBigInt64BE(pos)) };
+        }
+      }
+      offset = r.nextOffset;
+    }
+  }
+
+  onTruncate(listener: (offset: number) => void): void {
+    this.truncateListeners.push(listener);
+  }
+
+  /** Cuts the log back to `offset` (a follower matching its leader), with its leader epochs and high watermark. */
+  truncateTo(offset: number): void {
+    if (offset >= this.log.logEndOffset) return;
+    if (offset < this.log.logStartOffset) return this.startAt(offset);
+    this.log.truncateTo(offset);
+    this.leaderEpochs?.truncateFromEnd(offset);
+    this.afterTruncation();
+  }
+
+  /** Empties the log and starts it again at `offset` (a follower whose log is wholly behind its leader's start). */
+  startAt(offset: number): void {
+    this.log.truncateFullyAndStartAt(offset);
+    this.leaderEpochs?.clear();
+    this.afterTruncation();
+  }
+
+  private afterTruncation(): void {
+    if (this.hw !== null) this.hw = Math.min(this.hw, this.log.logEndOffset);
+    for (const l of this.truncateListeners) l(this.log.logEndOffset);
+  }
+
+  /**
+   * Appends a leader's batches on a follower, byte for byte: their offsets continue this log,
+   * their leader epochs stay as the leader wrote them (and are noted in the checkpoint).
+   */
+  appendReplicated(batches: Buffer): LogAppendInfo {
+    const first = Number(batches.readBigInt64BE(0));
+    if (first !== this.log.logEndOffset) {
+      throw new RangeError(`${this.topic}-${this.index}: the leader sent batches from offset ${first}, but this replica's log ends at ${this.log.logEndOffset}`);
+    }
+    const epochs = this.leaderEpochs;
+    const info = this.log.append(batches, { validate: true });
+    if (epochs !== null) {
+      for (let pos = 0; pos + RECORDS_OFFSET <= batches.length; pos += batches.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD) {
+        const epoch = batches.readInt32BE(pos + PARTITION_LEADER_EPOCH_OFFSET);
+        if (epoch > epochs.latestEpoch) epochs.assign(epoch, Number(batches.readBigInt64BE(pos)));
+      }
+    }
+    this.wake();
+    return info;
+  }
+
+  /** Resolves when the appends queued so far are done (before a role change truncates). */
+  async drainAppends(): Promise<void> {
+    await this.tail;
   }
 
   get logStartOffset(): number {
@@ -89,6 +191,9 @@ export class Partition {
       opts = { ...options, validate: false };
     }
     const info = this.log.append(batches, opts);
+    if (this.leaderEpochs !== null && opts?.leaderEpoch !== undefined && opts.leaderEpoch > this.leaderEpochs.latestEpoch) {
+      this.leaderEpochs.assign(opts.leaderEpoch, info.firstOffset);
+    }
     this.wake();
     return info;
   }
@@ -128,9 +233,9 @@ export class Partition {
    * wait, or null (calling nothing) when there is data past `offset` already or the
    * partition is closed. See waitForAny for waiting on several with a timeout.
    */
-  onData(offset: number, notify: (ready: boolean) => void): (() => void) | null {
-    if (this.highWatermark > offset || this.closed) return null;
-    const w: Waiter = { offset, notify };
+  onData(offset: number, notify: (ready: boolean) => void, byLogEnd = false): (() => void) | null {
+    if ((byLogEnd ? this.log.logEndOffset : this.highWatermark) > offset || this.closed) return null;
+    const w: Waiter = { offset, notify, byLogEnd };
     this.waiters.push(w);
     return () => {
       const i = this.waiters.indexOf(w);
@@ -146,9 +251,10 @@ export class Partition {
   private wake(): void {
     if (this.waiters.length === 0) return;
     const hw = this.highWatermark;
+    const leo = this.log.logEndOffset;
     const ready: Waiter[] = [];
     const still: Waiter[] = [];
-    for (const w of this.waiters) (hw > w.offset ? ready : still).push(w);
+    for (const w of this.waiters) ((w.byLogEnd ? leo : hw) > w.offset ? ready : still).push(w);
     this.waiters = still;
     for (const w of ready) w.notify(true);
   }

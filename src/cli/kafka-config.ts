@@ -52,10 +52,10 @@ const NOT_APPLICABLE = new Set([
   'max.incremental.fetch.session.cache.slots', 'max.request.partition.size.limit', 'fetch.purgatory.purge.interval.requests',
   'producer.purgatory.purge.interval.requests', 'delete.records.purgatory.purge.interval.requests',
   // replication and leadership
-  'default.replication.factor', 'auto.leader.rebalance.enable', 'leader.imbalance.check.interval.seconds',
+  'auto.leader.rebalance.enable', 'leader.imbalance.check.interval.seconds',
   'leader.imbalance.per.broker.percentage', 'delete.topic.enable',
   // internal topics: replication and layout
-  'offsets.topic.replication.factor', 'offsets.topic.num.partitions', 'offsets.topic.segment.bytes', 'offsets.topic.compression.codec',
+  'offsets.topic.num.partitions', 'offsets.topic.segment.bytes', 'offsets.topic.compression.codec',
   'offsets.load.buffer.size', 'offsets.commit.required.acks', 'offsets.commit.timeout.ms', 'offsets.retention.check.interval.ms',
   'group.max.size', 'group.coordinator.rebalance.protocols', 'group.coordinator.new.enable', 'group.coordinator.threads',
   'group.coordinator.append.linger.ms',

@@ -79,7 +79,8 @@ export function serveOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     offsetsTopicPartitions: r.sources.get('offsets-topic-num-partitions') === 'default' ? undefined : n('offsets-topic-num-partitions'),
     autoCreateTopics: b('auto-create-topics'),
     durability: v.get('durability') as BrokerOptions['durability'],
-    acksAllFsync: b('acks-all-fsync'),
+    // In a cluster replication is the durability: the fsync is off unless asked for.
+    acksAllFsync: v.has('etcd') && r.sources.get('acks-all-fsync') === 'default' ? false : b('acks-all-fsync'),
     workerThreads: n('worker-threads'),
     retentionCheckIntervalMs: n('retention-check-interval-ms'),
     maxOpenSegments: n('max-open-segments'),
@@ -124,6 +125,10 @@ export function serveOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
           rack: v.get('rack') || null,
           sessionTimeoutMs: n('broker-session-timeout-ms'),
           autoLeaderRebalance: b('auto-leader-rebalance'),
+          replication: { replicaLagTimeMaxMs: n('replica-lag-time-max-ms'), replicaFetchWaitMaxMs: n('replica-fetch-wait-max-ms') },
+          defaultReplicationFactor: n('default-replication-factor'),
+          offsetsTopicReplicationFactor: n('offsets-topic-replication-factor'),
+          controlledShutdownTimeoutMs: n('controlled-shutdown-timeout-ms'),
           uncleanLeaderElection: r.topicDefaults['unclean.leader.election.enable'] === 'true',
         }
       : undefined,

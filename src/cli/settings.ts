@@ -78,6 +78,11 @@ export const SETTINGS: Setting[] = [
   { flag: 'cluster', file: ['sluice.cluster.name'], kind: { type: 'string' }, default: 'sluice', doc: "the cluster's name: its prefix in etcd (brokers of one cluster share it)" },
   { flag: 'rack', file: ['broker.rack'], kind: { type: 'string' }, default: '', doc: "this broker's rack: replicas of a partition go to different racks" },
   { flag: 'broker-session-timeout-ms', file: ['broker.session.timeout.ms'], kind: int(1000, 3_600_000), default: '9000', doc: "a broker that stops renewing its etcd lease is out of the cluster after this (its partitions' leadership moves)" },
+  { flag: 'default-replication-factor', file: ['default.replication.factor'], kind: int(1, 32), default: '1', doc: 'replicas of an auto-created topic, or of one created without a replication factor (in a cluster)' },
+  { flag: 'offsets-topic-replication-factor', file: ['offsets.topic.replication.factor'], kind: int(1, 32), default: '3', doc: 'replicas of each __consumer_offsets partition in a cluster (at most the brokers alive when it is created)' },
+  { flag: 'replica-lag-time-max-ms', file: ['replica.lag.time.max.ms'], kind: int(100, 3_600_000), default: '30000', doc: 'a follower that has not caught up with its leader for this long leaves the in-sync replicas' },
+  { flag: 'replica-fetch-wait-max-ms', file: ['replica.fetch.wait.max.ms'], kind: int(1, 60_000), default: '500', doc: "how long a follower's fetch waits at the leader for new data" },
+  { flag: 'controlled-shutdown-timeout-ms', file: ['sluice.controlled.shutdown.timeout.ms'], kind: int(0, 3_600_000), default: '15000', doc: 'on SIGTERM in a cluster, wait this long for leaderships to move to other in-sync replicas before leaving' },
   { flag: 'auto-leader-rebalance', file: ['auto.leader.rebalance.enable'], kind: { type: 'bool' }, default: 'true', doc: 'give leadership back to the preferred replica when it is in sync again' },
   { flag: 'log-format', file: ['sluice.log.format'], kind: { type: 'enum', values: ['auto', 'json', 'pretty'] }, default: 'auto', doc: "'pretty' on a terminal, JSON lines otherwise ('auto')" },
 ];

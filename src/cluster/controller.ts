@@ -139,11 +139,13 @@ export class Controller {
 
   private async reconcile(): Promise<void> {
     const { cache } = this.options;
-    const live = new Set(cache.liveBrokerIds());
+    const registered = new Set(cache.liveBrokerIds());
+    // A broker in controlled shutdown is alive but leads nothing and leaves every ISR.
+    const live = new Set([...registered].filter((id) => cache.brokers.get(id)?.shuttingDown !== true));
     for (const topic of cache.topics.values()) {
       for (let p = 0; p < topic.replicas.length; p++) {
         if (this.stopped || !this.active) return;
-        await this.reconcilePartition(topic, p, live);
+        await this.reconcilePartition(topic, p, live, registered);
       }
     }
     // States left by deleted topics.
@@ -153,7 +155,7 @@ export class Controller {
     }
   }
 
-  private async reconcilePartition(topic: TopicRecord, p: number, live: Set<number>): Promise<void> {
+  private async reconcilePartition(topic: TopicRecord, p: number, live: Set<number>, registered: Set<number> = live): Promise<void> {
     const replicas = topic.replicas[p]!;
     const state = this.options.cache.partitionState(topic.name, p);
     const tp = `${topic.name}-${p}`;
@@ -163,6 +165,12 @@ export class Controller {
       return void (await this.write(topic.name, p, { leader: liveReplicas[0]!, leaderEpoch: 0, isr: liveReplicas, partitionEpoch: 0 }, 0));
     }
     const liveIsr = replicas.filter((r) => state.isr.includes(r) && live.has(r));
+    if (state.leader !== NO_LEADER && registered.has(state.leader) && !live.has(state.leader)) {
+      // Controlled shutdown of the leader: hand leadership to an in-sync replica, or keep it
+      // (the partition would go offline otherwise) until the broker is gone.
+      if (liveIsr.length === 0) return;
+      return void (await this.write(topic.name, p, next(state, { leader: liveIsr[0]!, leaderEpoch: state.leaderEpoch + 1, isr: liveIsr }), state.modRevision, 'controlled shutdown'));
+    }
     if (state.leader === NO_LEADER || !live.has(state.leader)) {
       if (liveIsr.length > 0) {
         return void (await this.write(topic.name, p, next(state, { leader: liveIsr[0]!, leaderEpoch: state.leaderEpoch + 1, isr: liveIsr }), state.modRevision, 'clean election'));

@@ -17,6 +17,8 @@ import { EtcdClient, EtcdError } from './etcd.js';
 import { MetadataCache, type MetadataChange } from './metadata-cache.js';
 import { BrokerSession, type SessionLogger } from './session.js';
 import { ClusterStateError, ClusterStore } from './store.js';
+import { ReplicaManager, type ReplicationSettings } from '../replication/replica-manager.js';
+import type { Partition } from '../broker/partition.js';
 import { ClusterKeys, NO_LEADER, type BrokerRegistration, type TopicRecord, type VersionedPartitionState } from './types.js';
 
 export interface ClusterNodeOptions {
@@ -35,6 +37,14 @@ export interface ClusterNodeOptions {
   autoLeaderRebalance?: boolean;
   software: string;
   logger: SessionLogger;
+  /** replica.lag.time.max.ms and the follower fetch settings. */
+  replication?: ReplicationSettings;
+  /** default.replication.factor: for auto-created topics and CreateTopics without one (default 1). */
+  defaultReplicationFactor?: number;
+  /** offsets.topic.replication.factor (default 3, and at most the live brokers when the topic is made). */
+  offsetsTopicReplicationFactor?: number;
+  /** controlled.shutdown.max.wait (ms): how long a stopping broker waits for its leaderships to move (default 15000). */
+  controlledShutdownTimeoutMs?: number;
 }
 
 /** A request that needs the cluster's metadata store could not be served; names why. */
@@ -54,6 +64,9 @@ export class ClusterNode {
   readonly cache: MetadataCache;
   private session!: BrokerSession;
   readonly controller: Controller;
+  /** This broker's replicas: leader and follower roles, the ISR, the high watermarks. */
+  readonly replicas: ReplicaManager;
+  private readonly roleListeners: ((partition: Partition, role: 'leader' | 'follower' | 'none') => void)[] = [];
   /** The cluster's id, the same on every broker (kept in etcd). */
   clusterId: string;
   /** Leader epochs this broker last logged as leader or follower, by "topic\0partition". */
@@ -78,6 +91,22 @@ export class ClusterNode {
       uncleanLeaderElection: options.uncleanLeaderElection,
       autoLeaderRebalance: options.autoLeaderRebalance,
     });
+    this.replicas = new ReplicaManager({
+      ...options.replication,
+      nodeId: options.nodeId,
+      sluice,
+      cache: this.cache,
+      store: this.store,
+      logger: options.logger,
+      onRoleChange: (partition, role) => {
+        for (const l of this.roleListeners) l(partition, role);
+      },
+    });
+  }
+
+  /** Called when this broker starts or stops leading or following a partition. */
+  onRoleChange(listener: (partition: Partition, role: 'leader' | 'follower' | 'none') => void): void {
+    this.roleListeners.push(listener);
   }
 
   /**
@@ -119,6 +148,7 @@ export class ClusterNode {
     }
     node.cache.onChange((changes) => node.onChange(changes));
     await node.syncTopics();
+    await node.replicas.reconcile();
     const registration: BrokerRegistration = {
       version: 1,
       id: options.nodeId,
@@ -133,6 +163,12 @@ export class ClusterNode {
     await node.session.start();
     node.controller.start();
     options.logger.info({ broker: options.nodeId, cluster: node.keys.cluster, clusterId: node.clusterId, etcd: node.etcd.endpoints, rack: options.rack ?? null }, 'joined the cluster');
+  }
+
+  /** default.replication.factor, capped by the live brokers so a small cluster can still auto-create. */
+  defaultReplicationFactor(internal = false): number {
+    const wanted = internal ? (this.options.offsetsTopicReplicationFactor ?? 3) : (this.options.defaultReplicationFactor ?? 1);
+    return internal ? Math.max(1, Math.min(wanted, this.brokers().length)) : wanted;
   }
 
   /** Why the last attempt to reach etcd while joining failed (for /ready), or null. */
@@ -183,12 +219,6 @@ export class ClusterNode {
     options: { partitions: number; replicationFactor: number; config: Record<string, string>; assignments?: number[][]; validateOnly?: boolean; timeoutMs?: number },
   ): Promise<TopicRecord> {
     const live = this.brokers().map((b) => ({ id: b.id, rack: b.rack }));
-    const rf = options.assignments?.[0]?.length ?? options.replicationFactor;
-    if (rf > 1) {
-      // Followers do not copy their leader's log yet: a second replica would be an empty log
-      // that could be elected leader. Refused until replication exists.
-      throw Object.assign(new Error(`replication factor ${rf}: this Sluice cluster does not replicate partitions yet; use replication factor 1`), { errorCode: ErrorCode.INVALID_REPLICATION_FACTOR });
-    }
     let replicas: number[][];
     if (options.assignments && options.assignments.length > 0) {
       const known = new Set(live.map((b) => b.id));
@@ -295,12 +325,46 @@ export class ClusterNode {
   private producerIds = { next: 0, end: 0 };
   private idQueue: Promise<number> = Promise.resolve(0);
 
-  /** Leaves the cluster: stops the controller (handing the role on), revokes the lease. */
+  /**
+   * Leaves the cluster. First a controlled shutdown: this broker marks its registration as
+   * shutting down, the controller moves every leadership it holds to another in-sync replica
+   * and takes it out of the ISRs, and it waits (up to controlledShutdownTimeoutMs) until it
+   * leads nothing another replica could lead, so clients see only retriable errors. Then it
+   * stops the controller (handing the role on), its fetchers, and revokes the lease.
+   */
   async stop(): Promise<void> {
+    if (this.session?.lease) await this.controlledShutdown().catch((err: unknown) => this.options.logger.warn({ err: (err as Error).message }, 'controlled shutdown failed; leaving anyway'));
+    await this.replicas.stop();
     await this.controller.stop();
     await this.session?.stop();
     this.cache.close();
     this.etcd.close();
+  }
+
+  private async controlledShutdown(): Promise<void> {
+    const me = this.options.nodeId;
+    const registration = this.cache.brokers.get(me);
+    if (!registration) return;
+    const timeoutMs = this.options.controlledShutdownTimeoutMs ?? 15_000;
+    await this.etcd.put(this.keys.broker(me), JSON.stringify({ ...registration, shuttingDown: true }), this.session.lease);
+    const movable = () => {
+      const eligible = new Set(this.brokers().filter((b) => !b.shuttingDown).map((b) => b.id));
+      let count = 0;
+      for (const t of this.cache.topics.values()) {
+        t.replicas.forEach((_, p) => {
+          const st = this.cache.partitionState(t.name, p);
+          if (!st) return;
+          const others = st.isr.filter((r) => r !== me && eligible.has(r));
+          if ((st.leader === me || st.isr.includes(me)) && others.length > 0) count++;
+        });
+      }
+      return count;
+    };
+    const before = movable();
+    if (before === 0) return;
+    this.options.logger.info({ broker: me, partitions: before }, 'controlled shutdown: moving leadership and ISR membership to the other replicas');
+    const done = await this.cache.waitFor(() => movable() === 0, timeoutMs);
+    this.options.logger.info({ broker: me, left: movable() }, done ? 'controlled shutdown: nothing left to move' : `controlled shutdown: ${movable()} partition(s) still here after ${timeoutMs} ms; leaving anyway`);
   }
 
   private unavailable(err: unknown, what: string): Error {
@@ -331,6 +395,9 @@ export class ClusterNode {
     for (const c of changes) {
       if (c.kind === 'partition' && c.state) this.noteRole(c.topic, c.partition, c.state);
     }
+    // Roles follow the local topics: after the mirror is in step.
+    const roles = this.syncing.then(() => this.replicas.reconcile());
+    this.syncing = roles.catch(() => {});
   }
 
   private noteRole(topic: string, partition: number, state: VersionedPartitionState): void {

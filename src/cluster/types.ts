@@ -21,6 +21,11 @@ export interface BrokerRegistration {
   startedAt: number;
   /** Sluice's package version. */
   software: string;
+  /**
+   * Set by a broker in controlled shutdown (SIGTERM): the controller moves its leaderships to
+   * other in-sync replicas and takes it out of every ISR before it goes.
+   */
+  shuttingDown?: boolean;
 }
 
 export interface ControllerRecord {

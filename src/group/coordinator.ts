@@ -697,6 +697,41 @@ export class GroupCoordinator {
    * Stops every timer, answers waiting JoinGroup / SyncGroup requests with
    * COORDINATOR_NOT_AVAILABLE, and closes the offsets log cleanly.
    */
+  /**
+   * Makes this coordinator's view of one offsets partition what its log holds (in a cluster:
+   * the broker became its leader, and a follower copied the records in without write()), or
+   * drops that partition's groups (`load` false: it is no longer the leader). Members waiting
+   * in a join or sync are told NOT_COORDINATOR and find the new coordinator.
+   */
+  loadPartition(index: number, load = true): void {
+    if (this.closed) return;
+    for (const group of [...this.groups.values()]) {
+      if (this.store.partitionFor(group.groupId) !== index) continue;
+      this.clearJoinTimer(group);
+      this.clearSyncExpiration(group);
+      for (const id of [...group.pendingMembers.keys()]) group.dropPendingMember(id);
+      for (const m of group.members.values()) {
+        if (m.sessionTimer !== null) clearTimeout(m.sessionTimer);
+        m.sessionTimer = null;
+        group.invokeJoin(m, errorJoin(m.memberId, ErrorCode.NOT_COORDINATOR));
+        group.invokeSync(m, errorSync(ErrorCode.NOT_COORDINATOR));
+      }
+      this.groups.delete(group.groupId);
+    }
+    if (!load) return;
+    this.store.reload(index);
+    for (const groupId of new Set([...this.store.groupIds(), ...this.store.groupRecordIds()])) {
+      if (this.store.partitionFor(groupId) !== index || this.groups.has(groupId)) continue;
+      const group = new GroupMetadata(groupId, -1);
+      const record = this.store.groupRecord(groupId);
+      if (record !== undefined) {
+        group.generationId = record.generation;
+        group.protocolType = record.protocolType === '' ? null : record.protocolType;
+      }
+      this.groups.set(groupId, group);
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

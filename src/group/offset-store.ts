@@ -351,6 +351,20 @@ export class OffsetStore {
     return part.compaction;
   }
 
+  /**
+   * Replays partition `index` again from its log: in a cluster a follower copies records into
+   * it without write(), so the broker that becomes its leader (its groups' coordinator) reads
+   * what it now holds. Groups of that partition that are no longer in the log are forgotten.
+   */
+  reload(index: number): void {
+    const part = this.parts[index];
+    if (!part || this.closed) return;
+    for (const g of [...this.groups.keys()]) if (this.partitionFor(g) === index) this.groups.delete(g);
+    for (const g of [...this.groupRecords.keys()]) if (this.partitionFor(g) === index) this.groupRecords.delete(g);
+    part.liveBytes = 0;
+    this.replay(part);
+  }
+
   private apply(part: OffsetsPartition, groupId: string, topic: string, partition: number, value: CommittedOffset | null, size: number): void {
     const key = partitionKey(topic, partition);
     let g = this.groups.get(groupId);

@@ -649,6 +649,24 @@ export class Log {
   }
 
   /**
+   * Empties the log and starts it again at `offset` (Kafka's truncateFullyAndStartAt): what a
+   * follower does when its whole log lies below its leader's log start offset, or diverges
+   * from the leader's before anything they share. Every segment is deleted, readers' views
+   * stay valid (mappings outlive their files), and the next append gets `offset`.
+   */
+  truncateFullyAndStartAt(offset: number): void {
+    this.ensureOpen();
+    if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`cannot start ${this.dir} at offset ${offset}`);
+    for (const s of this.segments.splice(0)) s.delete();
+    this.segments.push(this.newSegment(offset, 0, this.time()));
+    this._logStartOffset = offset;
+    this._recoveryPoint = offset;
+    this._cleanedOffset = offset;
+    if (this.truncatedDuringCompaction !== null) this.truncatedDuringCompaction = -1;
+    this.trySaveCheckpoint('truncation');
+  }
+
+  /**
    * Every sealed segment below this offset has been compacted (Kafka's cleaner checkpoint,
    * kept in partition.checkpoint); the log start offset when the log never was.
    */

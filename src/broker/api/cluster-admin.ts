@@ -25,7 +25,7 @@ export async function createTopicsInCluster(ctx: BrokerContext, req: { topics: C
       for (const c of t.configs) if (c.value !== null) config[c.name] = c.value;
       const assignments = t.assignments.length > 0 ? [...t.assignments].sort((a, b) => a.partitionIndex - b.partitionIndex).map((a) => a.brokerIds) : undefined;
       const partitions = assignments?.length ?? (t.numPartitions === -1 ? ctx.sluice.partitionCountDefault : t.numPartitions);
-      const replicationFactor = assignments?.[0]?.length ?? (t.replicationFactor === -1 ? 1 : t.replicationFactor);
+      const replicationFactor = assignments?.[0]?.length ?? (t.replicationFactor === -1 ? cluster.defaultReplicationFactor() : t.replicationFactor);
       // The engine's own checks of name, count and config, without creating anything.
       await ctx.sluice.createTopic(t.name, { partitions, config, validateOnly: true });
       const overrides = topicConfigOverrides(resolveTopicConfig(config, ctx.sluice.topicDefaults), ctx.sluice.topicDefaults);

@@ -4,6 +4,7 @@
  * producers; transactional ids are refused) and SaslHandshake (no SASL: refused cleanly).
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
+import { servedPartition } from './leadership.js';
 import type { BrokerContext } from './context.js';
 import { authorizedOperations, CLUSTER_OPERATIONS } from './authorized-operations.js';
 import { errorCodeOf } from './errors.js';
@@ -47,6 +48,11 @@ export async function handleFindCoordinator(ctx: BrokerContext, req: { key: stri
   return { throttleTimeMs: 0, errorCode: a.errorCode, errorMessage: a.errorMessage, nodeId: a.nodeId, host: a.host, port: a.port };
 }
 
+/**
+ * Where a leader epoch ends (KIP-101/279): followers ask it before fetching, to truncate what
+ * diverges; clients ask it after a leader change to detect truncation. In a cluster the
+ * partition's leader-epoch checkpoint answers, on the leader only; alone, one epoch (0) ever.
+ */
 export function handleOffsetForLeaderEpoch(ctx: BrokerContext, req: { topics: { topic: string; partitions: { partition: number; currentLeaderEpoch: number; leaderEpoch: number }[] }[] }) {
   return {
     throttleTimeMs: 0,
@@ -54,9 +60,12 @@ export function handleOffsetForLeaderEpoch(ctx: BrokerContext, req: { topics: { 
       topic: t.topic,
       partitions: t.partitions.map((p) => {
         try {
-          const part = ctx.sluice.partition(t.topic, p.partition);
-          // One leader epoch (0) ever: asking for it or a later one gives the log end offset.
+          const part = servedPartition(ctx, t.topic, p.partition, p.currentLeaderEpoch);
           if (p.leaderEpoch < 0) return { errorCode: ErrorCode.NONE, partition: p.partition, leaderEpoch: -1, endOffset: -1 };
+          if (ctx.cluster) {
+            const answer = part.enableLeaderEpochs().endOffsetFor(p.leaderEpoch, part.logEndOffset);
+            return { errorCode: ErrorCode.NONE, partition: p.partition, leaderEpoch: answer.epoch, endOffset: answer.endOffset };
+          }
           return { errorCode: ErrorCode.NONE, partition: p.partition, leaderEpoch: 0, endOffset: part.logEndOffset };
         } catch (err) {
           return { errorCode: errorCodeOf(err), partition: p.partition, leaderEpoch: -1, endOffset: -1 };

@@ -10,6 +10,7 @@ import type { BrokerMetrics } from '../../observability/metrics.js';
 import type { RequestLimits } from './limits.js';
 import type { ClusterNode } from '../../cluster/node.js';
 import type { LogDirSpace } from '../log-dir-space.js';
+import type { ReplicaManager } from '../../replication/replica-manager.js';
 
 export interface BrokerSettings {
   /** Host and port written into Metadata and FindCoordinator answers. */
@@ -37,6 +38,8 @@ export interface BrokerContext {
   metrics?: BrokerMetrics;
   /** This broker's place in a cluster (etcd); absent when it runs alone. */
   cluster?: ClusterNode;
+  /** This broker's replicas in a cluster: followers' fetches, the ISR, acks=all waits. */
+  replicas?: ReplicaManager;
   /** Full-disk incidents of the log dir: told once, counted, and their end told. */
   logDirSpace?: LogDirSpace;
 }

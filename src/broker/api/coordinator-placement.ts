@@ -27,7 +27,7 @@ export async function clusterGroupCoordinator(ctx: BrokerContext, groupId: strin
   let topic = cluster.topic(OFFSETS_TOPIC);
   if (!topic) {
     try {
-      await cluster.createTopic(OFFSETS_TOPIC, { partitions: ctx.sluice.groups.offsetsPartitionCount, replicationFactor: 1, config: { 'cleanup.policy': 'compact' }, timeoutMs: 10_000 });
+      await cluster.createTopic(OFFSETS_TOPIC, { partitions: ctx.sluice.groups.offsetsPartitionCount, replicationFactor: cluster.defaultReplicationFactor(true), config: { 'cleanup.policy': 'compact' }, timeoutMs: 10_000 });
       ctx.logger?.info({ topic: OFFSETS_TOPIC, partitions: ctx.sluice.groups.offsetsPartitionCount }, 'created the offsets topic in the cluster');
     } catch (err) {
       if ((err as { errorCode?: number }).errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) {

@@ -24,6 +24,9 @@ export interface FetchRequest {
   minBytes: number;
   maxBytes: number;
   isolationLevel: number;
+  /** A follower's broker id (v0-14; replicaState.replicaId from v15), -1 for a consumer. */
+  replicaId?: number;
+  replicaState?: { replicaId: number; replicaEpoch: number } | null;
   sessionId: number;
   sessionEpoch: number;
   topics: { topic: string; topicId: string; partitions: { partition: number; fetchOffset: number; partitionMaxBytes: number; currentLeaderEpoch: number; logStartOffset: number }[] }[];
@@ -58,6 +61,10 @@ export async function handleFetch(ctx: BrokerContext, req: FetchRequest, version
   // Sessions (KIP-227) are not kept: a full fetch every time, session id 0.
   const slots: Slot[] = [];
   const byId = topicIdLookup(ctx);
+  // A follower copying the leader's log (Kafka's replica fetch): it reads up to the log end
+  // offset, not the high watermark, and each of its fetches tells the leader how far it got.
+  const replicaId = version >= 15 ? (req.replicaState?.replicaId ?? -1) : (req.replicaId ?? -1);
+  const replicas = replicaId >= 0 ? ctx.replicas : undefined;
   const topics = req.topics.map((t, topicIndex) => {
     const name = version >= 13 ? byId(t.topicId) : t.topic;
     for (const p of t.partitions) {
@@ -68,6 +75,10 @@ export async function handleFetch(ctx: BrokerContext, req: FetchRequest, version
       } else {
         try {
           partition = servedPartition(ctx, name, p.partition, p.currentLeaderEpoch);
+          if (replicaId >= 0 && !replicas?.onFollowerFetch(name, p.partition, replicaId, p.fetchOffset)) {
+            error = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+            partition = null;
+          }
         } catch (err) {
           error = errorCodeOf(err);
         }
@@ -86,20 +97,21 @@ export async function handleFetch(ctx: BrokerContext, req: FetchRequest, version
   for (const s of slots) {
     if (s.partition !== null) waitFor.set(s.partition, Math.min(waitFor.get(s.partition) ?? Infinity, s.request.fetchOffset));
   }
-  let result = gather(slots, maxBytes, ctx.logger);
+  const byLogEnd = replicaId >= 0;
+  let result = gather(slots, maxBytes, ctx.logger, byLogEnd);
   while (result.bytes < Math.max(req.minBytes, 1) && !result.anyError && !signal.aborted) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;
     // Wait for data past what is there now: when the partition already holds data past the
     // fetch offset (too few bytes for minBytes), waiting at the fetch offset would resolve at
     // once and spin this loop on microtasks, freezing the event loop until the deadline.
-    const waits = [...waitFor].map(([partition, offset]) => [partition, Math.max(offset, partition.highWatermark)] as const);
-    const { done, wake } = waitForAny(waits, remaining);
+    const waits = [...waitFor].map(([partition, offset]) => [partition, Math.max(offset, byLogEnd ? partition.logEndOffset : partition.highWatermark)] as const);
+    const { done, wake } = waitForAny(waits, remaining, byLogEnd);
     signal.addEventListener('abort', wake, { once: true });
     await done;
     signal.removeEventListener('abort', wake);
     forgetDeleted(ctx, slots);
-    result = gather(slots, maxBytes, ctx.logger);
+    result = gather(slots, maxBytes, ctx.logger, byLogEnd);
   }
 
   // v0-3 readers expect message format 0/1: the v2 batches are converted (legacy-format.ts).
@@ -108,12 +120,14 @@ export async function handleFetch(ctx: BrokerContext, req: FetchRequest, version
   slots.forEach((s, i) => {
     const d = result.data[i]!;
     responses[s.topicIndex]!.partitions.push(d);
-    if (d.records !== null && d.records.length > 0) ctx.sluice.traffic.out(responses[s.topicIndex]!.topic, legacyCounts?.[i] ?? recordsIn(d.records), d.records.length);
+    if (byLogEnd) {
+      if (d.records !== null) replicas!.stats.bytesOut += d.records.length;
+    } else if (d.records !== null && d.records.length > 0) ctx.sluice.traffic.out(responses[s.topicIndex]!.topic, legacyCounts?.[i] ?? recordsIn(d.records), d.records.length);
   });
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses };
 }
 
-function gather(slots: Slot[], maxBytes: number, logger?: StorageLogger): { data: FetchPartitionData[]; bytes: number; anyError: boolean } {
+function gather(slots: Slot[], maxBytes: number, logger: StorageLogger | undefined, byLogEnd: boolean): { data: FetchPartitionData[]; bytes: number; anyError: boolean } {
   let bytes = 0;
   let anyError = false;
   const data = slots.map((s) => {
@@ -129,7 +143,7 @@ function gather(slots: Slot[], maxBytes: number, logger?: StorageLogger): { data
       // limits; after it, whole batches only while they fit both budgets.
       const minOne = bytes === 0;
       if (budget === 0 && !minOne) return empty(s.request.partition, ErrorCode.NONE, hw, p.logStartOffset);
-      const r = p.read(s.request.fetchOffset, Math.max(budget, 1));
+      const r = p.read(s.request.fetchOffset, Math.max(budget, 1), byLogEnd ? p.logEndOffset : undefined);
       // The log returns at least one batch; past the first partition, one too large is left for the next fetch.
       if (!minOne && r.records.length > budget) return empty(s.request.partition, ErrorCode.NONE, hw, r.logStartOffset);
       bytes += r.records.length;

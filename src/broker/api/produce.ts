@@ -6,7 +6,7 @@
  * asks for another codec, and appended in request order. acks=-1 waits for the group-commit
  * fsync that covers the append (acksAllFsync); acks=0 gets no response.
  */
-import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
+import { ErrorCode, errorName, KafkaError } from '../../protocol/error-codes.js';
 import { readInt64 } from '../../record/header.js';
 import { buildBatch, readBatchHeader, readRecords, type CompressionName } from '../../record/index.js';
 import {
@@ -111,7 +111,7 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, ver
               return failed(p.index, errorCodeOf(err), errorMessageOf(err));
             }
           }
-          return producePartition(ctx, t.name, p.index, records, acks, once);
+          return producePartition(ctx, t.name, p.index, records, acks, once, req.timeoutMs);
       }
     }),
   );
@@ -122,7 +122,7 @@ function failed(index: number, errorCode: number, errorMessage: string | null, r
   return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors, errorMessage };
 }
 
-async function producePartition(ctx: BrokerContext, topic: string, index: number, records: Buffer | null, acks: number, appended: () => void = () => {}): Promise<PartitionProduceResponse> {
+async function producePartition(ctx: BrokerContext, topic: string, index: number, records: Buffer | null, acks: number, appended: () => void = () => {}, timeoutMs = 30_000): Promise<PartitionProduceResponse> {
   let partition: Partition;
   try {
     partition = servedPartition(ctx, topic, index);
@@ -151,6 +151,9 @@ async function producePartition(ctx: BrokerContext, topic: string, index: number
       }
       producerId = readInt64(records, pos + PRODUCER_ID_OFFSET);
     }
+    // min.insync.replicas: an acks=all write is refused before the append when the ISR is too small.
+    const minIsr = Number(config['min.insync.replicas'] ?? 1);
+    if (acks === -1) ctx.replicas?.checkMinIsr(topic, index, minIsr);
     const needsConversion = codec !== 'producer' && batchCodecs(records).some((c) => c !== CODECS[codec]);
     // Kafka's LogValidator rules (records against their header, keys, timestamps, maxTimestamp),
     // maybe on a worker, while the append keeps its place in the partition's order. The
@@ -162,14 +165,22 @@ async function producePartition(ctx: BrokerContext, topic: string, index: number
     });
     const state = producerId >= 0 ? ctx.producers.forPartition(partition) : null;
     // Each batch carries the leader epoch it was appended in (0 on a lone broker), as Kafka's.
-    const info = await partition.appendInOrder(prepared, false, { validate: false, leaderEpoch: leaderEpochOf(ctx, topic, index) }, (batches) =>
-      state === null ? undefined : checkSequences(state, batches, topic, index),
-    );
+    const info = await partition.appendInOrder(prepared, false, { validate: false, leaderEpoch: leaderEpochOf(ctx, topic, index) }, (batches) => {
+      // Leadership may have moved while the batch was being checked: a follower never appends a client's batch.
+      if (ctx.cluster) servedPartition(ctx, topic, index);
+      return state === null ? undefined : checkSequences(state, batches, topic, index);
+    });
     if (state !== null && info.records >= 0) recordSequences(state, checked, info);
     if (info.records >= 0) ctx.sluice.traffic.in(topic, info.records, info.bytes);
     ctx.logDirSpace?.written();
     appended();
     if (acks === -1 && (ctx.settings.acksAllFsync || partition.log.config.durability === 'fsync')) await partition.log.flush();
+    // In a cluster, acks=all is answered once every in-sync replica has the batch (the high
+    // watermark passed it): replication is the durability, as in Kafka.
+    if (acks === -1 && ctx.replicas) {
+      const code = await ctx.replicas.awaitReplication(topic, index, info.lastOffset + 1, minIsr, timeoutMs);
+      if (code !== ErrorCode.NONE) return failed(index, code, `${topic}-${index}: offsets ${info.firstOffset}..${info.lastOffset} were written on the leader but not acknowledged by the in-sync replicas (${errorName(code)})`);
+    }
     return {
       index,
       errorCode: ErrorCode.NONE,

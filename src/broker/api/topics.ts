@@ -66,7 +66,7 @@ async function ensureClusterTopicError(ctx: BrokerContext, name: string, allow: 
   }
   if (!allow || !ctx.settings.autoCreateTopics || !isLegalTopicName(name)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   try {
-    await cluster.createTopic(name, { partitions: ctx.sluice.partitionCountDefault, replicationFactor: 1, config: {}, timeoutMs: 5000 });
+    await cluster.createTopic(name, { partitions: ctx.sluice.partitionCountDefault, replicationFactor: cluster.defaultReplicationFactor(), config: {}, timeoutMs: 5000 });
     ctx.logger?.info({ topic: name, clientId: budget?.clientId ?? null, partitions: ctx.sluice.partitionCountDefault }, 'topic auto-created in the cluster');
     return ErrorCode.NONE;
   } catch (err) {

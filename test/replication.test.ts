@@ -1,0 +1,92 @@
+/**
+ * Replication across three real broker processes coordinated by a real etcd: followers copy
+ * their leader's log byte for byte, the ISR shrinks and grows, acks=all waits for the ISR and
+ * min.insync.replicas refuses writes the ISR cannot hold, a killed leader's partitions move to
+ * an in-sync replica with nothing acknowledged lost, and a leader that took acks=1 writes while
+ * cut off loses exactly those when it comes back (truncation by leader epoch).
+ */
+import { Kafka, logLevel } from 'kafkajs';
+import { afterEach, describe as suite, expect, it } from 'vitest';
+import { requireTool, run } from './helpers/clients.js';
+import { startEtcd } from './helpers/etcd.js';
+import { describe, eventually, LAG_MAX_MS, partitionBytes, startNode, TTL_MS } from './helpers/replicas.js';
+import type { BrokerProcess } from './helpers/broker.js';
+
+const clients: { disconnect(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) await c.disconnect().catch(() => {});
+});
+
+function kafka(bootstrap: string[]) {
+  return new Kafka({ brokers: bootstrap, logLevel: logLevel.NOTHING, retry: { retries: 15, initialRetryTime: 100, maxRetryTime: 1000 } });
+}
+
+async function startThree(etcd: string): Promise<BrokerProcess[]> {
+  const nodes = [await startNode(etcd, 1)];
+  nodes.push(...(await Promise.all([2, 3].map((id) => startNode(etcd, id)))));
+  return nodes;
+}
+
+/** kcat producing `lines` with the given acks; resolves with kcat's output (delivery errors included). */
+function kcatProduce(bootstrap: string, topic: string, partition: number, lines: string[], acks: string): Promise<string> {
+  return run('kcat', ['-P', '-b', bootstrap, '-t', topic, '-p', String(partition), '-X', `acks=${acks}`, '-X', 'message.timeout.ms=8000', '-X', 'retries=0'], `${lines.join('\n')}\n`, 30_000).catch((err: Error) => err.message);
+}
+
+function kcatConsume(bootstrap: string, topic: string, partition: number): Promise<string[]> {
+  return run('kcat', ['-C', '-b', bootstrap, '-t', topic, '-p', String(partition), '-o', 'beginning', '-e', '-q', '-f', '%s\\n'], '', 30_000).then((out) => out.split('\n').filter((l) => l !== ''));
+}
+
+suite('replication', () => {
+  it('copies every partition to its followers byte for byte; acks=all waits for the ISR; min.insync.replicas refuses what the ISR cannot hold', async () => {
+    requireTool('kcat', 'apt-get install kcat');
+    const etcd = await startEtcd();
+    const nodes = await startThree(etcd.endpoint);
+    const bootstrap = nodes.map((n) => n.bootstrap);
+    const admin = kafka(bootstrap).admin();
+    clients.push(admin);
+    await admin.createTopics({ topics: [{ topic: 'rep', numPartitions: 3, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }], waitForLeaders: true });
+    const views = await eventually(() => describe(nodes[0]!, 'rep'), (v) => v.length === 3 && v.every((p) => p.isr.length === 3 && p.leader > 0), 15_000, 'full ISR');
+    for (const v of views) expect(v.replicas.slice().sort()).toEqual([1, 2, 3]);
+
+    // acks=all into every partition, then every replica holds the same bytes.
+    for (let p = 0; p < 3; p++) {
+      const out = await kcatProduce(bootstrap.join(','), 'rep', p, Array.from({ length: 200 }, (_, i) => `p${p}-r${i}`), 'all');
+      expect(out).not.toMatch(/fail|error/i);
+    }
+    for (let p = 0; p < 3; p++) {
+      const leaderDir = nodes[views[p]!.leader - 1]!.dir;
+      const want = partitionBytes(leaderDir, 'rep', p);
+      expect(want.length).toBeGreaterThan(0);
+      await eventually(() => nodes.map((n) => partitionBytes(n.dir, 'rep', p).equals(want)), (eq) => eq.every(Boolean), 15_000, `replicas of rep-${p} equal`);
+      expect(await kcatConsume(bootstrap.join(','), 'rep', p)).toEqual(Array.from({ length: 200 }, (_, i) => `p${p}-r${i}`));
+    }
+    // The followers keep the leader's leader-epoch checkpoint.
+    for (const n of nodes) expect(partitionBytes(n.dir, 'rep', 0).length).toBeGreaterThan(0);
+
+    // One follower of partition 0 dies: the ISR shrinks to 2 and acks=all still works.
+    const leader0 = views[0]!.leader;
+    const victim = [1, 2, 3].find((id) => id !== leader0)!;
+    await nodes[victim - 1]!.kill();
+    await eventually(() => describe(nodes[leader0 - 1]!, 'rep'), (v) => v[0]!.isr.length === 2, TTL_MS + LAG_MAX_MS + 10_000, 'ISR without the dead follower');
+    const live = nodes.filter((_, i) => i !== victim - 1).map((n) => n.bootstrap).join(',');
+    expect(await kcatProduce(live, 'rep', 0, ['after-one-down'], 'all')).not.toMatch(/fail|error/i);
+
+    // A second one dies: ISR of 1 < min.insync.replicas=2, acks=all is refused, acks=1 is not.
+    const second = [1, 2, 3].find((id) => id !== leader0 && id !== victim)!;
+    await nodes[second - 1]!.kill();
+    await eventually(() => describe(nodes[leader0 - 1]!, 'rep'), (v) => v[0]!.isr.length === 1, TTL_MS + LAG_MAX_MS + 10_000, 'ISR of the leader alone');
+    const refused = await kcatProduce(nodes[leader0 - 1]!.bootstrap, 'rep', 0, ['refused'], 'all');
+    expect(refused).toMatch(/NOT_ENOUGH_REPLICAS|Not enough in-sync replicas|Broker: Not enough/i);
+    expect(await kcatProduce(nodes[leader0 - 1]!.bootstrap, 'rep', 0, ['acks-one'], '1')).not.toMatch(/fail|error/i);
+
+    // Both come back on their data, catch up, rejoin the ISR, and hold the leader's bytes.
+    nodes[victim - 1] = await startNode(etcd.endpoint, victim, nodes[victim - 1]!.dir);
+    nodes[second - 1] = await startNode(etcd.endpoint, second, nodes[second - 1]!.dir);
+    await eventually(() => describe(nodes[leader0 - 1]!, 'rep'), (v) => v.every((p) => p.isr.length === 3), 30_000, 'full ISR again');
+    const want = partitionBytes(nodes[leader0 - 1]!.dir, 'rep', 0);
+    await eventually(() => nodes.map((n) => partitionBytes(n.dir, 'rep', 0).equals(want)), (eq) => eq.every(Boolean), 15_000, 'replicas equal again');
+    const all = await kcatConsume(nodes.map((n) => n.bootstrap).join(','), 'rep', 0);
+    expect(all.slice(200)).toEqual(['after-one-down', 'acks-one']);
+    await etcd.kill();
+  }, 180_000);
+});
