@@ -417,7 +417,7 @@ export class ReplicaManager {
       .writePartitionState(ls.topic, ls.index, next, state.modRevision, guard)
       .then((rev) => {
         if (rev === null || this.leaders.get(key(ls.topic, ls.index)) !== ls) return;
-        const grew = isr.length > ls.isr.length;
+        const grew = isr.length > state.isr.length;
         ls.isr = isr;
         ls.modRevision = rev;
         if (grew) this.stats.isrExpands++;
