@@ -11,6 +11,8 @@ import { requireTool, run } from './helpers/clients.js';
 import { startEtcd } from './helpers/etcd.js';
 import { describe, eventually, LAG_MAX_MS, partitionBytes, startNode, TTL_MS } from './helpers/replicas.js';
 import type { BrokerProcess } from './helpers/broker.js';
+import { WireClient } from './helpers/wire-client.js';
+import { ApiKey } from '../src/protocol/apis.js';
 
 const clients: { disconnect(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -87,6 +89,60 @@ suite('replication', () => {
     await eventually(() => nodes.map((n) => partitionBytes(n.dir, 'rep', 0).equals(want)), (eq) => eq.every(Boolean), 15_000, 'replicas equal again');
     const all = await kcatConsume(nodes.map((n) => n.bootstrap).join(','), 'rep', 0);
     expect(all.slice(200)).toEqual(['after-one-down', 'acks-one']);
+    await etcd.kill();
+  }, 180_000);
+
+  it("moves a group's coordinator with its replicated offsets partition when the coordinator's broker dies", async () => {
+    const etcd = await startEtcd();
+    const nodes = await startThree(etcd.endpoint);
+    const bootstrap = nodes.map((n) => n.bootstrap);
+    const k = kafka(bootstrap);
+    const admin = k.admin();
+    clients.push(admin);
+    await admin.createTopics({ topics: [{ topic: 'orders', numPartitions: 2, replicationFactor: 3 }], waitForLeaders: true });
+    const producer = k.producer({ allowAutoTopicCreation: false });
+    clients.push(producer);
+    await producer.connect();
+    await producer.send({ topic: 'orders', acks: -1, messages: Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `first-${i}` })) });
+
+    const consume = async (want: number): Promise<string[]> => {
+      const consumer = k.consumer({ groupId: 'billing', sessionTimeout: 6000, heartbeatInterval: 500, retry: { retries: 20, initialRetryTime: 200 } });
+      clients.push(consumer);
+      await consumer.connect();
+      await consumer.subscribe({ topic: 'orders', fromBeginning: true });
+      const got: string[] = [];
+      await new Promise<void>((resolve) => {
+        void consumer.run({
+          autoCommitInterval: 100,
+          eachMessage: async ({ message }) => {
+            got.push(message.value!.toString());
+            if (got.length === want) resolve();
+          },
+        });
+      });
+      await consumer.stop();
+      await consumer.disconnect();
+      return got;
+    };
+    expect((await consume(10)).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `first-${i}`).sort());
+
+    // The offsets topic is replicated, and the group's coordinator is its partition's leader.
+    const offsetsView = await eventually(() => describe(nodes[0]!, '__consumer_offsets'), (v) => v.length > 0 && v.every((p) => p.isr.length === 3), 20_000, 'offsets topic in sync');
+    expect(offsetsView[0]!.replicas.length).toBe(3);
+    const c = await WireClient.connect(nodes[0]!.port);
+    const found = (await c.request(ApiKey.FindCoordinator, 2, { key: 'billing', keyType: 0 })) as { nodeId: number };
+    c.close();
+    const coordinator = found.nodeId;
+    expect(coordinator).toBeGreaterThan(0);
+    await nodes[coordinator - 1]!.kill();
+
+    const live = nodes.filter((_, i) => i !== coordinator - 1);
+    const liveAdmin = kafka(live.map((n) => n.bootstrap)).admin();
+    clients.push(liveAdmin);
+    const offsets = await eventually(() => liveAdmin.fetchOffsets({ groupId: 'billing', topics: ['orders'] }), (r) => r[0]!.partitions.reduce((n, p) => n + Number(p.offset), 0) === 10, 30_000, 'offsets from the new coordinator');
+    expect(offsets[0]!.partitions.length).toBe(2);
+    await producer.send({ topic: 'orders', acks: -1, messages: Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, value: `second-${i}` })) });
+    expect((await consume(5)).sort()).toEqual(Array.from({ length: 5 }, (_, i) => `second-${i}`).sort());
     await etcd.kill();
   }, 180_000);
 });

@@ -14,6 +14,7 @@ import { Sluice, type SluiceOptions } from './sluice.js';
 import { ClusterNode } from '../cluster/node.js';
 import type { ReplicationSettings } from '../replication/replica-manager.js';
 import { OFFSETS_TOPIC } from '../group/index.js';
+import { ErrorCode, errorName, KafkaError } from '../protocol/error-codes.js';
 import { registerClusterMetrics } from '../observability/cluster-metrics.js';
 import type { SessionLogger } from '../cluster/session.js';
 import type { StorageLogger } from '../storage/index.js';
@@ -150,6 +151,15 @@ export class KafkaBroker {
         // answered as if this broker were alone.
         ctx.cluster = cluster;
         ctx.replicas = cluster.replicas;
+        const replicas = cluster.replicas;
+        const node = cluster;
+        sluice.groups.offsetStore.replication = {
+          leaderEpoch: (p) => node.partitionState(OFFSETS_TOPIC, p)?.leaderEpoch,
+          replicated: async (p, endOffset) => {
+            const code = await replicas.awaitReplication(OFFSETS_TOPIC, p, endOffset, 1, 5000);
+            if (code !== ErrorCode.NONE) throw new KafkaError(code === ErrorCode.NOT_LEADER_OR_FOLLOWER ? ErrorCode.NOT_COORDINATOR : ErrorCode.COORDINATOR_NOT_AVAILABLE, `offsets partition ${p}: the write was not replicated (${errorName(code)})`);
+          },
+        };
         cluster.onRoleChange((partition, role) => {
           // A new leader rebuilds producer state from its log (a follower copied batches without it),
           // and a new coordinator reads its groups from its offsets partition.

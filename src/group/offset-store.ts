@@ -81,6 +81,12 @@ const APPEND = { leaderEpoch: 0 } as const;
 /** Records per batch when compaction or a migration writes a log. */
 export const REWRITE_BATCH_RECORDS = 4096;
 
+export interface OffsetsReplication {
+  leaderEpoch(partition: number): number | undefined;
+  /** Resolves once the partition's high watermark reaches `endOffset`; throws (a KafkaError) when it cannot. */
+  replicated(partition: number, endOffset: number): Promise<void>;
+}
+
 export interface OffsetStoreOptions {
   /** The directory that holds `__consumer_offsets-<p>`. */
   dir: string;
@@ -144,6 +150,13 @@ export class OffsetStore {
   private closed = false;
   /** Compactions done since open (for tests and metrics). */
   compactions = 0;
+  /**
+   * In a cluster, the partitions are replicated (replica-manager.ts): each write is stamped with
+   * its partition's leader epoch and resolves only once the partition's in-sync replicas hold it,
+   * as Kafka's offsets.commit.required.acks=-1. The store's own compaction (a directory swap
+   * that renumbers nothing but replaces the log) is off then: followers copy the log as it is.
+   */
+  replication: OffsetsReplication | null = null;
 
   private constructor(
     readonly dir: string,
@@ -280,9 +293,10 @@ export class OffsetStore {
       const part = this.parts[p]!;
       // Synchronous append, then memory: both happen before anything else can run, and memory
       // changes only when the append succeeded.
-      part.partition.append(buildBatch(records, { now }), APPEND);
+      const info = part.partition.append(buildBatch(records, { now }), this.appendOptions(p));
       list.forEach((c, i) => this.apply(part, c.groupId, c.topic, c.partition, c.value, sizes[i]!));
       if (this.options.durability === 'fsync') flushes.push(part.partition.log.flush());
+      if (this.replication) flushes.push(this.replication.replicated(p, info.lastOffset + 1));
     }
     await Promise.all(flushes);
     for (const p of byPartition.keys()) this.maybeCompact(p);
@@ -300,8 +314,9 @@ export class OffsetStore {
     await this.waitForCompactions([p]);
     const now = this.options.time();
     const part = this.parts[p]!;
-    part.partition.append(buildBatch([{ key: encodeGroupMetadataKey(groupId), value: value === null ? null : encodeGroupMetadataValue(value), timestamp: now }], { now }), APPEND);
+    const info = part.partition.append(buildBatch([{ key: encodeGroupMetadataKey(groupId), value: value === null ? null : encodeGroupMetadataValue(value), timestamp: now }], { now }), this.appendOptions(p));
     if (this.options.durability === 'fsync') await part.partition.log.flush();
+    if (this.replication) await this.replication.replicated(p, info.lastOffset + 1);
   }
 
   /** Waits for running compactions, flushes and closes every log. */
@@ -312,10 +327,16 @@ export class OffsetStore {
     await Promise.all(this.parts.map((p) => p.partition.close()));
   }
 
+  private appendOptions(p: number): { leaderEpoch: number } {
+    const epoch = this.replication?.leaderEpoch(p);
+    return epoch === undefined ? APPEND : { ...APPEND, leaderEpoch: epoch };
+  }
+
   /** Starts a compaction of partition `p` when its log is big enough; returns the running one, if any. */
   maybeCompact(p: number): Promise<void> | null {
     const part = this.parts[p]!;
     if (part.compaction !== null || this.closed) return part.compaction;
+    if (this.replication) return null;
     const size = part.partition.log.size;
     if (size <= this.options.compactionMinBytes || size <= 4 * part.liveBytes) return null;
     return this.startCompaction(part);
