@@ -5,6 +5,8 @@
  * an in-sync replica with nothing acknowledged lost, and a leader that took acks=1 writes while
  * cut off loses exactly those when it comes back (truncation by leader epoch).
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe as suite, expect, it } from 'vitest';
 import { requireTool, run } from './helpers/clients.js';
@@ -91,6 +93,41 @@ suite('replication', () => {
     expect(all.slice(200)).toEqual(['after-one-down', 'acks-one']);
     await etcd.kill();
   }, 180_000);
+
+  it('a follower fetches a damaged range again from its leader instead of keeping a quarantined gap', async () => {
+    const etcd = await startEtcd();
+    const nodes = await startThree(etcd.endpoint);
+    const k = kafka(nodes.map((n) => n.bootstrap));
+    const admin = k.admin();
+    clients.push(admin);
+    await admin.createTopics({ topics: [{ topic: 'dmg', numPartitions: 1, replicationFactor: 3 }], waitForLeaders: true });
+    const producer = k.producer({ allowAutoTopicCreation: false });
+    clients.push(producer);
+    await producer.connect();
+    // One batch per send.
+    for (let i = 0; i < 10; i++) await producer.send({ topic: 'dmg', acks: -1, messages: [{ value: `record-${i}-${'x'.repeat(200)}` }] });
+    const [view] = await eventually(() => describe(nodes[0]!, 'dmg'), (v) => v[0]!.isr.length === 3, 15_000, 'in sync');
+    const leader = nodes[view!.leader - 1]!;
+    const want = partitionBytes(leader.dir, 'dmg', 0);
+    const fid = [1, 2, 3].find((id) => id !== view!.leader)!;
+    await eventually(() => partitionBytes(nodes[fid - 1]!.dir, 'dmg', 0).equals(want), (eq) => eq, 15_000, 'follower caught up');
+    await nodes[fid - 1]!.kill();
+
+    // Flip a byte inside the 5th batch's records on the follower's disk (its CRC no longer holds).
+    const file = path.join(nodes[fid - 1]!.dir, 'dmg-0', '00000000000000000000.log');
+    const bytes = fs.readFileSync(file);
+    let pos = 0;
+    for (let i = 0; i < 4; i++) pos += 12 + bytes.readInt32BE(pos + 8);
+    bytes[pos + 100] = bytes[pos + 100]! ^ 0xff;
+    fs.writeFileSync(file, bytes);
+
+    nodes[fid - 1] = await startNode(etcd.endpoint, fid, nodes[fid - 1]!.dir);
+    await eventually(() => partitionBytes(nodes[fid - 1]!.dir, 'dmg', 0).equals(want), (eq) => eq, 20_000, 'damaged range fetched again').catch((err) => {
+      throw new Error(`${err.message}\n${nodes[fid - 1]!.output().split('\n').filter((l) => /dmg|damag|quarant|recover/.test(l)).join('\n')}`);
+    });
+    expect(nodes[fid - 1]!.output()).toMatch(/fetching it again from the leader|a damaged batch cut the log/);
+    await etcd.kill();
+  }, 120_000);
 
   it("moves a group's coordinator with its replicated offsets partition when the coordinator's broker dies", async () => {
     const etcd = await startEtcd();

@@ -24,6 +24,11 @@ import type { MetadataCache } from '../cluster/metadata-cache.js';
 import type { ClusterStore } from '../cluster/store.js';
 import { NO_LEADER, type VersionedPartitionState } from '../cluster/types.js';
 import { ReplicaFetcher, type FetcherLogger } from './replica-fetcher.js';
+import type { DamagePolicy } from '../storage/quarantine.js';
+import { LAST_OFFSET_DELTA_OFFSET, LENGTH_OFFSET, LOG_OVERHEAD, RECORDS_COUNT_OFFSET, RECORDS_OFFSET } from '../record/layout.js';
+
+/** A replica re-fetches a damaged range from its leader: the log is cut at the damage. */
+const truncateDamage: DamagePolicy = () => 'truncate';
 
 export interface ReplicationSettings {
   /** replica.lag.time.max.ms: a follower not caught up for this long leaves the ISR (default 30000). */
@@ -289,9 +294,26 @@ export class ReplicaManager {
     await partition.drainAppends();
     partition.enableLeaderEpochs();
     if (!partition.replicated) partition.setHighWatermark(partition.highWatermark);
+    // A follower can fetch damaged data again: damage it finds is cut off, not quarantined,
+    // and ranges quarantined before (by recovery at start) are fetched again from the leader.
+    partition.log.setDamagePolicy(truncateDamage);
+    this.refetchQuarantined(topic, index, partition, leader);
     this.following.set(k, { leader, epoch });
     this.fetcherFor(leader).add(topic, index, partition, epoch);
     if (wasLeader || !now) this.options.onRoleChange?.(partition, 'follower');
+  }
+
+  /** Truncates a follower's log to the first quarantined range that is still a gap, so the fetcher copies it again. */
+  private refetchQuarantined(topic: string, index: number, partition: Partition, leader: number): void {
+    const log = partition.log;
+    for (const q of log.quarantined) {
+      if (q.nextOffset <= q.firstOffset || q.firstOffset < log.logStartOffset || q.firstOffset >= log.logEndOffset) continue;
+      if (holds(log.read(q.firstOffset, 64 * 1024).records, q.firstOffset)) continue; // fetched again already
+      const base = q.firstOffset;
+      this.options.logger.warn({ partition: `${topic}-${index}`, leader, quarantined: `${q.firstOffset}..${q.nextOffset - 1}`, truncateTo: base }, 'this replica has a quarantined (damaged) range: truncating to it and fetching it again from the leader');
+      partition.truncateTo(base);
+      return;
+    }
   }
 
   private resign(k: string): void {
@@ -430,6 +452,15 @@ export class ReplicaManager {
       .catch((err: unknown) => logger.warn({ partition: `${ls.topic}-${ls.index}`, err: (err as Error).message }, 'changing the ISR failed; retrying'))
       .finally(() => (ls.altering = false));
   }
+}
+
+/** Whether a chain of batches holds a record at `offset` (quarantine's placeholder batches hold none). */
+function holds(batches: Buffer, offset: number): boolean {
+  for (let pos = 0; pos + RECORDS_OFFSET <= batches.length; pos += batches.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD) {
+    const base = Number(batches.readBigInt64BE(pos));
+    if (base <= offset && offset <= base + batches.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET)) return batches.readInt32BE(pos + RECORDS_COUNT_OFFSET) > 0;
+  }
+  return false;
 }
 
 function key(topic: string, index: number): string {

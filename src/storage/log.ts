@@ -224,7 +224,7 @@ export class Log {
   private closing = false;
   /** Lowest offset truncateTo cut to while a compaction job ran; null when none runs. */
   private truncatedDuringCompaction: number | null = null;
-  private readonly damagePolicy: DamagePolicy;
+  private damagePolicy: DamagePolicy;
   /** Every range ever quarantined in this directory (quarantine/quarantine.jsonl). */
   private _quarantined: QuarantineEntry[] = [];
   /** Segments a read found damaged and that repair was tried on (once each). */
@@ -292,6 +292,11 @@ export class Log {
    * The ranges quarantined in this partition, oldest first: offsets missing from the log
    * (served as a gap) and where their damaged bytes are kept.
    */
+  /** Changes what damage found from now on costs (a replica that can re-fetch truncates instead of quarantining). */
+  setDamagePolicy(policy: DamagePolicy): void {
+    this.damagePolicy = policy;
+  }
+
   get quarantined(): readonly QuarantineEntry[] {
     return this._quarantined;
   }
