@@ -64,8 +64,14 @@ suite('replication', () => {
       await eventually(() => nodes.map((n) => partitionBytes(n.dir, 'rep', p).equals(want)), (eq) => eq.every(Boolean), 15_000, `replicas of rep-${p} equal`);
       expect(await kcatConsume(bootstrap.join(','), 'rep', p)).toEqual(Array.from({ length: 200 }, (_, i) => `p${p}-r${i}`));
     }
-    // The followers keep the leader's leader-epoch checkpoint.
-    for (const n of nodes) expect(partitionBytes(n.dir, 'rep', 0).length).toBeGreaterThan(0);
+    // Every replica keeps Kafka's leader-epoch checkpoint: version, count, then epoch and start offset.
+    for (const n of nodes) expect(fs.readFileSync(path.join(n.dir, 'rep-0', 'leader-epoch-checkpoint'), 'utf8')).toMatch(/^0\n1\n0 0\n$/);
+    // The leader's metrics show what it served its followers and how far behind they are.
+    const metricsPort = Number(/metrics at http:\/\/[\d.]+:(\d+)/.exec(nodes[views[0]!.leader - 1]!.output())![1]);
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(Number(/^sluice_replication_bytes_out_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    expect(metrics).toMatch(/sluice_replication_follower_lag_records\{topic="rep",partition="0",replica="\d"\} 0/);
+    expect(metrics).toMatch(/sluice_replication_partitions\{role="leader"\} [1-9]/);
 
     // One follower of partition 0 dies: the ISR shrinks to 2 and acks=all still works.
     const leader0 = views[0]!.leader;

@@ -16,6 +16,7 @@ import type { ReplicationSettings } from '../replication/replica-manager.js';
 import { OFFSETS_TOPIC } from '../group/index.js';
 import { ErrorCode, errorName, KafkaError } from '../protocol/error-codes.js';
 import { registerClusterMetrics } from '../observability/cluster-metrics.js';
+import { registerReplicationMetrics } from '../observability/replication-metrics.js';
 import type { SessionLogger } from '../cluster/session.js';
 import type { StorageLogger } from '../storage/index.js';
 import { SOFTWARE_VERSION } from '../version.js';
@@ -187,7 +188,10 @@ export class KafkaBroker {
       if (options.metrics !== false) {
         const metrics = new BrokerMetrics(sluice, server, apiName, ctx.logDirSpace);
         ctx.metrics = metrics;
-        if (cluster) registerClusterMetrics(metrics.registry, cluster);
+        if (cluster) {
+          registerClusterMetrics(metrics.registry, cluster);
+          registerReplicationMetrics(metrics.registry, cluster.replicas, cluster.cache);
+        }
         const host = options.metrics?.host ?? '127.0.0.1';
         const notReady = () => (readiness.notReady !== null && cluster?.joinError ? `${readiness.notReady}: ${cluster.joinError}` : readiness.notReady);
         const bound = await metrics.listen(host, options.metrics?.port ?? 9644, notReady).catch(async (err: unknown) => {
