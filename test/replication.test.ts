@@ -48,6 +48,13 @@ suite('replication', () => {
     const bootstrap = nodes.map((n) => n.bootstrap);
     const admin = kafka(bootstrap).admin();
     clients.push(admin);
+    // README's replication example, run as written against this cluster.
+    const readme = fs.readFileSync(path.resolve(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const example = /### Replication[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)![1]!.replace(/\\\n\s*/g, '').trim();
+    const args = example.replace(/^npx sluice /, '').replace('127.0.0.1:9092', bootstrap.join(',')).split(/\s+/);
+    await run(process.execPath, [path.resolve(import.meta.dirname, '..', 'dist', 'src', 'cli', 'index.js'), ...args]);
+    const orders = await eventually(() => describe(nodes[0]!, 'orders'), (v) => v.length === 6 && v.every((p) => p.isr.length === 3), 15_000, 'README topic in sync');
+    expect(orders.every((p) => p.replicas.length === 3)).toBe(true);
     await admin.createTopics({ topics: [{ topic: 'rep', numPartitions: 3, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }], waitForLeaders: true });
     const views = await eventually(() => describe(nodes[0]!, 'rep'), (v) => v.length === 3 && v.every((p) => p.isr.length === 3 && p.leader > 0), 15_000, 'full ISR');
     for (const v of views) expect(v.replicas.slice().sort()).toEqual([1, 2, 3]);
