@@ -9,6 +9,11 @@
  *     says what a cluster costs here, not what three machines would do.
  *   - metadata propagation: a topic created through broker 1, timed until every broker
  *     answers Metadata with a leader for each of its partitions (median of 10).
+ *   - replication: across the three brokers, replication factor 3 with acks=all
+ *     (min.insync.replicas=2) against replication factor 1 with acks=1, same records,
+ *     alternating for R rounds (medians); then end-to-end latency (rdkafka-perf e2e, one
+ *     producer paced at --e2e-rate records/s, default 10000, and a consumer) on replication
+ *     factor 3 with acks=all.
  *   - controller failover: the controller's broker SIGKILLed, timed until another broker
  *     reports a new controller (lease TTL given by --session-timeout-ms, default 9000).
  *
@@ -57,14 +62,14 @@ async function startBroker(dir: string, args: string[], id: number): Promise<Bro
   return { id, proc, bootstrap: `127.0.0.1:${m[1]}` };
 }
 
-async function produce(bootstrap: string, topic: string, records: number): Promise<number> {
+async function produce(bootstrap: string, topic: string, records: number, rf = 1, acks = '1'): Promise<number> {
   const c = await Cluster.connect({ bootstrap, clientId: 'bench-cluster' });
   try {
-    await createTopic(c, { name: topic, partitions: 6, replicationFactor: 1, configs: {} });
+    await createTopic(c, { name: topic, partitions: 6, replicationFactor: rf, configs: rf > 1 ? { 'min.insync.replicas': '2' } : {} });
   } finally {
     c.close();
   }
-  const r = await runPerf(['produce', '-b', bootstrap, '-t', topic, '-n', String(records), '-s', '100', '-z', 'lz4', '-a', '1', '-l', '5', '-B', String(1 << 20)]);
+  const r = await runPerf(['produce', '-b', bootstrap, '-t', topic, '-n', String(records), '-s', '100', '-z', 'lz4', '-a', acks, '-l', '5', '-B', String(1 << 20)]);
   if (r.errors !== 0) throw new Error(`rdkafka-perf: ${r.errors} errors: ${r.firstError}`);
   return r.recordsPerSec;
 }
@@ -127,6 +132,26 @@ async function main(): Promise<void> {
       three.push(await produce(bootstrap, `perf-${r}`, records));
       console.log(`round ${r + 1}: one broker ${(one[r]! / 1e6).toFixed(2)} M rec/s, three brokers ${(three[r]! / 1e6).toFixed(2)} M rec/s`);
     }
+    // Replication: RF 3 acks=all against RF 1 acks=1, on the same three brokers.
+    const rf1: number[] = [];
+    const rf3: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      rf1.push(await produce(bootstrap, `rf1-${r}`, records, 1, '1'));
+      rf3.push(await produce(bootstrap, `rf3-${r}`, records, 3, 'all'));
+      console.log(`round ${r + 1}: RF 1 acks=1 ${(rf1[r]! / 1e6).toFixed(2)} M rec/s, RF 3 acks=all ${(rf3[r]! / 1e6).toFixed(2)} M rec/s`);
+    }
+    const e2eRate = arg('e2e-rate', 10_000);
+    const e2eTopic = 'e2e-rf3';
+    {
+      const c = await Cluster.connect({ bootstrap, clientId: 'bench-cluster' });
+      try {
+        await createTopic(c, { name: e2eTopic, partitions: 6, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } });
+      } finally {
+        c.close();
+      }
+    }
+    const e2e = await runPerf(['e2e', '-b', bootstrap, '-t', e2eTopic, '-r', String(e2eRate), '-n', String(e2eRate * 20), '-s', '100', '-z', 'lz4', '-a', 'all']);
+    console.log(`end to end, RF 3 acks=all at ${e2eRate} rec/s: p50 ${e2e.latency?.p50} ms, p99 ${e2e.latency?.p99} ms`);
     const props: number[] = [];
     for (let i = 0; i < 10; i++) props.push(await propagation(cluster, `prop-${i}`));
     const before = await controllerOf(cluster[1]!);
@@ -146,6 +171,12 @@ async function main(): Promise<void> {
       produceOneBroker: median(one),
       produceThreeBrokers: median(three),
       ratio: median(three) / median(one),
+      replication: {
+        rf1Acks1: median(rf1),
+        rf3AcksAll: median(rf3),
+        ratio: median(rf3) / median(rf1),
+        e2eRf3AcksAll: { rate: e2eRate, records: e2e.records, errors: e2e.errors, latencyMs: e2e.latency },
+      },
       metadataPropagationMs: { median: median(props), max: Math.max(...props) },
       controllerFailoverMs: failover,
       sessionTimeoutMs: ttl,
