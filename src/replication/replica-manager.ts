@@ -244,7 +244,9 @@ export class ReplicaManager {
           if (!replicas.includes(nodeId) && partition.logEndOffset > partition.logStartOffset) {
             await partition.drainAppends();
             this.options.logger.info({ partition: `${topic.name}-${p}`, replicas }, 'no longer a replica: deleting the local copy');
-            partition.startAt(partition.logEndOffset);
+            // Empty from offset 0: if it is assigned here again it copies the leader's log from
+            // the leader's log start (an out-of-range fetch moves it there), never a partial one.
+            partition.startAt(0);
             this.options.onRoleChange?.(partition, 'none');
           }
         }
