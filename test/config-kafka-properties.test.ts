@@ -19,10 +19,11 @@ import { tmpDir } from './helpers/tmp.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const FIXTURE = path.resolve(import.meta.dirname, 'fixtures', 'kafka-3.8-kraft-server.properties');
+// offsets.topic.replication.factor is not among them: a cluster applies it (replication).
 const STOCK_IGNORED = [
   'process.roles', 'controller.quorum.voters', 'inter.broker.listener.name', 'controller.listener.names',
   'num.network.threads', 'num.io.threads', 'socket.send.buffer.bytes', 'socket.receive.buffer.bytes',
-  'num.recovery.threads.per.data.dir', 'offsets.topic.replication.factor', 'transaction.state.log.replication.factor',
+  'num.recovery.threads.per.data.dir', 'transaction.state.log.replication.factor',
   'transaction.state.log.min.isr',
 ];
 
