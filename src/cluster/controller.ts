@@ -14,6 +14,9 @@
  *   leader alive, dead ISR member -> ISR shrinks to the live members
  *   preferred replica back in ISR -> it leads again (auto.leader.rebalance.enable)
  *   partition state of no topic   -> removed (a deleted topic's leftovers)
+ *   reassignment in progress      -> its next step (src/cluster/reassignment.ts)
+ *   election asked (ElectLeaders) -> preferred or unclean election of that partition, even
+ *                                    when the settings would not run it on their own
  *
  * Every write is a compare-and-set on the partition's revision, guarded by "the controller
  * key still holds my record": a deposed controller's writes fail. A failed write is dropped;
@@ -21,7 +24,8 @@
  */
 import type { MetadataCache, MetadataChange } from './metadata-cache.js';
 import type { ClusterStore } from './store.js';
-import { NO_LEADER, type ControllerRecord, type PartitionState, type TopicRecord, type VersionedPartitionState } from './types.js';
+import { nextReassignmentStep } from './reassignment.js';
+import { NO_LEADER, type ControllerRecord, type ElectionType, type PartitionState, type TopicRecord, type VersionedPartitionState } from './types.js';
 
 export interface ControllerLogger {
   info(obj: object, msg: string): void;
@@ -141,9 +145,10 @@ export class Controller {
     const { cache } = this.options;
     const live = new Set(cache.liveBrokerIds());
     for (const topic of cache.topics.values()) {
+      const handled = topic.reassignments || topic.elections ? await this.topicRequests(topic, live) : null;
       for (let p = 0; p < topic.replicas.length; p++) {
         if (this.stopped || !this.active) return;
-        await this.reconcilePartition(topic, p, live);
+        if (!handled?.has(p)) await this.reconcilePartition(topic, p, live);
       }
     }
     // States left by deleted topics.
@@ -153,38 +158,103 @@ export class Controller {
     }
   }
 
-  private async reconcilePartition(topic: TopicRecord, p: number, live: Set<number>): Promise<void> {
+  /**
+   * Runs the reassignments and asked-for elections of a topic: partition-state steps first,
+   * then one topic write that finishes reassignments and clears the elections handled.
+   * Returns the partitions it dealt with (the ordinary reconcile skips them this pass).
+   */
+  private async topicRequests(topic: TopicRecord, live: Set<number>): Promise<Set<number>> {
+    const handled = new Set<number>();
+    let next = topic;
+    for (const key of Object.keys(topic.reassignments ?? {})) {
+      const p = Number(key);
+      const step = nextReassignmentStep(next, p, this.options.cache.partitionState(topic.name, p), live);
+      if (!step) continue;
+      if (step.kind === 'wait') {
+        this.noteWaiting(`${topic.name}-${p}`, step.why);
+        continue;
+      }
+      this.waiting.delete(`${topic.name}-${p}`);
+      handled.add(p);
+      if (step.kind === 'state') {
+        await this.write(topic.name, p, step.state, this.options.cache.partitionState(topic.name, p)!.modRevision, step.why);
+      } else {
+        this.options.logger.info({ partition: `${topic.name}-${p}`, replicas: step.topic.replicas[p] }, step.why);
+        next = step.topic;
+      }
+    }
+    const elections = { ...topic.elections };
+    for (const [key, type] of Object.entries(topic.elections ?? {})) {
+      const p = Number(key);
+      if (handled.has(p)) continue;
+      handled.add(p);
+      // A lost compare-and-set keeps the request for the next pass.
+      if (p >= topic.replicas.length || (await this.reconcilePartition(topic, p, live, type))) delete elections[key];
+    }
+    if (topic.elections) {
+      next = { ...next, elections };
+      if (Object.keys(elections).length === 0) delete next.elections;
+    }
+    if (next !== topic) await this.writeTopic(topic, next);
+    return handled;
+  }
+
+  private readonly waiting = new Map<string, string>();
+  private noteWaiting(tp: string, why: string): void {
+    if (this.waiting.get(tp) === why) return;
+    this.waiting.set(tp, why);
+    this.options.logger.info({ partition: tp, why }, 'reassignment waiting');
+  }
+
+  /** Replaces a topic record the cache holds as `seen`, guarded by this controller's record. */
+  private async writeTopic(seen: TopicRecord, next: TopicRecord): Promise<boolean> {
+    const active = this.active;
+    if (!active) return false;
+    const { store, cache } = this.options;
+    const kv = await store.etcd.get(cache.keys.topic(seen.name));
+    // The cache is behind etcd: the newer record arrives by the watch and another pass runs.
+    if (!kv || kv.value !== JSON.stringify(seen)) return false;
+    return store.updateTopic(next, kv.modRevision, [this.guard(active)]);
+  }
+
+  private guard(active: ControllerRecord) {
+    return { key: this.options.cache.keys.controller, target: 'value' as const, result: 'equal' as const, value: JSON.stringify(active) };
+  }
+
+  /** Returns false when a write lost its compare-and-set (the state moved meanwhile). */
+  private async reconcilePartition(topic: TopicRecord, p: number, live: Set<number>, election?: ElectionType): Promise<boolean> {
     const replicas = topic.replicas[p]!;
     const state = this.options.cache.partitionState(topic.name, p);
     const tp = `${topic.name}-${p}`;
     const liveReplicas = replicas.filter((r) => live.has(r));
     if (!state) {
       if (liveReplicas.length === 0) return this.noteOffline(tp, replicas);
-      return void (await this.write(topic.name, p, { leader: liveReplicas[0]!, leaderEpoch: 0, isr: liveReplicas, partitionEpoch: 0 }, 0));
+      return this.write(topic.name, p, { leader: liveReplicas[0]!, leaderEpoch: 0, isr: liveReplicas, partitionEpoch: 0 }, 0);
     }
     const liveIsr = replicas.filter((r) => state.isr.includes(r) && live.has(r));
     if (state.leader === NO_LEADER || !live.has(state.leader)) {
       if (liveIsr.length > 0) {
-        return void (await this.write(topic.name, p, next(state, { leader: liveIsr[0]!, leaderEpoch: state.leaderEpoch + 1, isr: liveIsr }), state.modRevision, 'clean election'));
+        return this.write(topic.name, p, next(state, { leader: liveIsr[0]!, leaderEpoch: state.leaderEpoch + 1, isr: liveIsr }), state.modRevision, 'clean election');
       }
-      if (liveReplicas.length > 0 && this.unclean(topic)) {
+      if (liveReplicas.length > 0 && (this.unclean(topic) || election === 'unclean')) {
         this.options.logger.warn({ partition: tp, isr: state.isr, leader: liveReplicas[0] }, 'unclean leader election: the new leader was not in sync, acknowledged records may be lost');
-        return void (await this.write(topic.name, p, next(state, { leader: liveReplicas[0]!, leaderEpoch: state.leaderEpoch + 1, isr: [liveReplicas[0]!] }), state.modRevision, 'unclean election'));
+        return this.write(topic.name, p, next(state, { leader: liveReplicas[0]!, leaderEpoch: state.leaderEpoch + 1, isr: [liveReplicas[0]!] }), state.modRevision, 'unclean election');
       }
       if (state.leader !== NO_LEADER) {
         // Keep the ISR: its last member is the one that may lead again without loss.
-        await this.write(topic.name, p, next(state, { leader: NO_LEADER, leaderEpoch: state.leaderEpoch + 1, isr: state.isr }), state.modRevision, 'offline');
+        if (!(await this.write(topic.name, p, next(state, { leader: NO_LEADER, leaderEpoch: state.leaderEpoch + 1, isr: state.isr }), state.modRevision, 'offline'))) return false;
       }
       return this.noteOffline(tp, state.isr);
     }
     this.offline.delete(tp);
     const preferred = replicas[0]!;
-    if ((this.options.autoLeaderRebalance ?? true) && preferred !== state.leader && liveIsr.includes(preferred)) {
-      return void (await this.write(topic.name, p, next(state, { leader: preferred, leaderEpoch: state.leaderEpoch + 1, isr: liveIsr }), state.modRevision, 'preferred leader election'));
+    if (((this.options.autoLeaderRebalance ?? true) || election === 'preferred') && preferred !== state.leader && liveIsr.includes(preferred)) {
+      return this.write(topic.name, p, next(state, { leader: preferred, leaderEpoch: state.leaderEpoch + 1, isr: liveIsr }), state.modRevision, 'preferred leader election');
     }
     if (liveIsr.length < state.isr.length && liveIsr.includes(state.leader)) {
-      await this.write(topic.name, p, next(state, { leader: state.leader, leaderEpoch: state.leaderEpoch, isr: liveIsr }), state.modRevision, 'dead replicas leave the ISR');
+      return this.write(topic.name, p, next(state, { leader: state.leader, leaderEpoch: state.leaderEpoch, isr: liveIsr }), state.modRevision, 'dead replicas leave the ISR');
     }
+    return true;
   }
 
   private unclean(topic: TopicRecord): boolean {
@@ -192,30 +262,35 @@ export class Controller {
     return v === undefined ? (this.options.uncleanLeaderElection ?? false) : v === 'true';
   }
 
-  private noteOffline(tp: string, replicas: number[]): void {
-    if (this.offline.has(tp)) return;
+  private noteOffline(tp: string, replicas: number[]): boolean {
+    if (this.offline.has(tp)) return true;
     this.offline.add(tp);
     this.options.logger.warn({ partition: tp, replicas }, 'partition is offline: none of its in-sync replicas is alive');
+    return true;
   }
 
-  /** Compare-and-set of one partition state (null deletes it), guarded by this controller's record. */
-  private async write(topic: string, p: number, change: Omit<PartitionState, 'version' | 'controllerEpoch'> | null, modRevision: number, why = 'new partition'): Promise<void> {
+  /**
+   * Compare-and-set of one partition state (null deletes it), guarded by this controller's
+   * record. False when it lost: the change that beat it reaches the cache and another pass runs.
+   */
+  private async write(topic: string, p: number, change: Omit<PartitionState, 'version' | 'controllerEpoch'> | null, modRevision: number, why = 'new partition'): Promise<boolean> {
     const active = this.active;
-    if (!active) return;
+    if (!active) return false;
     const { store, cache, logger } = this.options;
-    const guard = [{ key: cache.keys.controller, target: 'value' as const, result: 'equal' as const, value: JSON.stringify(active) }];
+    const guard = [this.guard(active)];
     if (change === null) {
-      await store.etcd.txn([{ key: cache.keys.partition(topic, p), target: 'mod', result: 'equal', modRevision }, ...guard], [{ delete: { key: cache.keys.partition(topic, p) } }]);
-      return;
+      const r = await store.etcd.txn([{ key: cache.keys.partition(topic, p), target: 'mod', result: 'equal', modRevision }, ...guard], [{ delete: { key: cache.keys.partition(topic, p) } }]);
+      return r.succeeded;
     }
     const state: PartitionState = { version: 1, ...change, controllerEpoch: active.epoch };
     const old = cache.partitionState(topic, p);
     const rev = await store.writePartitionState(topic, p, state, modRevision, guard);
-    if (rev === null) return; // someone moved it first: the watch brings the change and another pass
+    if (rev === null) return false; // someone moved it first: the watch brings the change and another pass
     logger.info(
       { partition: `${topic}-${p}`, why, leader: state.leader, leaderEpoch: state.leaderEpoch, isr: state.isr, was: old ? { leader: old.leader, leaderEpoch: old.leaderEpoch, isr: old.isr } : null },
       'partition state changed',
     );
+    return true;
   }
 }
 
