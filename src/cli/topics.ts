@@ -33,6 +33,11 @@ Actions:
                              DescribeLogDirs), the topic's own configs (every topic
                              without --topic), and Quarantined: the offset ranges damaged
                              batches left as a gap, where there are any
+  --describe --under-replicated-partitions
+                             only the partitions whose in-sync replicas are fewer than their
+                             replicas (one line each, as Kafka prints them)
+  --describe --unavailable-partitions
+                             only the partitions without a live leader
   --alter --topic T (--partitions N | --config k=v ... | --delete-config k ...)
                              add partitions (never fewer), set or remove configs
   --delete --topic T         delete a topic and its data
@@ -69,6 +74,8 @@ const OPTIONS = {
   'if-exists': { type: 'boolean' },
   'if-not-exists': { type: 'boolean' },
   'exclude-internal': { type: 'boolean' },
+  'under-replicated-partitions': { type: 'boolean' },
+  'unavailable-partitions': { type: 'boolean' },
 } as const;
 
 const ACTIONS = ['create', 'list', 'describe', 'alter', 'delete'] as const;
@@ -103,6 +110,9 @@ export async function topics(argv: string[]): Promise<number> {
   if (action !== 'create' && action !== 'alter' && (partitions !== undefined || v.config !== undefined)) {
     throw new UsageError(`--partitions and --config go with --create or --alter, not --${action}`);
   }
+  const only = v['under-replicated-partitions'] ? 'under-replicated' : v['unavailable-partitions'] ? 'unavailable' : null;
+  if (only !== null && action !== 'describe') throw new UsageError(`--${only}-partitions goes with --describe, not --${action}`);
+  if (v['under-replicated-partitions'] && v['unavailable-partitions']) throw new UsageError('give only one of --under-replicated-partitions and --unavailable-partitions');
   return withCluster(v, 'sluice-topics', async (cluster) => {
     switch (action) {
       case 'create':
@@ -120,6 +130,7 @@ export async function topics(argv: string[]): Promise<number> {
         return 0;
       }
       case 'describe':
+        if (only !== null) return describePartitions(cluster, topic, only, v['exclude-internal'] === true);
         return describe(cluster, topic, v['if-exists'] === true, v['exclude-internal'] === true);
       case 'delete':
         try {
@@ -162,6 +173,33 @@ async function describe(cluster: Cluster, topic: string | undefined, ifExists: b
   }
   list.sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const t of list) process.stdout.write(await describeOne(cluster, t));
+  return 0;
+}
+
+/**
+ * kafka-topics.sh --describe --under-replicated-partitions / --unavailable-partitions: one
+ * line per matching partition, from Metadata alone (no offsets: an unavailable partition has
+ * no leader to ask).
+ */
+async function describePartitions(cluster: Cluster, topic: string | undefined, only: 'under-replicated' | 'unavailable', excludeInternal: boolean): Promise<number> {
+  const md = await cluster.metadata(topic === undefined ? null : [topic]);
+  if (topic !== undefined) {
+    const t = md.topics.get(topic);
+    if (t === undefined || t.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) throw missing(topic);
+  }
+  const list = [...md.topics.values()].filter((t) => !(excludeInternal && t.isInternal)).sort((a, b) => (a.name < b.name ? -1 : 1));
+  let out = '';
+  for (const t of list) {
+    for (const p of t.partitions) {
+      const unavailable = p.leader < 0 || !md.brokers.has(p.leader);
+      const matches = only === 'unavailable' ? unavailable : p.isr.length < p.replicas.length;
+      if (!matches) continue;
+      out +=
+        `\tTopic: ${t.name}\tPartition: ${p.partition}\tLeader: ${p.leader < 0 ? 'none' : p.leader}\tReplicas: ${p.replicas.join(',')}\tIsr: ${p.isr.join(',')}` +
+        `${p.offline.length > 0 ? `\tOffline: ${p.offline.join(',')}` : ''}\n`;
+    }
+  }
+  process.stdout.write(out);
   return 0;
 }
 
