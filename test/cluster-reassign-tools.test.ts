@@ -1,0 +1,255 @@
+/**
+ * Reassignment and leader-election tools against real broker processes and a real etcd:
+ * AlterPartitionReassignments / ListPartitionReassignments from kafkajs, ElectLeaders over a
+ * raw socket, `sluice reassign`, `sluice leader-election`, `topics --describe
+ * --under-replicated-partitions / --unavailable-partitions` and the replication gauges.
+ *
+ * No data is copied between brokers here (followers fetching is the replication core's job):
+ * the reassigned partitions are empty, so a new replica is caught up from the start, and the
+ * test adds it to the ISR itself by compare-and-set on the partition state in etcd, as the
+ * partition's leader does once a follower has caught up. RF 2 topics are written to etcd
+ * directly for the same reason (CreateTopics refuses RF > 1 until brokers replicate).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EtcdClient } from '../src/cluster/etcd.js';
+import { ClusterKeys, type PartitionState, type TopicRecord } from '../src/cluster/types.js';
+import { ApiKey } from '../src/protocol/apis.js';
+import { ErrorCode } from '../src/protocol/error-codes.js';
+import { startBroker, type BrokerProcess } from './helpers/broker.js';
+import { eventually, sluice } from './helpers/cli.js';
+import { freePort, startEtcd } from './helpers/etcd.js';
+import { tmpDir } from './helpers/tmp.js';
+import { WireClient } from './helpers/wire-client.js';
+
+const TTL_MS = 2000;
+
+async function startNode(etcd: string, id: number): Promise<BrokerProcess> {
+  return startBroker({
+    args: ['--node-id', String(id), '--etcd', etcd, '--broker-session-timeout-ms', String(TTL_MS), '--auto-leader-rebalance', 'false', '--log-format', 'json', '--metrics-port', String(await freePort())],
+  });
+}
+
+const closers: (() => Promise<unknown> | void)[] = [];
+afterEach(async () => {
+  for (const c of closers.splice(0).reverse()) await Promise.resolve(c()).catch(() => {});
+});
+
+function metricsPortOf(b: BrokerProcess): number {
+  return Number(/metrics at http:\/\/[\d.]+:(\d+)/.exec(b.output())![1]);
+}
+
+async function gauge(b: BrokerProcess, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPortOf(b)}/metrics`)).text();
+  const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
+  if (!m) throw new Error(`no ${name} in the scrape`);
+  return Number(m[1]);
+}
+
+/** The partition state in etcd, with its revision. */
+async function stateOf(etcd: EtcdClient, keys: ClusterKeys, topic: string, p: number): Promise<(PartitionState & { modRevision: number }) | null> {
+  const kv = await etcd.get(keys.partition(topic, p));
+  return kv ? { ...(JSON.parse(kv.value) as PartitionState), modRevision: kv.modRevision } : null;
+}
+
+/** What a leader does when a follower has caught up (or fallen behind): CAS the ISR. */
+async function setIsr(etcd: EtcdClient, keys: ClusterKeys, topic: string, p: number, isr: number[]): Promise<void> {
+  for (;;) {
+    const s = (await stateOf(etcd, keys, topic, p))!;
+    const { modRevision, ...state } = s;
+    const r = await etcd.txn(
+      [{ key: keys.partition(topic, p), target: 'mod', result: 'equal', modRevision }],
+      [{ put: { key: keys.partition(topic, p), value: JSON.stringify({ ...state, isr, partitionEpoch: state.partitionEpoch + 1 }) } }],
+    );
+    if (r.succeeded) return;
+  }
+}
+
+describe('reassignment tools on a lone broker', () => {
+  it('answer that they need a cluster', async () => {
+    const b = await startBroker();
+    closers.push(() => b.stop());
+    const c = await WireClient.connect(b.port);
+    closers.push(() => c.socket.destroy());
+    const alter = await c.request(ApiKey.AlterPartitionReassignments, 0, { timeoutMs: 1000, topics: [{ name: 't', partitions: [{ partitionIndex: 0, replicas: [1] }] }] });
+    expect(alter.errorCode).toBe(ErrorCode.INVALID_REQUEST);
+    expect(alter.errorMessage).toContain('reassigning partitions needs a Sluice cluster');
+    expect(alter.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.INVALID_REQUEST);
+    const list = await c.request(ApiKey.ListPartitionReassignments, 0, { timeoutMs: 1000, topics: null });
+    expect(list.errorCode).toBe(ErrorCode.INVALID_REQUEST);
+    const elect = await c.request(ApiKey.ElectLeaders, 2, { electionType: 0, topicPartitions: [{ topic: 't', partitions: [0] }], timeoutMs: 1000 });
+    expect(elect.errorCode).toBe(ErrorCode.INVALID_REQUEST);
+    expect(elect.replicaElectionResults[0]!.partitionResult[0]!.errorMessage).toContain('electing leaders needs a Sluice cluster');
+    const cli = await sluice(['reassign', '--list', '--bootstrap-server', b.bootstrap]);
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toContain('needs a Sluice cluster: this broker runs alone');
+  });
+});
+
+describe('reassignment tools in a cluster', () => {
+  it('reassign, verify, cancel, elect, and report under-replicated and unavailable partitions', async () => {
+    const etcdProc = await startEtcd();
+    const etcd = new EtcdClient({ endpoints: [etcdProc.endpoint] });
+    closers.push(() => etcd.close());
+    const keys = new ClusterKeys('sluice');
+    const nodes = [await startNode(etcdProc.endpoint, 1)];
+    nodes.push(...(await Promise.all([2, 3].map((id) => startNode(etcdProc.endpoint, id)))));
+    for (const n of nodes) closers.push(() => n.stop());
+    const bootstrap = nodes.map((n) => n.bootstrap);
+    const bs = ['--bootstrap-server', bootstrap.join(',')];
+    const kafka = new Kafka({ brokers: bootstrap, logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
+    const admin = kafka.admin();
+    await admin.connect();
+    closers.push(() => admin.disconnect());
+    await eventually(async () => (await admin.describeCluster()).brokers.length === 3);
+
+    // Three empty RF 1 partitions, one per broker.
+    expect(await admin.createTopics({ topics: [{ topic: 'moving', numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true })).toBe(true);
+    const leaders = async (topic: string) => {
+      const m = await admin.fetchTopicMetadata({ topics: [topic] });
+      return m.topics[0]!.partitions.sort((a, b) => a.partitionId - b.partitionId);
+    };
+    const before = await leaders('moving');
+    const owner0 = before[0]!.leader;
+    const other0 = [1, 2, 3].find((b) => b !== owner0)!;
+
+    // kafkajs: move partition 0 to another broker. The new replica joins the list at once.
+    await admin.alterPartitionReassignments({ topics: [{ topic: 'moving', partitionAssignment: [{ partition: 0, replicas: [other0] }] }] });
+    const listed = await admin.listPartitionReassignments({ topics: [{ topic: 'moving', partitions: [0, 1, 2] }] });
+    // (kafkajs answers with `name` and `partition`, whatever its typings say.)
+    expect(listed.topics as unknown).toEqual([{ name: 'moving', partitions: [{ partition: 0, replicas: [other0, owner0], addingReplicas: [other0], removingReplicas: [owner0] }] }]);
+    expect((await leaders('moving'))[0]).toMatchObject({ leader: owner0, replicas: [other0, owner0], isr: [owner0] });
+    expect(await gauge(nodes[1]!, 'sluice_cluster_reassigning_partitions')).toBe(1);
+    // The replica being added is not counted as missing; kafka-topics' view of Metadata is literal.
+    expect(await gauge(nodes[1]!, 'sluice_cluster_under_replicated_partitions')).toBe(0);
+    const urp = await sluice(['topics', '--describe', '--under-replicated-partitions', ...bs]);
+    expect(urp.code).toBe(0);
+    expect(urp.stdout).toBe(`\tTopic: moving\tPartition: 0\tLeader: ${owner0}\tReplicas: ${other0},${owner0}\tIsr: ${owner0}\n`);
+    // Errors name the partition and the reason.
+    await expect(admin.alterPartitionReassignments({ topics: [{ topic: 'moving', partitionAssignment: [{ partition: 1, replicas: [7] }] }] })).rejects.toThrow();
+    const bad = await sluice(['reassign', '--execute', '--reassignment-json-file', writeJson({ version: 1, partitions: [{ topic: 'moving', partition: 1, replicas: [7] }] }), ...bs]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('Error starting the reassignment of moving-1: INVALID_REPLICA_ASSIGNMENT: the new replica list of moving-1 names broker 7, not alive in the cluster (live brokers: 1, 2, 3)');
+
+    // The new replica has caught up (the partition is empty): its leader adds it to the ISR.
+    // The controller moves leadership onto it and drops the old replica.
+    await setIsr(etcd, keys, 'moving', 0, [owner0, other0]);
+    await eventually(async () => (await leaders('moving'))[0]!.leader === other0);
+    expect((await leaders('moving'))[0]).toMatchObject({ replicas: [other0], isr: [other0] });
+    expect((await admin.listPartitionReassignments({})).topics).toEqual([]);
+    expect(await gauge(nodes[0]!, 'sluice_cluster_reassigning_partitions')).toBe(0);
+    // Its new leader serves it.
+    const producer = kafka.producer();
+    await producer.connect();
+    closers.push(() => producer.disconnect());
+    await producer.send({ topic: 'moving', messages: [{ partition: 0, value: 'after the move' }] });
+    const offsets = await admin.fetchTopicOffsets('moving');
+    expect(offsets.find((o) => o.partition === 0)!.high).toBe('1');
+
+    // sluice reassign: --generate proposes, --execute starts, --verify follows, --cancel undoes.
+    const toMove = writeJson({ version: 1, topics: [{ topic: 'moving' }] });
+    const gen = await sluice(['reassign', '--generate', '--topics-to-move-json-file', toMove, '--broker-list', '2,3', ...bs]);
+    expect(gen.code).toBe(0);
+    const [, currentJson, proposedJson] = /^Current partition replica assignment\n(.*)\n\nProposed partition reassignment configuration\n(.*)\n$/.exec(gen.stdout)!;
+    expect(JSON.parse(currentJson!).partitions.map((p: { replicas: number[] }) => p.replicas)).toEqual((await leaders('moving')).map((p) => p.replicas));
+    const proposed = JSON.parse(proposedJson!) as { version: number; partitions: { topic: string; partition: number; replicas: number[]; log_dirs: string[] }[] };
+    expect(proposed.partitions.map((p) => p.partition)).toEqual([0, 1, 2]);
+    for (const p of proposed.partitions) expect([2, 3]).toContain(p.replicas[0]);
+
+    const now = await leaders('moving');
+    const p1 = now[1]!;
+    const target1 = [1, 2, 3].find((b) => b !== p1.leader)!;
+    const p2 = now[2]!;
+    const target2 = [1, 2, 3].find((b) => b !== p2.leader)!;
+    const plan = writeJson({ version: 1, partitions: [{ topic: 'moving', partition: 1, replicas: [target1], log_dirs: ['any'] }, { topic: 'moving', partition: 2, replicas: [target2] }] });
+    const exec = await sluice(['reassign', '--execute', '--reassignment-json-file', plan, ...bs]);
+    expect(exec.code).toBe(0);
+    expect(exec.stdout).toContain(`Current partition replica assignment\n\n{"version":1,"partitions":[{"topic":"moving","partition":1,"replicas":[${p1.leader}],"log_dirs":["any"]},{"topic":"moving","partition":2,"replicas":[${p2.leader}],"log_dirs":["any"]}]}\n\nSave this to use as the --reassignment-json-file option during rollback\n`);
+    expect(exec.stdout).toContain('Successfully started partition reassignments for moving-1,moving-2\n');
+    const listedCli = await sluice(['reassign', '--list', ...bs]);
+    expect(listedCli.stdout).toBe(`moving-1: replicas ${target1},${p1.leader}, adding ${target1}, removing ${p1.leader}\nmoving-2: replicas ${target2},${p2.leader}, adding ${target2}, removing ${p2.leader}\n`);
+    let verify = await sluice(['reassign', '--verify', '--reassignment-json-file', plan, ...bs]);
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toBe('Status of partition reassignment:\nReassignment of partition moving-1 is still in progress.\nReassignment of partition moving-2 is still in progress.\n');
+    // moving-1 catches up and completes; moving-2 is cancelled.
+    await setIsr(etcd, keys, 'moving', 1, [p1.leader, target1]);
+    await eventually(async () => (await leaders('moving'))[1]!.leader === target1);
+    const cancelled = await sluice(['reassign', '--cancel', '--reassignment-json-file', plan, ...bs]);
+    expect(cancelled.code).toBe(0);
+    expect(cancelled.stdout).toBe('Successfully cancelled partition reassignment for moving-2\n');
+    await eventually(async () => (await leaders('moving'))[2]!.replicas.length === 1);
+    expect((await leaders('moving'))[2]).toMatchObject({ leader: p2.leader, replicas: [p2.leader], isr: [p2.leader] });
+    verify = await sluice(['reassign', '--verify', '--reassignment-json-file', plan, ...bs]);
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toBe(
+      `Status of partition reassignment:\nReassignment of partition moving-1 is completed.\nThere is no active reassignment of partition moving-2, but replica set is [${p2.leader}] rather than [${target2}].\n`,
+    );
+    const usage = await sluice(['reassign', '--execute', ...bs]);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('--reassignment-json-file is required with --execute');
+
+    // An RF 2 topic, written to etcd as CreateTopics will once brokers replicate:
+    // replicas [3, 2], min.insync.replicas 2.
+    const rf2: TopicRecord = { version: 1, name: 'two', id: '5b8f8f0e-3c1a-4c55-9a43-9a1c3b9b7a01', replicas: [[3, 2]], config: { 'min.insync.replicas': '2' }, createdAt: Date.now() };
+    await etcd.txn([{ key: keys.topic('two'), target: 'create', result: 'equal', createRevision: 0 }], [{ put: { key: keys.topic('two'), value: JSON.stringify(rf2) } }]);
+    await eventually(async () => (await stateOf(etcd, keys, 'two', 0))?.leader === 3);
+    expect(await stateOf(etcd, keys, 'two', 0)).toMatchObject({ isr: [3, 2] });
+    expect(await gauge(nodes[0]!, 'sluice_cluster_under_min_isr_partitions')).toBe(0);
+    expect(await gauge(nodes[0]!, 'sluice_cluster_under_replicated_partitions')).toBe(0);
+
+    // ElectLeaders preferred over a raw socket, v2, from a broker that is not the controller.
+    const c = await WireClient.connect(nodes[2]!.port);
+    closers.push(() => c.socket.destroy());
+    const notNeeded = await c.request(ApiKey.ElectLeaders, 2, { electionType: 0, topicPartitions: [{ topic: 'two', partitions: [0] }, { topic: 'nope', partitions: [0] }], timeoutMs: 10_000 });
+    expect(notNeeded.errorCode).toBe(ErrorCode.NONE);
+    expect(notNeeded.replicaElectionResults).toEqual([
+      { topic: 'two', partitionResult: [{ partitionId: 0, errorCode: ErrorCode.ELECTION_NOT_NEEDED, errorMessage: 'broker 3, the preferred replica of two-0, leads it already' }] },
+      { topic: 'nope', partitionResult: [{ partitionId: 0, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'partition nope-0 does not exist' }] },
+    ]);
+    // 2 leads, as after a clean election while 3 was out of the ISR (written as the controller would).
+    const s = (await stateOf(etcd, keys, 'two', 0))!;
+    const { modRevision, ...rest } = s;
+    await etcd.txn([{ key: keys.partition('two', 0), target: 'mod', result: 'equal', modRevision }], [{ put: { key: keys.partition('two', 0), value: JSON.stringify({ ...rest, leader: 2, leaderEpoch: rest.leaderEpoch + 1, isr: [2], partitionEpoch: rest.partitionEpoch + 1 }) } }]);
+    await eventually(async () => (await gauge(nodes[0]!, 'sluice_cluster_under_replicated_partitions')) === 1);
+    expect(await gauge(nodes[0]!, 'sluice_cluster_under_min_isr_partitions')).toBe(1);
+    let refused = await sluice(['leader-election', '--election-type', 'preferred', '--topic', 'two', '--partition', '0', ...bs]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('Error completing leader election (PREFERRED) for partition two-0: PREFERRED_LEADER_NOT_AVAILABLE: broker 3, the preferred replica of two-0, is not in its ISR [2]');
+    await setIsr(etcd, keys, 'two', 0, [2, 3]);
+    const elected = await sluice(['leader-election', '--election-type', 'PREFERRED', '--all-topic-partitions', ...bs]);
+    expect(elected.stderr).toBe('');
+    expect(elected.stdout).toBe('Successfully completed leader election (PREFERRED) for partitions two-0\n');
+    expect(elected.code).toBe(0);
+    expect(await stateOf(etcd, keys, 'two', 0)).toMatchObject({ leader: 3, isr: [3, 2] });
+    const again = await sluice(['leader-election', '--election-type', 'preferred', '--path-to-json-file', writeJson({ partitions: [{ topic: 'two', partition: 0 }] }), ...bs]);
+    expect(again.stdout).toBe('Valid replica already elected for partitions two-0\n');
+    expect(again.code).toBe(0);
+
+    // 2 falls out of sync, then 3 (the leader) dies: two-0 is offline; unclean election is off.
+    await setIsr(etcd, keys, 'two', 0, [3]);
+    await nodes[2]!.kill();
+    await eventually(async () => (await stateOf(etcd, keys, 'two', 0))?.leader === -1);
+    const unavailable = await eventually(async () => {
+      const r = await sluice(['topics', '--describe', '--unavailable-partitions', '--bootstrap-server', bootstrap.slice(0, 2).join(',')]);
+      return r.stdout.includes('two') ? r : null;
+    });
+    expect(unavailable.stdout).toContain('\tTopic: two\tPartition: 0\tLeader: none\tReplicas: 3,2\tIsr: 3\tOffline: 3\n');
+    expect(await gauge(nodes[0]!, 'sluice_cluster_offline_partitions')).toBeGreaterThanOrEqual(1);
+    refused = await sluice(['leader-election', '--election-type', 'preferred', '--topic', 'two', '--partition', '0', '--bootstrap-server', bootstrap.slice(0, 2).join(',')]);
+    expect(refused.stderr).toContain('PREFERRED_LEADER_NOT_AVAILABLE: broker 3, the preferred replica of two-0, is not alive');
+    // Unclean: the live replica 2 leads, with what it has.
+    const unclean = await sluice(['leader-election', '--election-type', 'unclean', '--topic', 'two', '--partition', '0', '--bootstrap-server', bootstrap.slice(0, 2).join(',')]);
+    expect(unclean.stdout).toBe('Successfully completed leader election (UNCLEAN) for partitions two-0\n');
+    expect(unclean.code).toBe(0);
+    expect(await stateOf(etcd, keys, 'two', 0)).toMatchObject({ leader: 2, isr: [2] });
+    expect(nodes.slice(0, 2).some((n) => n.output().includes('unclean leader election: the new leader was not in sync'))).toBe(true);
+  });
+});
+
+function writeJson(doc: unknown): string {
+  const file = path.join(tmpDir('sluice-reassign-'), 'plan.json');
+  fs.writeFileSync(file, JSON.stringify(doc));
+  return file;
+}
