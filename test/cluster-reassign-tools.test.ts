@@ -10,6 +10,7 @@
  * partition's leader does once a follower has caught up. RF 2 topics are written to etcd
  * directly for the same reason (CreateTopics refuses RF > 1 until brokers replicate).
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -19,7 +20,7 @@ import { ClusterKeys, type PartitionState, type TopicRecord } from '../src/clust
 import { ApiKey } from '../src/protocol/apis.js';
 import { ErrorCode } from '../src/protocol/error-codes.js';
 import { startBroker, type BrokerProcess } from './helpers/broker.js';
-import { eventually, sluice } from './helpers/cli.js';
+import { CLI, eventually, sluice } from './helpers/cli.js';
 import { freePort, startEtcd } from './helpers/etcd.js';
 import { tmpDir } from './helpers/tmp.js';
 import { WireClient } from './helpers/wire-client.js';
@@ -245,6 +246,51 @@ describe('reassignment tools in a cluster', () => {
     expect(unclean.code).toBe(0);
     expect(await stateOf(etcd, keys, 'two', 0)).toMatchObject({ leader: 2, isr: [2] });
     expect(nodes.slice(0, 2).some((n) => n.output().includes('unclean leader election: the new leader was not in sync'))).toBe(true);
+  });
+});
+
+describe("README's reassignment example", () => {
+  it('is examples/reassign.sh, word for word, and runs as written', async () => {
+    const root = path.resolve(import.meta.dirname, '..');
+    const script = fs.readFileSync(path.join(root, 'examples', 'reassign.sh'), 'utf8');
+    expect(fs.readFileSync(path.join(root, 'README.md'), 'utf8')).toContain('```sh\n' + script + '```\n');
+
+    const etcdProc = await startEtcd();
+    const etcd = new EtcdClient({ endpoints: [etcdProc.endpoint] });
+    closers.push(() => etcd.close());
+    const keys = new ClusterKeys('sluice');
+    const nodes = [await startNode(etcdProc.endpoint, 1)];
+    nodes.push(...(await Promise.all([2, 3].map((id) => startNode(etcdProc.endpoint, id)))));
+    for (const n of nodes) closers.push(() => n.stop());
+    const bootstrap = nodes.map((n) => n.bootstrap).join(',');
+    await eventually(async () => (await sluice(['cluster', '--describe', '--bootstrap-server', bootstrap])).stdout.includes('Brokers: 3'));
+    // events-0 on broker 1, so the example moves it off its leader.
+    const admin = new Kafka({ brokers: nodes.map((n) => n.bootstrap), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    closers.push(() => admin.disconnect());
+    expect(await admin.createTopics({ topics: [{ topic: 'events', replicaAssignment: [{ partition: 0, replicas: [1] }] }], waitForLeaders: true })).toBe(true);
+    await eventually(async () => (await stateOf(etcd, keys, 'events', 0))?.leader === 1);
+    const owner = 1;
+
+    // `npx sluice` is the built CLI here (npx itself would rebuild the package first).
+    const dir = tmpDir('sluice-example-');
+    const bin = path.join(dir, 'bin');
+    fs.mkdirSync(bin);
+    fs.writeFileSync(path.join(bin, 'npx'), `#!/bin/sh\n[ "$1" = sluice ] || exit 127\nshift\nexec "${process.execPath}" "${CLI}" "$@"\n`, { mode: 0o755 });
+    const proc = spawn('sh', [path.join(root, 'examples', 'reassign.sh')], { cwd: dir, env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, SLUICE_BOOTSTRAP_SERVER: bootstrap } });
+    closers.push(() => void proc.kill('SIGKILL'));
+    let out = '';
+    proc.stdout.on('data', (d) => (out += d));
+    proc.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => proc.on('close', r));
+    await eventually(async () => out.includes('Reassignment of partition events-0 is still in progress.'));
+    expect(fs.readFileSync(path.join(dir, 'rollback.txt'), 'utf8')).toContain(`{"version":1,"partitions":[{"topic":"events","partition":0,"replicas":[${owner}],"log_dirs":["any"]}]}`);
+    // The partition is empty, so 2 and 3 are caught up at once: the leader lets them in.
+    await setIsr(etcd, keys, 'events', 0, [owner, 2, 3]);
+    expect(await exited).toBe(0);
+    expect(out).toContain('Reassignment of partition events-0 is completed.\n');
+    expect(out).toContain('No partition needed a preferred election.\n');
+    expect(await stateOf(etcd, keys, 'events', 0)).toMatchObject({ leader: 2, isr: [2, 3] });
   });
 });
 

@@ -29,7 +29,8 @@ Actions:
                              start the reassignments in F; prints the current assignment
                              first (save it: it is the file to go back with)
   --verify --reassignment-json-file F
-                             say for each partition in F whether its reassignment is done
+                             say for each partition in F whether its reassignment is done;
+                             exits with 1 while one is not (a script can wait on it)
   --cancel --reassignment-json-file F
                              cancel the reassignments of F still in progress: the partitions
                              go back to their replicas from before
