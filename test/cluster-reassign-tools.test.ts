@@ -209,6 +209,32 @@ describe('reassignment tools in a cluster', () => {
       { topic: 'two', partitionResult: [{ partitionId: 0, errorCode: ErrorCode.ELECTION_NOT_NEEDED, errorMessage: 'broker 3, the preferred replica of two-0, leads it already' }] },
       { topic: 'nope', partitionResult: [{ partitionId: 0, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'partition nope-0 does not exist' }] },
     ]);
+    // Bad requests get an answer per partition, naming the problem; nothing is written.
+    const topicRev = (await etcd.get(keys.topic('moving')))!.modRevision;
+    const badAlter = await c.request(ApiKey.AlterPartitionReassignments, 0, {
+      timeoutMs: 5000,
+      topics: [
+        { name: 'nope', partitions: [{ partitionIndex: 0, replicas: [1] }] },
+        { name: 'moving', partitions: [{ partitionIndex: -1, replicas: [1] }, { partitionIndex: 0, replicas: [] }, { partitionIndex: 1, replicas: [2, 2] }, { partitionIndex: 2, replicas: null }] },
+        { name: 'two', partitions: [{ partitionIndex: 0, replicas: [1] }, { partitionIndex: 0, replicas: [2] }] },
+      ],
+    });
+    expect(badAlter.errorCode).toBe(ErrorCode.NONE);
+    expect(badAlter.responses.map((t) => t.partitions.map((p) => `${t.name}-${p.partitionIndex} ${p.errorCode} ${p.errorMessage}`))).toEqual([
+      [`nope-0 ${ErrorCode.UNKNOWN_TOPIC_OR_PARTITION} topic 'nope' does not exist`],
+      [
+        `moving--1 ${ErrorCode.UNKNOWN_TOPIC_OR_PARTITION} partition moving--1 does not exist (topic 'moving' has 3 partitions)`,
+        `moving-0 ${ErrorCode.INVALID_REPLICA_ASSIGNMENT} the new replica list of moving-0 is empty: name at least one broker`,
+        `moving-1 ${ErrorCode.INVALID_REPLICA_ASSIGNMENT} the new replica list of moving-1, [2, 2], names a broker more than once`,
+        `moving-2 ${ErrorCode.NO_REASSIGNMENT_IN_PROGRESS} no reassignment of moving-2 is in progress`,
+      ],
+      [`two-0 ${ErrorCode.INVALID_REQUEST} partition two-0 appears twice in the request`, `two-0 ${ErrorCode.INVALID_REQUEST} partition two-0 appears twice in the request`],
+    ]);
+    expect((await etcd.get(keys.topic('moving')))!.modRevision).toBe(topicRev);
+    const badType = await c.request(ApiKey.ElectLeaders, 1, { electionType: 7, topicPartitions: [{ topic: 'two', partitions: [0] }], timeoutMs: 1000 });
+    expect(badType.errorCode).toBe(ErrorCode.INVALID_REQUEST);
+    expect(badType.replicaElectionResults[0]!.partitionResult[0]!.errorMessage).toBe('unknown election type 7: 0 (preferred) or 1 (unclean)');
+
     // 2 leads, as after a clean election while 3 was out of the ISR (written as the controller would).
     const s = (await stateOf(etcd, keys, 'two', 0))!;
     const { modRevision, ...rest } = s;

@@ -10,7 +10,7 @@
  */
 import { Gauge, type Registry } from 'prom-client';
 import type { ClusterNode } from '../cluster/node.js';
-import { describeReassignment } from '../cluster/reassignment.js';
+import { reassignmentOf } from '../cluster/reassignment.js';
 import type { PartitionState, TopicRecord } from '../cluster/types.js';
 
 export interface ClusterMetricsOptions {
@@ -61,7 +61,14 @@ export function registerClusterMetrics(registry: Registry, cluster: ClusterNode,
     help: 'Partitions whose in-sync replicas are fewer than their replicas (replicas being added by a reassignment not counted)',
     registers,
     collect() {
-      this.set(count((t, p, state) => state !== undefined && state.isr.length < t.replicas[p]!.length - (describeReassignment(t, p)?.adding.filter((r) => !state.isr.includes(r)).length ?? 0)));
+      // Kafka's rule (KIP-455): the replicas a reassignment adds do not count until it ends.
+      this.set(
+        count((t, p, state) => {
+          const r = reassignmentOf(t, p);
+          const adding = r ? r.target.filter((x) => !r.original.includes(x)).length : 0;
+          return state !== undefined && state.isr.length < t.replicas[p]!.length - adding;
+        }),
+      );
     },
   });
   new Gauge({
