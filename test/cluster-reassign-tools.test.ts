@@ -68,6 +68,35 @@ async function setIsr(etcd: EtcdClient, keys: ClusterKeys, topic: string, p: num
   }
 }
 
+describe('reassignment tools: bad command lines', () => {
+  it('exit 2 naming the flag, the file and what is expected', async () => {
+    const usage = async (args: string[], message: string) => {
+      const r = await sluice(args);
+      expect(r.stderr).toContain(message);
+      expect(r.code).toBe(2);
+    };
+    const missing = path.join(tmpDir('sluice-reassign-'), 'missing.json');
+    await usage(['reassign', '--execute', '--reassignment-json-file', missing], `cannot read --reassignment-json-file ${missing}: ENOENT`);
+    const notJson = path.join(tmpDir('sluice-reassign-'), 'bad.json');
+    fs.writeFileSync(notJson, '{"version":1,');
+    await usage(['reassign', '--verify', '--reassignment-json-file', notJson], `--reassignment-json-file ${notJson} is not JSON`);
+    await usage(['reassign', '--execute', '--reassignment-json-file', writeJson({ version: 1, partitions: [{ topic: 't', partition: 0, replicas: [1], log_dirs: ['/data'] }] })], 't-0 has "log_dirs" other than "any": each Sluice broker has one log directory');
+    await usage(['reassign', '--execute', '--reassignment-json-file', writeJson({ version: 1, partitions: [{ topic: 't', partition: 0 }] })], 't-0 needs "replicas", a list of broker ids; expected {"version":1,"partitions":[{"topic":"events","partition":0,"replicas":[2,3]}]}');
+    await usage(['reassign', '--generate', '--topics-to-move-json-file', writeJson({ version: 1, topics: [{ topic: 't' }] })], '--broker-list is required with --generate');
+    await usage(['reassign', '--generate', '--topics-to-move-json-file', writeJson({ version: 1, topics: [] }), '--broker-list', '1'], 'no "topics" list');
+    await usage(['reassign', '--generate', '--topics-to-move-json-file', writeJson({ version: 1, topics: [{ topic: 't' }] }), '--broker-list', '1,x'], "invalid value '1,x' for --broker-list");
+    await usage(['reassign', '--execute', '--verify'], 'only one of --generate, --execute, --verify, --cancel, --list may be given');
+    await usage(['leader-election', '--election-type', 'maybe', '--all-topic-partitions'], "invalid value 'maybe' for --election-type: preferred or unclean");
+    await usage(['leader-election', '--election-type', 'preferred'], 'say which partitions: --topic with --partition, --all-topic-partitions, or --path-to-json-file');
+    await usage(['leader-election', '--election-type', 'preferred', '--topic', 't'], '--partition is required with --topic');
+    await usage(['leader-election', '--election-type', 'preferred', '--topic', 't', '--partition', '0', '--all-topic-partitions'], 'give only one of --topic/--partition, --all-topic-partitions');
+    await usage(['leader-election', '--election-type', 'unclean', '--path-to-json-file', writeJson({ partitions: [{ topic: 't' }] })], 'entry 0 needs "topic" and "partition"');
+    const help = await sluice(['reassign', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: sluice reassign (--generate | --execute | --verify | --cancel)');
+  });
+});
+
 describe('reassignment tools on a lone broker', () => {
   it('answer that they need a cluster', async () => {
     const b = await startBroker();
