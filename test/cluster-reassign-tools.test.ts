@@ -200,6 +200,9 @@ describe('reassignment tools in a cluster', () => {
     expect(exec.stdout).toContain('Successfully started partition reassignments for moving-1,moving-2\n');
     const listedCli = await sluice(['reassign', '--list', ...bs]);
     expect(listedCli.stdout).toBe(`moving-1: replicas ${target1},${p1.leader}, adding ${target1}, removing ${p1.leader}\nmoving-2: replicas ${target2},${p2.leader}, adding ${target2}, removing ${p2.leader}\n`);
+    const described = await sluice(['topics', '--describe', '--topic', 'moving', ...bs]);
+    expect(described.stdout).toMatch(new RegExp(`Partition: 1\tLeader: ${p1.leader}\tReplicas: ${target1},${p1.leader}\tIsr: ${p1.leader}\t.*\tAdding Replicas: ${target1}\tRemoving Replicas: ${p1.leader}\n`));
+    expect(described.stdout).toMatch(/Partition: 0\tLeader: \d\tReplicas: \d\tIsr: \d\tLogStartOffset: 0\tLogEndOffset: 1\tSize: [^\t]+\n/);
     let verify = await sluice(['reassign', '--verify', '--reassignment-json-file', plan, ...bs]);
     expect(verify.code).toBe(1);
     expect(verify.stdout).toBe('Status of partition reassignment:\nReassignment of partition moving-1 is still in progress.\nReassignment of partition moving-2 is still in progress.\n');

@@ -16,6 +16,7 @@ import {
 } from '../wire-client/admin.js';
 import type { Cluster, TopicInfo } from '../wire-client/cluster.js';
 import { brokerError, KafkaError } from '../wire-client/errors.js';
+import { listPartitionReassignments, type OngoingReassignment } from '../wire-client/reassignments.js';
 import { COMMON_HELP, COMMON_OPTIONS, intFlag, keyValues, oneAction, parse, required, UsageError } from './args.js';
 import { withCluster } from './connect.js';
 
@@ -172,7 +173,10 @@ async function describe(cluster: Cluster, topic: string | undefined, ifExists: b
     list = [t];
   }
   list.sort((a, b) => (a.name < b.name ? -1 : 1));
-  for (const t of list) process.stdout.write(await describeOne(cluster, t));
+  // Reassignments in progress add Kafka's "Adding Replicas" / "Removing Replicas" columns.
+  // Only a cluster has them (a lone broker refuses the request: not worth asking).
+  const moving = md.brokers.size > 1 ? await listPartitionReassignments(cluster).catch(() => []) : [];
+  for (const t of list) process.stdout.write(await describeOne(cluster, t, moving));
   return 0;
 }
 
@@ -203,7 +207,7 @@ async function describePartitions(cluster: Cluster, topic: string | undefined, o
   return 0;
 }
 
-async function describeOne(cluster: Cluster, t: TopicInfo): Promise<string> {
+async function describeOne(cluster: Cluster, t: TopicInfo, moving: OngoingReassignment[] = []): Promise<string> {
   const ids = t.partitions.map((p) => p.partition);
   const [configs, starts, ends, sizes] = await Promise.all([
     describeTopicConfigs(cluster, t.name).catch(() => null),
@@ -227,9 +231,15 @@ async function describeOne(cluster: Cluster, t: TopicInfo): Promise<string> {
     out +=
       `\tTopic: ${t.name}\tPartition: ${p.partition}\tLeader: ${p.leader < 0 ? 'none' : p.leader}\tReplicas: ${p.replicas.join(',')}\tIsr: ${p.isr.join(',')}` +
       `\tLogStartOffset: ${starts.get(p.partition)?.offset ?? 'n/a'}\tLogEndOffset: ${ends.get(p.partition)?.offset ?? 'n/a'}\tSize: ${size === undefined ? 'n/a' : formatSize(size)}` +
-      `${quarantined.has(p.partition) ? `\tQuarantined: ${quarantined.get(p.partition)!.join(',')}` : ''}\n`;
+      `${quarantined.has(p.partition) ? `\tQuarantined: ${quarantined.get(p.partition)!.join(',')}` : ''}` +
+      `${reassigning(moving, t.name, p.partition)}\n`;
   }
   return out;
+}
+
+function reassigning(moving: OngoingReassignment[], topic: string, partition: number): string {
+  const r = moving.find((m) => m.topic === topic && m.partition === partition);
+  return r ? `\tAdding Replicas: ${r.adding.join(',')}\tRemoving Replicas: ${r.removing.join(',')}` : '';
 }
 
 /** `1234 B` below 1 KiB; above, the exact bytes and the size in binary units: `5120 B (5.0 KiB)`. */
