@@ -102,7 +102,7 @@ describe('reassignment tools on a lone broker', () => {
     const b = await startBroker();
     closers.push(() => b.stop());
     const c = await WireClient.connect(b.port);
-    closers.push(() => c.socket.destroy());
+    closers.push(() => void c.socket.destroy());
     const alter = await c.request(ApiKey.AlterPartitionReassignments, 0, { timeoutMs: 1000, topics: [{ name: 't', partitions: [{ partitionIndex: 0, replicas: [1] }] }] });
     expect(alter.errorCode).toBe(ErrorCode.INVALID_REQUEST);
     expect(alter.errorMessage).toContain('reassigning partitions needs a Sluice cluster');
@@ -234,7 +234,7 @@ describe('reassignment tools in a cluster', () => {
 
     // ElectLeaders preferred over a raw socket, v2, from a broker that is not the controller.
     const c = await WireClient.connect(nodes[2]!.port);
-    closers.push(() => c.socket.destroy());
+    closers.push(() => void c.socket.destroy());
     const notNeeded = await c.request(ApiKey.ElectLeaders, 2, { electionType: 0, topicPartitions: [{ topic: 'two', partitions: [0] }, { topic: 'nope', partitions: [0] }], timeoutMs: 10_000 });
     expect(notNeeded.errorCode).toBe(ErrorCode.NONE);
     expect(notNeeded.replicaElectionResults).toEqual([
@@ -304,7 +304,7 @@ describe('reassignment tools in a cluster', () => {
     expect(unclean.code).toBe(0);
     expect(await stateOf(etcd, keys, 'two', 0)).toMatchObject({ leader: 2, isr: [2] });
     expect(nodes.slice(0, 2).some((n) => n.output().includes('unclean leader election: the new leader was not in sync'))).toBe(true);
-  });
+  }, 180_000);
 });
 
 describe("README's reassignment example", () => {
@@ -349,7 +349,7 @@ describe("README's reassignment example", () => {
     expect(out).toContain('Reassignment of partition events-0 is completed.\n');
     expect(out).toContain('No partition needed a preferred election.\n');
     expect(await stateOf(etcd, keys, 'events', 0)).toMatchObject({ leader: 2, isr: [2, 3] });
-  });
+  }, 120_000);
 });
 
 function writeJson(doc: unknown): string {

@@ -238,5 +238,5 @@ describe('controller reassignment', () => {
     } finally {
       for (const b of brokers) await b.stop().catch(() => {});
     }
-  });
+  }, 120_000);
 });
