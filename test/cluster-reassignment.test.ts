@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Controller } from '../src/cluster/controller.js';
 import { EtcdClient } from '../src/cluster/etcd.js';
 import { MetadataCache } from '../src/cluster/metadata-cache.js';
-import { describeReassignment, withReassignment, writeElectionRequests, writeReassignments } from '../src/cluster/reassignment.js';
+import { describeReassignment, reassignmentOf, withReassignment, writeElectionRequests, writeReassignments } from '../src/cluster/reassignment.js';
 import { BrokerSession } from '../src/cluster/session.js';
 import { ClusterStore } from '../src/cluster/store.js';
 import { ClusterKeys, NO_LEADER, type TopicRecord } from '../src/cluster/types.js';
@@ -102,6 +102,10 @@ describe('reassignment records', () => {
     expect(cancelled.reassignments!['0']!.cancel).toBe(true);
     expect(describeReassignment(cancelled, 0)).toEqual({ replicas: [2, 3, 4, 1], adding: [], removing: [3, 4] });
     expect(withReassignment(t, 1, [3], live)).toBe(t); // nothing to do
+    // An entry that is not a reassignment (etcd is writable by hand) is ignored, and replaced by a real one.
+    const junk = { ...t, reassignments: { 0: { target: 'x' } } } as unknown as TopicRecord;
+    expect(reassignmentOf(junk, 0)).toBeUndefined();
+    expect(withReassignment(junk, 0, [3], live).reassignments).toEqual({ 0: { target: [3], original: [1, 2] } });
     const code = (f: () => unknown) => {
       try {
         f();

@@ -213,7 +213,7 @@ export class Controller {
     const { store, cache } = this.options;
     const kv = await store.etcd.get(cache.keys.topic(seen.name));
     // The cache is behind etcd: the newer record arrives by the watch and another pass runs.
-    if (!kv || kv.value !== JSON.stringify(seen)) return false;
+    if (!kv || !sameJson(kv.value, seen)) return false;
     return store.updateTopic(next, kv.modRevision, [this.guard(active)]);
   }
 
@@ -296,4 +296,13 @@ export class Controller {
 
 function next(state: VersionedPartitionState, change: { leader: number; leaderEpoch: number; isr: number[] }): Omit<PartitionState, 'version' | 'controllerEpoch'> {
   return { ...change, partitionEpoch: state.partitionEpoch + 1 };
+}
+
+/** Whether an etcd value holds `record` (parsed, so spacing in a hand-written value does not matter). */
+function sameJson(value: string, record: unknown): boolean {
+  try {
+    return JSON.stringify(JSON.parse(value)) === JSON.stringify(record);
+  } catch {
+    return false;
+  }
 }

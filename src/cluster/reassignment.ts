@@ -35,9 +35,14 @@ export function replicasDuring(target: readonly number[], current: readonly numb
   return [...target, ...current.filter((r) => !target.includes(r))];
 }
 
-/** The reassignment of partition p, or undefined. */
+/** The reassignment of partition p, or undefined (also for an entry that is not one: etcd is writable by hand). */
 export function reassignmentOf(topic: TopicRecord, p: number): PartitionReassignment | undefined {
-  return topic.reassignments?.[String(p)];
+  const r = topic.reassignments?.[String(p)];
+  return r && brokerIds(r.target) && brokerIds(r.original) && r.target.length > 0 && p < topic.replicas.length ? r : undefined;
+}
+
+function brokerIds(list: unknown): list is number[] {
+  return Array.isArray(list) && list.every((x) => Number.isInteger(x));
 }
 
 /**

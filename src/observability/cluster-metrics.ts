@@ -90,7 +90,7 @@ export function registerClusterMetrics(registry: Registry, cluster: ClusterNode,
     help: 'Partitions with a reassignment in progress',
     registers,
     collect() {
-      this.set(count((t, p) => t.reassignments?.[String(p)] !== undefined));
+      this.set(count((t, p) => reassignmentOf(t, p) !== undefined));
     },
   });
   const perBroker = (name: string, help: string, count: (broker: number, leader: number, replicas: number[]) => boolean) =>
