@@ -159,7 +159,7 @@ describe('reassignment tools in a cluster', () => {
     expect(urp.stdout).toBe(`\tTopic: moving\tPartition: 0\tLeader: ${owner0}\tReplicas: ${other0},${owner0}\tIsr: ${owner0}\n`);
     // Errors name the partition and the reason.
     await expect(admin.alterPartitionReassignments({ topics: [{ topic: 'moving', partitionAssignment: [{ partition: 1, replicas: [7] }] }] })).rejects.toThrow();
-    const bad = await sluice(['reassign', '--execute', '--reassignment-json-file', writeJson({ version: 1, partitions: [{ topic: 'moving', partition: 1, replicas: [7] }] }), ...bs]);
+    const bad = await sluice(['reassign', '--execute', '--additional', '--reassignment-json-file', writeJson({ version: 1, partitions: [{ topic: 'moving', partition: 1, replicas: [7] }] }), ...bs]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('Error starting the reassignment of moving-1: INVALID_REPLICA_ASSIGNMENT: the new replica list of moving-1 names broker 7, not alive in the cluster (live brokers: 1, 2, 3)');
 
@@ -169,6 +169,7 @@ describe('reassignment tools in a cluster', () => {
     await eventually(async () => (await leaders('moving'))[0]!.leader === other0);
     expect((await leaders('moving'))[0]).toMatchObject({ replicas: [other0], isr: [other0] });
     expect((await admin.listPartitionReassignments({})).topics).toEqual([]);
+    expect((await sluice(['reassign', '--list', ...bs])).stdout).toBe('No partition reassignments found.\n');
     expect(await gauge(nodes[0]!, 'sluice_cluster_reassigning_partitions')).toBe(0);
     // Its new leader serves it.
     const producer = kafka.producer();
@@ -199,7 +200,14 @@ describe('reassignment tools in a cluster', () => {
     expect(exec.stdout).toContain(`Current partition replica assignment\n\n{"version":1,"partitions":[{"topic":"moving","partition":1,"replicas":[${p1.leader}],"log_dirs":["any"]},{"topic":"moving","partition":2,"replicas":[${p2.leader}],"log_dirs":["any"]}]}\n\nSave this to use as the --reassignment-json-file option during rollback\n`);
     expect(exec.stdout).toContain('Successfully started partition reassignments for moving-1,moving-2\n');
     const listedCli = await sluice(['reassign', '--list', ...bs]);
-    expect(listedCli.stdout).toBe(`moving-1: replicas ${target1},${p1.leader}, adding ${target1}, removing ${p1.leader}\nmoving-2: replicas ${target2},${p2.leader}, adding ${target2}, removing ${p2.leader}\n`);
+    expect(listedCli.stdout).toBe(
+      `Current partition reassignments:\nmoving-1: replicas: ${target1},${p1.leader}. adding: ${target1}. removing: ${p1.leader}.\nmoving-2: replicas: ${target2},${p2.leader}. adding: ${target2}. removing: ${p2.leader}.\n`,
+    );
+    const busy = await sluice(['reassign', '--execute', '--reassignment-json-file', plan, ...bs]);
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toContain('cannot execute because there is an existing partition reassignment: wait for it (--verify, --list), or add --additional');
+    // --additional with the same plan changes nothing.
+    expect((await sluice(['reassign', '--execute', '--additional', '--reassignment-json-file', plan, ...bs])).code).toBe(0);
     const described = await sluice(['topics', '--describe', '--topic', 'moving', ...bs]);
     expect(described.stdout).toMatch(new RegExp(`Partition: 1\tLeader: ${p1.leader}\tReplicas: ${target1},${p1.leader}\tIsr: ${p1.leader}\t.*\tAdding Replicas: ${target1}\tRemoving Replicas: ${p1.leader}\n`));
     expect(described.stdout).toMatch(/Partition: 0\tLeader: \d\tReplicas: \d\tIsr: \d\tLogStartOffset: 0\tLogEndOffset: 1\tSize: [^\t]+\n/);

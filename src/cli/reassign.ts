@@ -25,9 +25,10 @@ Actions:
   --generate --topics-to-move-json-file F --broker-list 1,2,3
                              print the current assignment of the topics in F and a proposed
                              one spreading them over the listed brokers (nothing changes)
-  --execute --reassignment-json-file F
+  --execute --reassignment-json-file F [--additional]
                              start the reassignments in F; prints the current assignment
-                             first (save it: it is the file to go back with)
+                             first (save it: it is the file to go back with). Refused while
+                             other reassignments run, unless --additional
   --verify --reassignment-json-file F
                              say for each partition in F whether its reassignment is done;
                              exits with 1 while one is not (a script can wait on it)
@@ -57,6 +58,7 @@ const OPTIONS = {
   'topics-to-move-json-file': { type: 'string' },
   'broker-list': { type: 'string' },
   'reassignment-json-file': { type: 'string' },
+  additional: { type: 'boolean' },
 } as const;
 
 const ACTIONS = ['generate', 'execute', 'verify', 'cancel', 'list'] as const;
@@ -82,9 +84,11 @@ export async function reassign(argv: string[]): Promise<number> {
   if (action === 'list') {
     return withCluster(v, 'sluice-reassign', async (c) => {
       const ongoing = await listPartitionReassignments(c);
-      if (ongoing.length === 0) process.stdout.write('No partition reassignments are in progress.\n');
+      // Kafka's wording, so scripts written for its tool read ours.
+      if (ongoing.length === 0) process.stdout.write('No partition reassignments found.\n');
+      else process.stdout.write('Current partition reassignments:\n');
       for (const r of ongoing) {
-        process.stdout.write(`${r.topic}-${r.partition}: replicas ${r.replicas.join(',')}, adding ${r.adding.join(',') || '-'}, removing ${r.removing.join(',') || '-'}\n`);
+        process.stdout.write(`${r.topic}-${r.partition}: replicas: ${r.replicas.join(',')}.${r.adding.length > 0 ? ` adding: ${r.adding.join(',')}.` : ''}${r.removing.length > 0 ? ` removing: ${r.removing.join(',')}.` : ''}\n`);
       }
       return 0;
     });
@@ -93,7 +97,7 @@ export async function reassign(argv: string[]): Promise<number> {
   return withCluster(v, 'sluice-reassign', async (c) => {
     switch (action) {
       case 'execute':
-        return execute(c, plan);
+        return execute(c, plan, v.additional === true);
       case 'verify':
         return verify(c, plan);
       case 'cancel':
@@ -124,7 +128,10 @@ async function generate(c: Cluster, topics: string[], brokers: number[]): Promis
   return 0;
 }
 
-async function execute(c: Cluster, plan: PartitionAssignment[]): Promise<number> {
+async function execute(c: Cluster, plan: PartitionAssignment[], additional: boolean): Promise<number> {
+  if (!additional && (await listPartitionReassignments(c)).length > 0) {
+    throw new Error('cannot execute because there is an existing partition reassignment: wait for it (--verify, --list), or add --additional to start these as well (a partition already moving gets the new target)');
+  }
   const md = await c.metadata([...new Set(plan.map((p) => p.topic))]);
   const current: PartitionAssignment[] = [];
   for (const p of plan) {
