@@ -155,7 +155,7 @@ export class KafkaBroker {
       if (options.metrics !== false) {
         const metrics = new BrokerMetrics(sluice, server, apiName, ctx.logDirSpace);
         ctx.metrics = metrics;
-        if (cluster) registerClusterMetrics(metrics.registry, cluster, { minInsyncReplicas: () => Number(sluice.topicDefaults['min.insync.replicas'] ?? 1) });
+        if (cluster) registerClusterMetrics(metrics.registry, cluster);
         const host = options.metrics?.host ?? '127.0.0.1';
         const notReady = () => (readiness.notReady !== null && cluster?.joinError ? `${readiness.notReady}: ${cluster.joinError}` : readiness.notReady);
         const bound = await metrics.listen(host, options.metrics?.port ?? 9644, notReady).catch(async (err: unknown) => {

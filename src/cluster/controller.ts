@@ -145,10 +145,10 @@ export class Controller {
     const { cache } = this.options;
     const live = new Set(cache.liveBrokerIds());
     for (const topic of cache.topics.values()) {
-      const handled = topic.reassignments || topic.elections ? await this.topicRequests(topic, live) : null;
+      if (topic.reassignments || topic.elections) await this.topicRequests(topic, live);
       for (let p = 0; p < topic.replicas.length; p++) {
         if (this.stopped || !this.active) return;
-        if (!handled?.has(p)) await this.reconcilePartition(topic, p, live);
+        await this.reconcilePartition(topic, p, live);
       }
     }
     // States left by deleted topics.
@@ -158,13 +158,47 @@ export class Controller {
     }
   }
 
+  private async reconcilePartition(topic: TopicRecord, p: number, live: Set<number>): Promise<void> {
+    const replicas = topic.replicas[p]!;
+    const state = this.options.cache.partitionState(topic.name, p);
+    const tp = `${topic.name}-${p}`;
+    const liveReplicas = replicas.filter((r) => live.has(r));
+    if (!state) {
+      if (liveReplicas.length === 0) return this.noteOffline(tp, replicas);
+      return void (await this.write(topic.name, p, { leader: liveReplicas[0]!, leaderEpoch: 0, isr: liveReplicas, partitionEpoch: 0 }, 0));
+    }
+    const liveIsr = replicas.filter((r) => state.isr.includes(r) && live.has(r));
+    if (state.leader === NO_LEADER || !live.has(state.leader)) {
+      if (liveIsr.length > 0) {
+        return void (await this.write(topic.name, p, next(state, { leader: liveIsr[0]!, leaderEpoch: state.leaderEpoch + 1, isr: liveIsr }), state.modRevision, 'clean election'));
+      }
+      if (liveReplicas.length > 0 && this.unclean(topic)) {
+        this.options.logger.warn({ partition: tp, isr: state.isr, leader: liveReplicas[0] }, 'unclean leader election: the new leader was not in sync, acknowledged records may be lost');
+        return void (await this.write(topic.name, p, next(state, { leader: liveReplicas[0]!, leaderEpoch: state.leaderEpoch + 1, isr: [liveReplicas[0]!] }), state.modRevision, 'unclean election'));
+      }
+      if (state.leader !== NO_LEADER) {
+        // Keep the ISR: its last member is the one that may lead again without loss.
+        await this.write(topic.name, p, next(state, { leader: NO_LEADER, leaderEpoch: state.leaderEpoch + 1, isr: state.isr }), state.modRevision, 'offline');
+      }
+      return this.noteOffline(tp, state.isr);
+    }
+    this.offline.delete(tp);
+    const preferred = replicas[0]!;
+    if ((this.options.autoLeaderRebalance ?? true) && preferred !== state.leader && liveIsr.includes(preferred)) {
+      return void (await this.write(topic.name, p, next(state, { leader: preferred, leaderEpoch: state.leaderEpoch + 1, isr: liveIsr }), state.modRevision, 'preferred leader election'));
+    }
+    if (liveIsr.length < state.isr.length && liveIsr.includes(state.leader)) {
+      await this.write(topic.name, p, next(state, { leader: state.leader, leaderEpoch: state.leaderEpoch, isr: liveIsr }), state.modRevision, 'dead replicas leave the ISR');
+    }
+  }
+
   /**
    * Runs the reassignments and asked-for elections of a topic: partition-state steps first,
-   * then one topic write that finishes reassignments and clears the elections handled.
-   * Returns the partitions it dealt with (the ordinary reconcile skips them this pass).
+   * then one topic write that finishes reassignments and clears the elections handled. The
+   * ordinary reconcile of the same pass works from the state read before: its writes lose
+   * their compare-and-set if these changed it, and the next pass starts afresh.
    */
-  private async topicRequests(topic: TopicRecord, live: Set<number>): Promise<Set<number>> {
-    const handled = new Set<number>();
+  private async topicRequests(topic: TopicRecord, live: Set<number>): Promise<void> {
     let next = topic;
     for (const key of Object.keys(topic.reassignments ?? {})) {
       const p = Number(key);
@@ -175,7 +209,6 @@ export class Controller {
         continue;
       }
       this.waiting.delete(`${topic.name}-${p}`);
-      handled.add(p);
       if (step.kind === 'state') {
         await this.write(topic.name, p, step.state, this.options.cache.partitionState(topic.name, p)!.modRevision, step.why);
       } else {
@@ -183,20 +216,44 @@ export class Controller {
         next = step.topic;
       }
     }
-    const elections = { ...topic.elections };
-    for (const [key, type] of Object.entries(topic.elections ?? {})) {
-      const p = Number(key);
-      if (handled.has(p)) continue;
-      handled.add(p);
-      // A lost compare-and-set keeps the request for the next pass.
-      if (p >= topic.replicas.length || (await this.reconcilePartition(topic, p, live, type))) delete elections[key];
-    }
     if (topic.elections) {
+      const elections = { ...topic.elections };
+      for (const [key, type] of Object.entries(topic.elections)) {
+        const p = Number(key);
+        // A lost compare-and-set keeps the request for the next pass.
+        if (!(p >= 0 && p < topic.replicas.length) || (await this.elect(topic, p, live, type))) delete elections[key];
+      }
       next = { ...next, elections };
       if (Object.keys(elections).length === 0) delete next.elections;
     }
     if (next !== topic) await this.writeTopic(topic, next);
-    return handled;
+  }
+
+  /**
+   * An election asked for with ElectLeaders. Preferred: replicas[0] leads if it is alive and
+   * in sync. Unclean: a partition without a live leader gets one, from the live ISR if it has
+   * any, else any live replica (what it lacks is lost). Anything else needs no election.
+   * False only when the write lost its compare-and-set.
+   */
+  private async elect(topic: TopicRecord, p: number, live: Set<number>, type: ElectionType): Promise<boolean> {
+    const replicas = topic.replicas[p]!;
+    const state = this.options.cache.partitionState(topic.name, p);
+    if (!state) return true;
+    const tp = `${topic.name}-${p}`;
+    const liveIsr = replicas.filter((r) => state.isr.includes(r) && live.has(r));
+    if (type === 'preferred') {
+      const preferred = replicas[0]!;
+      if (preferred === state.leader || !liveIsr.includes(preferred)) return true;
+      return this.write(topic.name, p, next(state, { leader: preferred, leaderEpoch: state.leaderEpoch + 1, isr: liveIsr }), state.modRevision, 'preferred leader election (ElectLeaders)');
+    }
+    if (type !== 'unclean' || (state.leader !== NO_LEADER && live.has(state.leader))) return true;
+    if (liveIsr.length > 0) {
+      return this.write(topic.name, p, next(state, { leader: liveIsr[0]!, leaderEpoch: state.leaderEpoch + 1, isr: liveIsr }), state.modRevision, 'clean election');
+    }
+    const leader = replicas.find((r) => live.has(r));
+    if (leader === undefined) return true;
+    this.options.logger.warn({ partition: tp, isr: state.isr, leader }, 'unclean leader election: the new leader was not in sync, acknowledged records may be lost');
+    return this.write(topic.name, p, next(state, { leader, leaderEpoch: state.leaderEpoch + 1, isr: [leader] }), state.modRevision, 'unclean election (ElectLeaders)');
   }
 
   private readonly waiting = new Map<string, string>();
@@ -221,52 +278,15 @@ export class Controller {
     return { key: this.options.cache.keys.controller, target: 'value' as const, result: 'equal' as const, value: JSON.stringify(active) };
   }
 
-  /** Returns false when a write lost its compare-and-set (the state moved meanwhile). */
-  private async reconcilePartition(topic: TopicRecord, p: number, live: Set<number>, election?: ElectionType): Promise<boolean> {
-    const replicas = topic.replicas[p]!;
-    const state = this.options.cache.partitionState(topic.name, p);
-    const tp = `${topic.name}-${p}`;
-    const liveReplicas = replicas.filter((r) => live.has(r));
-    if (!state) {
-      if (liveReplicas.length === 0) return this.noteOffline(tp, replicas);
-      return this.write(topic.name, p, { leader: liveReplicas[0]!, leaderEpoch: 0, isr: liveReplicas, partitionEpoch: 0 }, 0);
-    }
-    const liveIsr = replicas.filter((r) => state.isr.includes(r) && live.has(r));
-    if (state.leader === NO_LEADER || !live.has(state.leader)) {
-      if (liveIsr.length > 0) {
-        return this.write(topic.name, p, next(state, { leader: liveIsr[0]!, leaderEpoch: state.leaderEpoch + 1, isr: liveIsr }), state.modRevision, 'clean election');
-      }
-      if (liveReplicas.length > 0 && (this.unclean(topic) || election === 'unclean')) {
-        this.options.logger.warn({ partition: tp, isr: state.isr, leader: liveReplicas[0] }, 'unclean leader election: the new leader was not in sync, acknowledged records may be lost');
-        return this.write(topic.name, p, next(state, { leader: liveReplicas[0]!, leaderEpoch: state.leaderEpoch + 1, isr: [liveReplicas[0]!] }), state.modRevision, 'unclean election');
-      }
-      if (state.leader !== NO_LEADER) {
-        // Keep the ISR: its last member is the one that may lead again without loss.
-        if (!(await this.write(topic.name, p, next(state, { leader: NO_LEADER, leaderEpoch: state.leaderEpoch + 1, isr: state.isr }), state.modRevision, 'offline'))) return false;
-      }
-      return this.noteOffline(tp, state.isr);
-    }
-    this.offline.delete(tp);
-    const preferred = replicas[0]!;
-    if (((this.options.autoLeaderRebalance ?? true) || election === 'preferred') && preferred !== state.leader && liveIsr.includes(preferred)) {
-      return this.write(topic.name, p, next(state, { leader: preferred, leaderEpoch: state.leaderEpoch + 1, isr: liveIsr }), state.modRevision, 'preferred leader election');
-    }
-    if (liveIsr.length < state.isr.length && liveIsr.includes(state.leader)) {
-      return this.write(topic.name, p, next(state, { leader: state.leader, leaderEpoch: state.leaderEpoch, isr: liveIsr }), state.modRevision, 'dead replicas leave the ISR');
-    }
-    return true;
-  }
-
   private unclean(topic: TopicRecord): boolean {
     const v = topic.config['unclean.leader.election.enable'];
     return v === undefined ? (this.options.uncleanLeaderElection ?? false) : v === 'true';
   }
 
-  private noteOffline(tp: string, replicas: number[]): boolean {
-    if (this.offline.has(tp)) return true;
+  private noteOffline(tp: string, replicas: number[]): void {
+    if (this.offline.has(tp)) return;
     this.offline.add(tp);
     this.options.logger.warn({ partition: tp, replicas }, 'partition is offline: none of its in-sync replicas is alive');
-    return true;
   }
 
   /**

@@ -16,9 +16,10 @@ import { Controller } from './controller.js';
 import { EtcdClient, EtcdError } from './etcd.js';
 import { MetadataCache, type MetadataChange } from './metadata-cache.js';
 import { writeElectionRequests, writeReassignments, type PartitionOutcome } from './reassignment.js';
+import type { ElectionType } from './types.js';
 import { BrokerSession, type SessionLogger } from './session.js';
 import { ClusterStateError, ClusterStore } from './store.js';
-import { ClusterKeys, NO_LEADER, type BrokerRegistration, type ElectionType, type TopicRecord, type VersionedPartitionState } from './types.js';
+import { ClusterKeys, NO_LEADER, type BrokerRegistration, type TopicRecord, type VersionedPartitionState } from './types.js';
 
 export interface ClusterNodeOptions {
   /** etcd client URLs. */
@@ -291,6 +292,12 @@ export class ClusterNode {
     });
     await this.seeLatest();
     return out;
+  }
+
+  /** The broker's default min.insync.replicas (for topics that do not set it). */
+  get defaultMinInsyncReplicas(): number {
+    const n = Number(this.sluice.topicDefaults['min.insync.replicas']);
+    return Number.isInteger(n) && n > 0 ? n : 1;
   }
 
   /** Waits (briefly) until the cache reflects what etcd holds now, so this broker reads its own writes. */

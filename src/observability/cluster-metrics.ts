@@ -13,12 +13,7 @@ import type { ClusterNode } from '../cluster/node.js';
 import { reassignmentOf } from '../cluster/reassignment.js';
 import type { PartitionState, TopicRecord } from '../cluster/types.js';
 
-export interface ClusterMetricsOptions {
-  /** The broker's default min.insync.replicas, for topics that do not set it (default 1). */
-  minInsyncReplicas?: () => number;
-}
-
-export function registerClusterMetrics(registry: Registry, cluster: ClusterNode, options: ClusterMetricsOptions = {}): void {
+export function registerClusterMetrics(registry: Registry, cluster: ClusterNode): void {
   const registers = [registry];
   new Gauge({
     name: 'sluice_cluster_active_controller',
@@ -76,7 +71,7 @@ export function registerClusterMetrics(registry: Registry, cluster: ClusterNode,
     help: 'Partitions whose in-sync replicas are fewer than min.insync.replicas (topic config, else the broker default): acks=all writes to them fail',
     registers,
     collect() {
-      const brokerDefault = options.minInsyncReplicas?.() ?? 1;
+      const brokerDefault = cluster.defaultMinInsyncReplicas;
       this.set(
         count((t, _p, state) => {
           const own = Number(t.config['min.insync.replicas']);
