@@ -70,11 +70,10 @@ async function setIsr(etcd: EtcdClient, keys: ClusterKeys, topic: string, p: num
 
 /**
  * Once `replica` has caught up, the leader adds it to the ISR. Brokers that replicate do it
- * themselves; where none does (before replication, or a leader played by the test: `force`),
- * the test writes it as the leader would.
+ * themselves; where none does (before replication), the test writes it as the leader would.
  */
-async function letIn(etcd: EtcdClient, keys: ClusterKeys, topic: string, p: number, replica: number, force = false): Promise<void> {
-  if (!force) await new Promise((r) => setTimeout(r, 500));
+async function letIn(etcd: EtcdClient, keys: ClusterKeys, topic: string, p: number, replica: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, 500));
   const s = (await stateOf(etcd, keys, topic, p))!;
   if (!s.isr.includes(replica)) await setIsr(etcd, keys, topic, p, [...s.isr, replica]);
 }
@@ -325,38 +324,49 @@ describe('reassignment tools in a cluster', () => {
     closers.push(() => silentAgain.stop());
     await eventually(async () => (await gauge(nodes[0]!, 'sluice_cluster_under_replicated_partitions')) === 1);
     expect(await gauge(nodes[0]!, 'sluice_cluster_under_min_isr_partitions')).toBe(1);
-    let refused = await sluice(['leader-election', '--election-type', 'preferred', '--topic', 'two', '--partition', '0', ...bs]);
+    const refused = await sluice(['leader-election', '--election-type', 'preferred', '--topic', 'two', '--partition', '0', ...bs]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('Error completing leader election (PREFERRED) for partition two-0: PREFERRED_LEADER_NOT_AVAILABLE: broker 4, the preferred replica of two-0, is not in its ISR [2]');
-    // 4 has caught up (as its leader 2 would say): a preferred election gives it back the lead.
-    await letIn(etcd, keys, 'two', 0, 4, true);
-    const elected = await sluice(['leader-election', '--election-type', 'PREFERRED', '--all-topic-partitions', ...bs]);
+    // Two more partitions on [4, 2], led by 4 (played by the test). pref-0 is reassigned to
+    // [2, 4]: the same replicas, so it completes at once, and 2 becomes its preferred replica.
+    const on42 = (name: string, id: string): TopicRecord => ({ version: 1, name, id, replicas: [[4, 2]], config: {}, createdAt: Date.now() });
+    for (const [name, id] of [['pref', '0f0e8c1a-1c2b-4d3e-8f4a-5b6c7d8e9f01'], ['lost', '0f0e8c1a-1c2b-4d3e-8f4a-5b6c7d8e9f02']] as const) {
+      await etcd.txn([{ key: keys.topic(name), target: 'create', result: 'equal', createRevision: 0 }], [{ put: { key: keys.topic(name), value: JSON.stringify(on42(name, id)) } }]);
+      await eventually(async () => (await stateOf(etcd, keys, name, 0))?.leader === 4);
+    }
+    await admin.alterPartitionReassignments({ topics: [{ topic: 'pref', partitionAssignment: [{ partition: 0, replicas: [2, 4] }] }] });
+    await eventually(async () => (await leaders('pref'))[0]!.replicas[0] === 2 && (await admin.listPartitionReassignments({})).topics.length === 0);
+    expect(await stateOf(etcd, keys, 'pref', 0)).toMatchObject({ leader: 4, isr: [4, 2] });
+    const elected = await sluice(['leader-election', '--election-type', 'PREFERRED', '--path-to-json-file', writeJson({ partitions: [{ topic: 'pref', partition: 0 }] }), ...bs]);
     expect(elected.stderr).toBe('');
-    expect(elected.stdout).toBe('Successfully completed leader election (PREFERRED) for partitions two-0\n');
+    expect(elected.stdout).toBe('Successfully completed leader election (PREFERRED) for partitions pref-0\n');
     expect(elected.code).toBe(0);
-    expect(await stateOf(etcd, keys, 'two', 0)).toMatchObject({ leader: 4, isr: [4, 2] });
-    const again = await sluice(['leader-election', '--election-type', 'preferred', '--path-to-json-file', writeJson({ partitions: [{ topic: 'two', partition: 0 }] }), ...bs]);
-    expect(again.stdout).toBe('Valid replica already elected for partitions two-0\n');
+    expect(await stateOf(etcd, keys, 'pref', 0)).toMatchObject({ leader: 2, isr: [2, 4] });
+    const again = await sluice(['leader-election', '--election-type', 'preferred', '--topic', 'pref', '--partition', '0', ...bs]);
+    expect(again.stdout).toBe('Valid replica already elected for partitions pref-0\n');
     expect(again.code).toBe(0);
 
-    // 2 falls out of sync (leader 4, played by the test, shrinks the ISR), then 4 dies: two-0
-    // is offline, as unclean election is off.
-    await setIsr(etcd, keys, 'two', 0, [4]);
+    // lost-0: 2 falls out of sync (leader 4 shrinks the ISR), then 4 dies: lost-0 is
+    // offline, as unclean election is off.
+    await setIsr(etcd, keys, 'lost', 0, [4]);
     await silentAgain.stop();
-    await eventually(async () => (await stateOf(etcd, keys, 'two', 0))?.leader === -1);
+    await eventually(async () => (await stateOf(etcd, keys, 'lost', 0))?.leader === -1);
     const unavailable = await eventually(async () => {
       const r = await sluice(['topics', '--describe', '--unavailable-partitions', ...bs]);
-      return r.stdout.includes('two') ? r : null;
+      return r.stdout.includes('lost') ? r : null;
     });
-    expect(unavailable.stdout).toBe('\tTopic: two\tPartition: 0\tLeader: none\tReplicas: 4,2\tIsr: 4\tOffline: 4\n');
+    expect(unavailable.stdout).toBe('\tTopic: lost\tPartition: 0\tLeader: none\tReplicas: 4,2\tIsr: 4\tOffline: 4\n');
     expect(await gauge(nodes[0]!, 'sluice_cluster_offline_partitions')).toBe(1);
-    refused = await sluice(['leader-election', '--election-type', 'preferred', '--topic', 'two', '--partition', '0', ...bs]);
-    expect(refused.stderr).toContain('PREFERRED_LEADER_NOT_AVAILABLE: broker 4, the preferred replica of two-0, is not alive');
+    const all = await sluice(['leader-election', '--election-type', 'preferred', '--all-topic-partitions', ...bs]);
+    expect(all.code).toBe(1);
+    expect(all.stderr).toContain('Error completing leader election (PREFERRED) for partition lost-0: PREFERRED_LEADER_NOT_AVAILABLE: broker 4, the preferred replica of lost-0, is not alive\n');
+    expect(all.stderr).toContain('Error completing leader election (PREFERRED) for partition two-0: PREFERRED_LEADER_NOT_AVAILABLE: broker 4, the preferred replica of two-0, is not alive\n');
+    expect(all.stderr).toContain('2 replica(s) could not be elected\n');
     // Unclean: the live replica 2 leads, with what it has.
-    const unclean = await sluice(['leader-election', '--election-type', 'unclean', '--topic', 'two', '--partition', '0', ...bs]);
-    expect(unclean.stdout).toBe('Successfully completed leader election (UNCLEAN) for partitions two-0\n');
+    const unclean = await sluice(['leader-election', '--election-type', 'unclean', '--topic', 'lost', '--partition', '0', ...bs]);
+    expect(unclean.stdout).toBe('Successfully completed leader election (UNCLEAN) for partitions lost-0\n');
     expect(unclean.code).toBe(0);
-    expect(await stateOf(etcd, keys, 'two', 0)).toMatchObject({ leader: 2, isr: [2] });
+    expect(await stateOf(etcd, keys, 'lost', 0)).toMatchObject({ leader: 2, isr: [2] });
     expect(nodes[0]!.output()).toContain('unclean leader election: the new leader was not in sync');
   }, 180_000);
 });
