@@ -14,6 +14,8 @@ import { getOffsets } from './get-offsets.js';
 import { groups } from './groups.js';
 import { perf } from './perf.js';
 import { logDirs } from './log-dirs.js';
+import { leaderElection } from './leader-election.js';
+import { reassign } from './reassign.js';
 import { produce } from './produce.js';
 import { topics } from './topics.js';
 import { SOFTWARE_VERSION } from '../version.js';
@@ -33,6 +35,8 @@ Commands:
   log-dirs   each broker's log directories and partition sizes, as JSON (like kafka-log-dirs.sh)
   dump-log   decode segment files: .log, .index, .timeindex (like kafka-dump-log.sh)
   cluster    describe a cluster: brokers, controller, racks, partitions per broker
+  reassign   move partition replicas between brokers (like kafka-reassign-partitions.sh)
+  leader-election  preferred or unclean leader election (like kafka-leader-election.sh)
   dev-cluster  start a local etcd and a cluster of brokers (default 3) for trying a cluster out
 
 topics, produce, consume and groups talk to any Kafka-compatible broker over the wire:
@@ -55,6 +59,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   'dump-log': dumpLog,
   'dev-cluster': devCluster,
   cluster: clusterCommand,
+  reassign,
+  'leader-election': leaderElection,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -16,6 +16,7 @@ import {
 } from '../wire-client/admin.js';
 import type { Cluster, TopicInfo } from '../wire-client/cluster.js';
 import { brokerError, KafkaError } from '../wire-client/errors.js';
+import { listPartitionReassignments, type OngoingReassignment } from '../wire-client/reassignments.js';
 import { COMMON_HELP, COMMON_OPTIONS, intFlag, keyValues, oneAction, parse, required, UsageError } from './args.js';
 import { withCluster } from './connect.js';
 
@@ -33,6 +34,11 @@ Actions:
                              DescribeLogDirs), the topic's own configs (every topic
                              without --topic), and Quarantined: the offset ranges damaged
                              batches left as a gap, where there are any
+  --describe --under-replicated-partitions
+                             only the partitions whose in-sync replicas are fewer than their
+                             replicas (one line each, as Kafka prints them)
+  --describe --unavailable-partitions
+                             only the partitions without a live leader
   --alter --topic T (--partitions N | --config k=v ... | --delete-config k ...)
                              add partitions (never fewer), set or remove configs
   --delete --topic T         delete a topic and its data
@@ -69,6 +75,8 @@ const OPTIONS = {
   'if-exists': { type: 'boolean' },
   'if-not-exists': { type: 'boolean' },
   'exclude-internal': { type: 'boolean' },
+  'under-replicated-partitions': { type: 'boolean' },
+  'unavailable-partitions': { type: 'boolean' },
 } as const;
 
 const ACTIONS = ['create', 'list', 'describe', 'alter', 'delete'] as const;
@@ -103,6 +111,9 @@ export async function topics(argv: string[]): Promise<number> {
   if (action !== 'create' && action !== 'alter' && (partitions !== undefined || v.config !== undefined)) {
     throw new UsageError(`--partitions and --config go with --create or --alter, not --${action}`);
   }
+  const only = v['under-replicated-partitions'] ? 'under-replicated' : v['unavailable-partitions'] ? 'unavailable' : null;
+  if (only !== null && action !== 'describe') throw new UsageError(`--${only}-partitions goes with --describe, not --${action}`);
+  if (v['under-replicated-partitions'] && v['unavailable-partitions']) throw new UsageError('give only one of --under-replicated-partitions and --unavailable-partitions');
   return withCluster(v, 'sluice-topics', async (cluster) => {
     switch (action) {
       case 'create':
@@ -120,6 +131,7 @@ export async function topics(argv: string[]): Promise<number> {
         return 0;
       }
       case 'describe':
+        if (only !== null) return describePartitions(cluster, topic, only, v['exclude-internal'] === true);
         return describe(cluster, topic, v['if-exists'] === true, v['exclude-internal'] === true);
       case 'delete':
         try {
@@ -161,11 +173,41 @@ async function describe(cluster: Cluster, topic: string | undefined, ifExists: b
     list = [t];
   }
   list.sort((a, b) => (a.name < b.name ? -1 : 1));
-  for (const t of list) process.stdout.write(await describeOne(cluster, t));
+  // Reassignments in progress add Kafka's "Adding Replicas" / "Removing Replicas" columns.
+  // Only a cluster has them (a lone broker refuses the request: not worth asking).
+  const moving = md.brokers.size > 1 ? await listPartitionReassignments(cluster).catch(() => []) : [];
+  for (const t of list) process.stdout.write(await describeOne(cluster, t, moving));
   return 0;
 }
 
-async function describeOne(cluster: Cluster, t: TopicInfo): Promise<string> {
+/**
+ * kafka-topics.sh --describe --under-replicated-partitions / --unavailable-partitions: one
+ * line per matching partition, from Metadata alone (no offsets: an unavailable partition has
+ * no leader to ask).
+ */
+async function describePartitions(cluster: Cluster, topic: string | undefined, only: 'under-replicated' | 'unavailable', excludeInternal: boolean): Promise<number> {
+  const md = await cluster.metadata(topic === undefined ? null : [topic]);
+  if (topic !== undefined) {
+    const t = md.topics.get(topic);
+    if (t === undefined || t.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) throw missing(topic);
+  }
+  const list = [...md.topics.values()].filter((t) => !(excludeInternal && t.isInternal)).sort((a, b) => (a.name < b.name ? -1 : 1));
+  let out = '';
+  for (const t of list) {
+    for (const p of t.partitions) {
+      const unavailable = p.leader < 0 || !md.brokers.has(p.leader);
+      const matches = only === 'unavailable' ? unavailable : p.isr.length < p.replicas.length;
+      if (!matches) continue;
+      out +=
+        `\tTopic: ${t.name}\tPartition: ${p.partition}\tLeader: ${p.leader < 0 ? 'none' : p.leader}\tReplicas: ${p.replicas.join(',')}\tIsr: ${p.isr.join(',')}` +
+        `${p.offline.length > 0 ? `\tOffline: ${p.offline.join(',')}` : ''}\n`;
+    }
+  }
+  process.stdout.write(out);
+  return 0;
+}
+
+async function describeOne(cluster: Cluster, t: TopicInfo, moving: OngoingReassignment[] = []): Promise<string> {
   const ids = t.partitions.map((p) => p.partition);
   const [configs, starts, ends, sizes] = await Promise.all([
     describeTopicConfigs(cluster, t.name).catch(() => null),
@@ -189,9 +231,15 @@ async function describeOne(cluster: Cluster, t: TopicInfo): Promise<string> {
     out +=
       `\tTopic: ${t.name}\tPartition: ${p.partition}\tLeader: ${p.leader < 0 ? 'none' : p.leader}\tReplicas: ${p.replicas.join(',')}\tIsr: ${p.isr.join(',')}` +
       `\tLogStartOffset: ${starts.get(p.partition)?.offset ?? 'n/a'}\tLogEndOffset: ${ends.get(p.partition)?.offset ?? 'n/a'}\tSize: ${size === undefined ? 'n/a' : formatSize(size)}` +
-      `${quarantined.has(p.partition) ? `\tQuarantined: ${quarantined.get(p.partition)!.join(',')}` : ''}\n`;
+      `${quarantined.has(p.partition) ? `\tQuarantined: ${quarantined.get(p.partition)!.join(',')}` : ''}` +
+      `${reassigning(moving, t.name, p.partition)}\n`;
   }
   return out;
+}
+
+function reassigning(moving: OngoingReassignment[], topic: string, partition: number): string {
+  const r = moving.find((m) => m.topic === topic && m.partition === partition);
+  return r ? `\tAdding Replicas: ${r.adding.join(',')}\tRemoving Replicas: ${r.removing.join(',')}` : '';
 }
 
 /** `1234 B` below 1 KiB; above, the exact bytes and the size in binary units: `5120 B (5.0 KiB)`. */

@@ -15,6 +15,8 @@ import { assignReplicas } from './assignment.js';
 import { Controller } from './controller.js';
 import { EtcdClient, EtcdError } from './etcd.js';
 import { MetadataCache, type MetadataChange } from './metadata-cache.js';
+import { writeElectionRequests, writeReassignments, type PartitionOutcome } from './reassignment.js';
+import type { ElectionType } from './types.js';
 import { BrokerSession, type SessionLogger } from './session.js';
 import { ClusterStateError, ClusterStore } from './store.js';
 import { ReplicaManager, type ReplicationSettings } from '../replication/replica-manager.js';
@@ -298,6 +300,40 @@ export class ClusterNode {
       }
     }
     throw new ClusterUnavailableError(`topic '${name}' kept changing while its config was being set; try again`);
+  }
+
+  /**
+   * Starts (replicas) or cancels (null) reassignments of a topic's partitions (reassignment.ts);
+   * the controller carries them out. Resolves once this broker's cache shows the change.
+   */
+  async alterPartitionReassignments(topic: string, changes: { partition: number; replicas: number[] | null }[]): Promise<Map<number, PartitionOutcome>> {
+    const live = new Set(this.cache.liveBrokerIds());
+    const out = await writeReassignments(this.store, live, topic, changes).catch((err: unknown) => {
+      throw this.unavailable(err, `reassigning partitions of '${topic}'`);
+    });
+    await this.seeLatest();
+    return out;
+  }
+
+  /** Asks the controller for elections of a topic's partitions; resolves once written (not once run). */
+  async requestElections(topic: string, partitions: number[], type: ElectionType): Promise<Map<number, PartitionOutcome>> {
+    const out = await writeElectionRequests(this.store, topic, partitions, type).catch((err: unknown) => {
+      throw this.unavailable(err, `electing leaders of '${topic}'`);
+    });
+    await this.seeLatest();
+    return out;
+  }
+
+  /** The broker's default min.insync.replicas (for topics that do not set it). */
+  get defaultMinInsyncReplicas(): number {
+    const n = Number(this.sluice.topicDefaults['min.insync.replicas']);
+    return Number.isInteger(n) && n > 0 ? n : 1;
+  }
+
+  /** Waits (briefly) until the cache reflects what etcd holds now, so this broker reads its own writes. */
+  private async seeLatest(): Promise<void> {
+    const { revision } = await this.etcd.getPrefix(this.keys.controller);
+    await this.cache.waitForRevision(revision, 10_000);
   }
 
   /**

@@ -96,10 +96,10 @@ export class ClusterStore {
     return r.succeeded;
   }
 
-  /** Replaces a topic's record (new partitions, config), if it is still at `modRevision`. */
-  async updateTopic(topic: TopicRecord, modRevision: number): Promise<boolean> {
+  /** Replaces a topic's record (new partitions, config), if it is still at `modRevision` (and `guard` holds). */
+  async updateTopic(topic: TopicRecord, modRevision: number, guard: Compare[] = []): Promise<boolean> {
     const key = this.keys.topic(topic.name);
-    const r = await this.etcd.txn([{ key, target: 'mod', result: 'equal', modRevision }], [{ put: { key, value: JSON.stringify(topic) } }]);
+    const r = await this.etcd.txn([{ key, target: 'mod', result: 'equal', modRevision }, ...guard], [{ put: { key, value: JSON.stringify(topic) } }]);
     return r.succeeded;
   }
 

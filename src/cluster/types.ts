@@ -44,7 +44,31 @@ export interface TopicRecord {
   /** Topic config overrides under Kafka's names. */
   config: Record<string, string>;
   createdAt: number;
+  /**
+   * Reassignments in progress, by partition index (absent in records written before
+   * reassignment existed). While one runs, `replicas[p]` holds the target followed by the
+   * current replicas not in it (src/cluster/reassignment.ts).
+   */
+  reassignments?: Record<string, PartitionReassignment>;
+  /**
+   * Leader elections asked for with ElectLeaders, by partition index, waiting for the
+   * controller (only the controller changes leaders); it removes each entry once handled.
+   */
+  elections?: Record<string, ElectionType>;
 }
+
+/** One partition's reassignment (Kafka's KIP-455 target and original replica sets). */
+export interface PartitionReassignment {
+  /** The replica list the partition ends with; its first replica becomes the preferred leader. */
+  target: number[];
+  /** The replica list before the reassignment started: what a cancel restores. */
+  original: number[];
+  /** Set by a cancel: the controller moves the partition back to `original`. */
+  cancel?: boolean;
+}
+
+/** Kafka's ElectionType: preferred (0) moves leadership to replicas[0]; unclean (1) picks any live replica of a partition with no live in-sync one. */
+export type ElectionType = 'preferred' | 'unclean';
 
 /** Leader and in-sync replicas of one partition (Kafka's LeaderAndIsr). */
 export interface PartitionState {

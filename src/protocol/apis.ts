@@ -46,7 +46,10 @@ export const ApiKey = {
   DescribeLogDirs: 35,
   CreatePartitions: 37,
   DeleteGroups: 42,
+  ElectLeaders: 43,
   IncrementalAlterConfigs: 44,
+  AlterPartitionReassignments: 45,
+  ListPartitionReassignments: 46,
   OffsetDelete: 47,
   DescribeCluster: 60,
 } as const;
@@ -80,7 +83,10 @@ const DEFS = {
   35: [m.DescribeLogDirsRequest, m.DescribeLogDirsResponse],
   37: [m.CreatePartitionsRequest, m.CreatePartitionsResponse],
   42: [m.DeleteGroupsRequest, m.DeleteGroupsResponse],
+  43: [m.ElectLeadersRequest, m.ElectLeadersResponse],
   44: [m.IncrementalAlterConfigsRequest, m.IncrementalAlterConfigsResponse],
+  45: [m.AlterPartitionReassignmentsRequest, m.AlterPartitionReassignmentsResponse],
+  46: [m.ListPartitionReassignmentsRequest, m.ListPartitionReassignmentsResponse],
   47: [m.OffsetDeleteRequest, m.OffsetDeleteResponse],
   60: [m.DescribeClusterRequest, m.DescribeClusterResponse],
 } as const satisfies Record<ApiKey, readonly [MessageDef, MessageDef]>;

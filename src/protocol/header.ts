@@ -58,7 +58,10 @@ const KNOWN: ReadonlyMap<number, readonly [number, number]> = new Map<number, re
   [36, [2, 2]], // SaslAuthenticate
   [37, [3, 2]], // CreatePartitions
   [42, [2, 2]], // DeleteGroups
+  [43, [2, 2]], // ElectLeaders
   [44, [1, 1]], // IncrementalAlterConfigs
+  [45, [0, 0]], // AlterPartitionReassignments
+  [46, [0, 0]], // ListPartitionReassignments
   [47, [0, Infinity]], // OffsetDelete
   [60, [1, 0]], // DescribeCluster
   [61, [0, 0]], // DescribeProducers

@@ -45,6 +45,7 @@ import { handleDescribeLogDirs } from './log-dirs.js';
 import { elementBudget, SMALL_REQUEST_ELEMENTS } from './limits.js';
 import { handleMetadata } from './metadata.js';
 import { handleProduce } from './produce.js';
+import { handleAlterPartitionReassignments, handleElectLeaders, handleListPartitionReassignments } from './reassignment.js';
 
 const API_VERSIONS = 18;
 
@@ -142,8 +143,14 @@ async function runApplied(ctx: BrokerContext, apiKey: number, version: number, b
       return handleCreatePartitions(ctx, body);
     case 42:
       return handleDeleteGroups(ctx, body);
+    case 43:
+      return handleElectLeaders(ctx, body, version);
     case 44:
       return handleIncrementalAlterConfigs(ctx, body);
+    case 45:
+      return handleAlterPartitionReassignments(ctx, body);
+    case 46:
+      return handleListPartitionReassignments(ctx, body);
     case 47:
       return handleOffsetDelete(ctx, body);
     case 60:

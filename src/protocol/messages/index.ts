@@ -1,5 +1,6 @@
 /** Every message definition, one file per API (layouts in each file's doc comment). */
 export * from './alter-configs.js';
+export * from './alter-partition-reassignments.js';
 export * from './api-versions.js';
 export * from './create-partitions.js';
 export * from './create-topics.js';
@@ -10,6 +11,7 @@ export * from './describe-cluster.js';
 export * from './describe-configs.js';
 export * from './describe-groups.js';
 export * from './describe-log-dirs.js';
+export * from './elect-leaders.js';
 export * from './fetch.js';
 export * from './find-coordinator.js';
 export * from './heartbeat.js';
@@ -19,6 +21,7 @@ export * from './join-group.js';
 export * from './leave-group.js';
 export * from './list-groups.js';
 export * from './list-offsets.js';
+export * from './list-partition-reassignments.js';
 export * from './metadata.js';
 export * from './offset-commit.js';
 export * from './offset-delete.js';
