@@ -41,6 +41,10 @@ export const ApiKey = {
   DeleteRecords: 21,
   InitProducerId: 22,
   OffsetForLeaderEpoch: 23,
+  AddPartitionsToTxn: 24,
+  AddOffsetsToTxn: 25,
+  EndTxn: 26,
+  TxnOffsetCommit: 28,
   DescribeConfigs: 32,
   AlterConfigs: 33,
   DescribeLogDirs: 35,
@@ -49,6 +53,8 @@ export const ApiKey = {
   IncrementalAlterConfigs: 44,
   OffsetDelete: 47,
   DescribeCluster: 60,
+  DescribeTransactions: 65,
+  ListTransactions: 66,
 } as const;
 
 export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];
@@ -75,6 +81,10 @@ const DEFS = {
   21: [m.DeleteRecordsRequest, m.DeleteRecordsResponse],
   22: [m.InitProducerIdRequest, m.InitProducerIdResponse],
   23: [m.OffsetForLeaderEpochRequest, m.OffsetForLeaderEpochResponse],
+  24: [m.AddPartitionsToTxnRequest, m.AddPartitionsToTxnResponse],
+  25: [m.AddOffsetsToTxnRequest, m.AddOffsetsToTxnResponse],
+  26: [m.EndTxnRequest, m.EndTxnResponse],
+  28: [m.TxnOffsetCommitRequest, m.TxnOffsetCommitResponse],
   32: [m.DescribeConfigsRequest, m.DescribeConfigsResponse],
   33: [m.AlterConfigsRequest, m.AlterConfigsResponse],
   35: [m.DescribeLogDirsRequest, m.DescribeLogDirsResponse],
@@ -83,6 +93,8 @@ const DEFS = {
   44: [m.IncrementalAlterConfigsRequest, m.IncrementalAlterConfigsResponse],
   47: [m.OffsetDeleteRequest, m.OffsetDeleteResponse],
   60: [m.DescribeClusterRequest, m.DescribeClusterResponse],
+  65: [m.DescribeTransactionsRequest, m.DescribeTransactionsResponse],
+  66: [m.ListTransactionsRequest, m.ListTransactionsResponse],
 } as const satisfies Record<ApiKey, readonly [MessageDef, MessageDef]>;
 
 type Defs = typeof DEFS;

@@ -1,7 +1,7 @@
 /**
  * The small cluster-level APIs: DescribeCluster, FindCoordinator (this broker coordinates
  * every group), OffsetForLeaderEpoch (a single leader epoch, 0), InitProducerId (idempotent
- * producers; transactional ids are refused) and SaslHandshake (no SASL: refused cleanly).
+ * producers; transactional ids go to transactions.ts) and SaslHandshake (no SASL: refused cleanly).
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerContext } from './context.js';
@@ -67,9 +67,6 @@ export function handleOffsetForLeaderEpoch(ctx: BrokerContext, req: { topics: { 
 }
 
 export async function handleInitProducerId(ctx: BrokerContext, req: { transactionalId: string | null; producerId: number; producerEpoch: number }) {
-  if (req.transactionalId !== null) {
-    return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 };
-  }
   // A producer re-initialising its id (v3+) just gets a fresh one with epoch 0.
   try {
     // In a cluster, ids come from blocks taken in etcd, so two brokers never give the same one.
