@@ -196,6 +196,7 @@ export class TransactionCoordinator {
       }
       const before = { producerId: m.producerId, producerEpoch: m.producerEpoch };
       await this.bumpEpoch(m, timeoutMs);
+      m = this.txns.get(transactionalId)!;
       this.config.logger.info({ transactionalId, producerId: m.producerId, producerEpoch: m.producerEpoch, previous: before }, 'transactional producer (re)initialised; older instances are fenced');
       return { errorCode: ErrorCode.NONE, producerId: m.producerId, producerEpoch: m.producerEpoch };
     });
