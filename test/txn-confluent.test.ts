@@ -11,6 +11,7 @@ import { startBroker } from './helpers/broker.js';
 import { storedBatches, storedSequence } from './helpers/txn-log.js';
 import { tmpDir } from './helpers/tmp.js';
 import { WireClient } from './helpers/wire-client.js';
+import { sluice } from './helpers/cli.js';
 
 beforeAll(async () => {
   await run(PYTHON, ['-c', 'import confluent_kafka']).catch(() => {
@@ -211,6 +212,21 @@ describe('transactions with confluent-kafka (librdkafka 2.0.2)', () => {
     expect(r.third.committed).toBe(20);
     const out = storedSequence(b.dir, 'out', 0);
     expect(out).toEqual([...r.first.read.map((v) => v.toUpperCase()), '<commit>', ...r.second.read.map((v) => v.toUpperCase()), '<abort>', ...r.third.read.map((v) => v.toUpperCase()), '<commit>']);
+  });
+
+  it('sluice transactions --list / --describe show an ongoing transaction as kafka-transactions.sh does', async () => {
+    const b = await startBroker();
+    await python(OPEN_TXN, [b.bootstrap]);
+    const list = await sluice(['transactions', '--list', '--bootstrap-server', b.bootstrap]);
+    expect(list.code).toBe(0);
+    expect(list.stdout.split('\n')[0]).toMatch(/^TransactionalId\s+Coordinator\s+ProducerId\s+TransactionState$/);
+    expect(list.stdout).toMatch(/^crashy\s+0\s+\d+\s+Ongoing$/m);
+    const d = await sluice(['transactions', '--describe', '--transactional-id', 'crashy', '--bootstrap-server', b.bootstrap]);
+    expect(d.code).toBe(0);
+    expect(d.stdout).toMatch(/^0\s+crashy\s+\d+\s+0\s+Ongoing\s+3000\s+\d{13}\s+\d+\s+crash-0$/m);
+    const missing = await sluice(['transactions', '--describe', '--transactional-id', 'nobody', '--bootstrap-server', b.bootstrap]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/nobody/);
   });
 
   it('SIGKILL mid-transaction: after restart the coordinator knows the open transaction and aborts it on timeout', async () => {
