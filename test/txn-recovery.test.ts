@@ -28,6 +28,8 @@ describe('transactional offsets in __consumer_offsets', () => {
     expect(store.get('g', 'in', 0)?.offset).toBe(3);
     expect(store.get('g', 'in', 1)).toBeUndefined();
     expect(store.hasPendingTransactionalOffsets('g')).toBe(true);
+    expect(store.hasPendingTransactionalOffset('g', 'in', 0)).toBe(true);
+    expect(store.hasPendingTransactionalOffset('g', 'in', 2)).toBe(false);
     // A compaction would keep live entries only: it must wait while offsets are pending.
     expect(store.maybeCompact(store.partitionFor('g'))).toBeNull();
     await store.close();

@@ -211,6 +211,10 @@ export class OffsetManager {
       topics: req.topics.map((t) => ({
         name: t.name,
         partitions: t.partitionIndexes.map((p) => {
+          // OffsetFetch v7+ requireStable (KIP-447): an offset a transaction may still change is not answered yet.
+          if (req.requireStable === true && this.store.hasPendingTransactionalOffset(req.groupId, t.name, p)) {
+            return { ...none(p), errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT };
+          }
           const v = this.store.get(req.groupId, t.name, p);
           return v === undefined ? none(p) : found(p, v);
         }),

@@ -343,6 +343,14 @@ export class OffsetStore {
     return false;
   }
 
+  /** True while an offset of this group and partition is committed in a transaction that has not ended. */
+  hasPendingTransactionalOffset(groupId: string, topic: string, partition: number): boolean {
+    for (const list of this.pendingTxn.get(this.partitionFor(groupId))?.values() ?? []) {
+      if (list.some((e) => e.change.groupId === groupId && e.change.topic === topic && e.change.partition === partition)) return true;
+    }
+    return false;
+  }
+
   private addPending(p: number, producerId: number, entries: { change: OffsetChange; size: number }[]): void {
     let byProducer = this.pendingTxn.get(p);
     if (byProducer === undefined) this.pendingTxn.set(p, (byProducer = new Map()));
