@@ -6,6 +6,7 @@
 import type { BrokerContext } from '../broker/api/context.js';
 import { OFFSETS_TOPIC } from '../group/index.js';
 import { TransactionCoordinator } from './coordinator.js';
+import { leaderEpochOf, servedPartition } from '../broker/api/leadership.js';
 
 export interface TransactionSettings {
   /** transaction.max.timeout.ms (default 900000). */
@@ -29,10 +30,13 @@ export function openTransactionCoordinator(ctx: BrokerContext, settings: Transac
     maxTimeoutMs: settings.maxTimeoutMs,
     abortTimedOutIntervalMs: settings.abortTimedOutIntervalMs,
     allocateProducerId: () => (ctx.cluster ? ctx.cluster.nextProducerId() : ctx.producers.allocate()),
-    partition: (topic, index) => sluice.partition(topic, index),
+    // In a cluster only partitions this broker leads: a marker never goes into a follower's log.
+    // (Markers for partitions led elsewhere, WriteTxnMarkers, are not built yet.)
+    partition: (topic, index) => servedPartition(ctx, topic, index),
+    leaderEpoch: (topic, index) => leaderEpochOf(ctx, topic, index),
     hasPartition: (topic, index) => {
       try {
-        sluice.partition(topic, index);
+        servedPartition(ctx, topic, index);
         return true;
       } catch {
         return false;

@@ -49,6 +49,8 @@ export interface TransactionCoordinatorConfig {
   allocateProducerId: () => number | Promise<number>;
   /** This broker's partition of a topic, or an error (unknown topic, not served here). */
   partition: (topic: string, index: number) => Partition;
+  /** The leader epoch a batch appended to the partition carries (0 on a lone broker). */
+  leaderEpoch?: (topic: string, index: number) => number;
   /** Whether the topic has this partition. */
   hasPartition: (topic: string, index: number) => boolean;
   /** The group coordinator's side: the partition of `__consumer_offsets` a group lives in, and its markers. */
@@ -434,7 +436,7 @@ export class TransactionCoordinator {
             await this.config.offsets.writeTxnMarker(index, marker.producerId, marker.producerEpoch, commit, marker.coordinatorEpoch);
           } else {
             if (!this.config.hasPartition(topic, index)) return; // deleted since: nothing to end there
-            await writeTxnMarker(this.config.partition(topic, index), marker);
+            await writeTxnMarker(this.config.partition(topic, index), marker, this.config.leaderEpoch?.(topic, index) ?? 0);
           }
         } catch (err) {
           failures.push(err);
