@@ -123,6 +123,7 @@ export class KafkaBroker {
         logDirSpace: new LogDirSpace(sluice.dir, options.logger),
       };
       transactions = ctx.transactions = await openTransactionCoordinator(ctx, options.transactions, options.durability);
+      sluice.useTransactionCoordinator(transactions);
       if (options.cluster) {
         cluster = ClusterNode.create(
           {
