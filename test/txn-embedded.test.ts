@@ -3,6 +3,9 @@
  * Commit/abort markers, offsets sent to a transaction, fencing by a second producer with the
  * same transactionalId, misuse errors, and the state kept across a reopen of the data directory.
  */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KafkaError } from '../src/index.js';
 import { Sluice } from '../src/broker/sluice.js';
@@ -84,5 +87,27 @@ describe('embedded transactional producer', () => {
     expect(storedSequence(dir, 'r', 0)).toEqual(['left-open', '<abort>', 'next', '<commit>']);
     expect(storedBatches(dir, 'r', 0).map((b) => b.producerEpoch)).toEqual([0, 1, 2, 2]);
     await s.close();
+  });
+});
+
+describe("README's transactions example", () => {
+  const root = path.resolve(import.meta.dirname, '..');
+  const example = path.join(root, 'examples', 'transactions.mjs');
+
+  it('is examples/transactions.mjs, word for word', () => {
+    expect(fs.readFileSync(path.join(root, 'README.md'), 'utf8')).toContain('```js\n' + fs.readFileSync(example, 'utf8') + '```');
+  });
+
+  it('invoices the new orders each run and resumes from the offsets it committed', () => {
+    const cwd = tmpDir('sluice-txn-example-');
+    for (const from of [2, 4]) {
+      const r = spawnSync(process.execPath, [example], { cwd, encoding: 'utf8', timeout: 60_000 });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe(`invoiced order-1, order-2; billing goes on from offset ${from}\n`);
+    }
+    expect(storedSequence(path.join(cwd, 'data'), 'invoices', 0)).toEqual([
+      'invoice for order-1', 'invoice for order-2', '<commit>', 'invoice for order-1', 'invoice for order-2', '<commit>',
+    ]);
   });
 });
