@@ -175,6 +175,12 @@ describe('transactions with confluent-kafka (librdkafka 2.0.2)', () => {
     expect(batches.every((x) => x.transactional && x.producerId === batches[0]!.producerId)).toBe(true);
     const d = await describeTxn(b.port, 'ca');
     expect(d).toMatchObject({ errorCode: 0, transactionState: 'CompleteCommit', producerId: batches[0]!.producerId, topics: [] });
+    // DescribeProducers (kafka-transactions.sh describe-producers): the producer's id, epoch, last sequence.
+    const c = await WireClient.connect(b.port);
+    const dp = await c.request(61, 0, { topics: [{ name: 'tx', partitionIndexes: [0, 7] }] });
+    c.close();
+    expect(dp.topics[0]!.partitions[0]).toMatchObject({ partitionIndex: 0, errorCode: 0, activeProducers: [{ producerId: batches[0]!.producerId, producerEpoch: 0, lastSequence: 8 }] });
+    expect(dp.topics[0]!.partitions[1]).toMatchObject({ partitionIndex: 7, errorCode: 3 });
   });
 
   it('a second instance fences the first: its transaction is aborted and its later writes refused', async () => {

@@ -53,6 +53,7 @@ export const ApiKey = {
   IncrementalAlterConfigs: 44,
   OffsetDelete: 47,
   DescribeCluster: 60,
+  DescribeProducers: 61,
   DescribeTransactions: 65,
   ListTransactions: 66,
 } as const;
@@ -93,6 +94,7 @@ const DEFS = {
   44: [m.IncrementalAlterConfigsRequest, m.IncrementalAlterConfigsResponse],
   47: [m.OffsetDeleteRequest, m.OffsetDeleteResponse],
   60: [m.DescribeClusterRequest, m.DescribeClusterResponse],
+  61: [m.DescribeProducersRequest, m.DescribeProducersResponse],
   65: [m.DescribeTransactionsRequest, m.DescribeTransactionsResponse],
   66: [m.ListTransactionsRequest, m.ListTransactionsResponse],
 } as const satisfies Record<ApiKey, readonly [MessageDef, MessageDef]>;

@@ -48,6 +48,7 @@ import { handleProduce } from './produce.js';
 import {
   handleAddOffsetsToTxn,
   handleAddPartitionsToTxn,
+  handleDescribeProducers,
   handleDescribeTransactions,
   handleEndTxn,
   handleListTransactions,
@@ -165,6 +166,8 @@ async function runApplied(ctx: BrokerContext, apiKey: number, version: number, b
       return handleOffsetDelete(ctx, body);
     case 60:
       return handleDescribeCluster(ctx, body);
+    case 61:
+      return handleDescribeProducers(ctx, body);
     case 65:
       return handleDescribeTransactions(ctx, body);
     case 66:

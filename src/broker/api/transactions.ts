@@ -1,7 +1,7 @@
 /**
  * The transaction APIs: InitProducerId with a transactional id, AddPartitionsToTxn (24, with
  * v4+ batched verification), AddOffsetsToTxn (25), EndTxn (26), TxnOffsetCommit (28),
- * DescribeTransactions (65) and ListTransactions (66). The decisions are the coordinator's
+ * DescribeProducers (61), DescribeTransactions (65) and ListTransactions (66). The decisions are the coordinator's
  * (src/txn/coordinator.ts); this file maps requests and answers, and gives clients of the
  * versions before KIP-588 INVALID_PRODUCER_EPOCH where newer ones get PRODUCER_FENCED.
  */
@@ -9,6 +9,8 @@ import { ErrorCode } from '../../protocol/error-codes.js';
 import { partitionKey } from '../../txn/transaction-state.js';
 import type { BrokerContext } from './context.js';
 import { coordinatorError } from './coordinator-placement.js';
+import { errorCodeOf, errorMessageOf } from './errors.js';
+import { servedPartition } from './leadership.js';
 
 /** PRODUCER_FENCED exists from these versions on (KIP-588); older clients know INVALID_PRODUCER_EPOCH. */
 function fenced(code: number, version: number, firstVersion: number): number {
@@ -129,5 +131,23 @@ export function handleDescribeTransactions(ctx: BrokerContext, req: { transactio
         ? ctx.transactions.describe(id)
         : { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, transactionalId: id, transactionState: '', transactionTimeoutMs: 0, transactionStartTimeMs: -1, producerId: -1, producerEpoch: -1, topics: [] },
     ),
+  };
+}
+
+export function handleDescribeProducers(ctx: BrokerContext, req: { topics: { name: string; partitionIndexes: number[] }[] }) {
+  return {
+    throttleTimeMs: 0,
+    topics: req.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitionIndexes.map((p) => {
+        try {
+          const partition = servedPartition(ctx, t.name, p);
+          const activeProducers = ctx.producers.forPartition(partition).describe().map((s) => ({ ...s, lastTimestamp: -1, coordinatorEpoch: -1, currentTxnStartOffset: -1 }));
+          return { partitionIndex: p, errorCode: ErrorCode.NONE, errorMessage: null, activeProducers };
+        } catch (err) {
+          return { partitionIndex: p, errorCode: errorCodeOf(err), errorMessage: errorMessageOf(err), activeProducers: [] };
+        }
+      }),
+    })),
   };
 }

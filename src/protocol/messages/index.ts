@@ -33,3 +33,4 @@ export * from './end-txn.js';
 export * from './txn-offset-commit.js';
 export * from './list-transactions.js';
 export * from './describe-transactions.js';
+export * from './describe-producers.js';
