@@ -498,20 +498,25 @@ export class TransactionCoordinator {
   }
 
   /**
-   * Makes `next` the state of its id: in memory at once (so synchronous checks see it), then
-   * in the log; if the log write fails, memory goes back to `from` and the error is thrown.
+   * Makes `next` the state of its id, in the log and in memory. A decision (PrepareCommit /
+   * PrepareAbort) takes effect in memory at once, before the log write, so that the produce
+   * path's synchronous check refuses the transaction's batches from that moment; anything
+   * else only once it is in the log, so no batch is let in on a state the log may never
+   * hold. If the write fails, memory stays (or goes back to) `from` and the error is thrown.
    */
   private async transition(from: TransactionMetadata, next: TransactionMetadata): Promise<void> {
     if (!isLegalTransition(from.state, next.state)) {
       throw new Error(`transactional id '${from.transactionalId}': illegal transition ${from.state} -> ${next.state}`);
     }
-    this.txns.set(next.transactionalId, next);
+    const early = next.state === 'PrepareCommit' || next.state === 'PrepareAbort';
+    if (early) this.txns.set(next.transactionalId, next);
     try {
       await this.persist(next);
     } catch (err) {
       if (this.txns.get(next.transactionalId) === next) this.txns.set(from.transactionalId, from);
       throw err;
     }
+    this.txns.set(next.transactionalId, next);
     if (from.state !== next.state || from.producerEpoch !== next.producerEpoch) {
       this.config.logger.debug?.({ transactionalId: next.transactionalId, from: from.state, to: next.state, producerEpoch: next.producerEpoch }, 'transaction state change');
     }
