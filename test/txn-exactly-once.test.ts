@@ -38,9 +38,10 @@ const APP = `
 import sys, time
 from confluent_kafka import Producer, Consumer, TopicPartition
 b = sys.argv[1]
-p = Producer({'bootstrap.servers': b, 'transactional.id': 'eos-app', 'linger.ms': 2, 'transaction.timeout.ms': 10000})
+# Short reconnect backoff: the broker test kills the broker every few seconds.
+p = Producer({'bootstrap.servers': b, 'transactional.id': 'eos-app', 'linger.ms': 2, 'transaction.timeout.ms': 10000, 'reconnect.backoff.max.ms': 500})
 p.init_transactions(30)
-c = Consumer({'bootstrap.servers': b, 'group.id': 'eos', 'group.instance.id': 'eos-app-1', 'session.timeout.ms': 6000,
+c = Consumer({'bootstrap.servers': b, 'group.id': 'eos', 'group.instance.id': 'eos-app-1', 'session.timeout.ms': 6000, 'reconnect.backoff.max.ms': 500,
               'auto.offset.reset': 'earliest', 'enable.auto.commit': False, 'isolation.level': 'read_committed'})
 c.subscribe(['eos-in'])
 done = 0
@@ -100,6 +101,21 @@ function runApp(script: string, bootstrap: string, killAfterMs: number | null): 
   });
 }
 
+/** Runs the app once; resolves with its exit code (a crash is a normal outcome here). */
+function runAppOnce(script: string, bootstrap: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(PYTHON, [script, bootstrap], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const hardStop = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('exit', (code) => {
+      clearTimeout(hardStop);
+      resolve({ code, output });
+    });
+  });
+}
+
 describe('exactly-once consume-transform-produce', () => {
   it(`every input is in the committed output exactly once after ${KILLS} SIGKILLs of the app`, async () => {
     const broker = await startBroker();
@@ -129,5 +145,46 @@ describe('exactly-once consume-transform-produce', () => {
     expect(progress).toBeLessThan(INPUTS);
     expect(final.output).toMatch(/progress/);
     console.log(`exactly-once: ${INPUTS} inputs, ${kills} kills, ${committed.length} committed outputs, ${aborted} aborted outputs`);
+  }, 600_000);
+
+  it('every input is in the committed output exactly once after SIGKILLs of the broker mid-pipeline', async () => {
+    const dir = tmpDir('sluice-eos-broker-');
+    let broker = await startBroker({ dir });
+    const port = broker.port;
+    await python(SETUP, [broker.bootstrap, String(INPUTS)]);
+    const script = path.join(tmpDir('sluice-eos-'), 'app.py');
+    fs.writeFileSync(script, APP);
+    // The app runs over and over (a broker kill may make it fail: it is simply started again).
+    let stop = false;
+    let runs = 0;
+    const apps = (async () => {
+      while (!stop) {
+        await runAppOnce(script, broker.bootstrap);
+        runs++;
+      }
+    })();
+    let seed = 777;
+    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const BROKER_KILLS = 4;
+    const committedAtKill: number[] = [];
+    for (let k = 0; k < BROKER_KILLS; k++) {
+      await new Promise((r) => setTimeout(r, 3000 + Math.floor(random() * 2000)));
+      committedAtKill.push(committedValues(dir, 'eos-out').committed.length);
+      await broker.kill();
+      broker = await startBroker({ dir, port });
+    }
+    stop = true;
+    await apps;
+    // Then to the end: the app exits 0 once it has read all its input.
+    let final = await runAppOnce(script, broker.bootstrap);
+    for (let i = 0; i < 3 && final.code !== 0; i++) final = await runAppOnce(script, broker.bootstrap);
+    expect(final.code, final.output).toBe(0);
+    const { committed, aborted } = committedValues(dir, 'eos-out');
+    expect(committed).toEqual(Array.from({ length: INPUTS }, (_, i) => `out-${i}`));
+    // The first kill landed while the pipeline was mid-way.
+    expect(committedAtKill[0]).toBeGreaterThan(0);
+    expect(committedAtKill[0]).toBeLessThan(INPUTS);
+    console.log(`committed outputs at each broker kill: ${committedAtKill.join(', ')}`);
+    console.log(`exactly-once with broker kills: ${INPUTS} inputs, ${BROKER_KILLS} broker kills, ${runs} app runs, ${committed.length} committed outputs, ${aborted} aborted outputs`);
   }, 600_000);
 });
