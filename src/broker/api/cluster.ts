@@ -24,7 +24,8 @@ export function handleDescribeCluster(ctx: BrokerContext, req: { includeClusterA
 }
 
 export async function handleFindCoordinator(ctx: BrokerContext, req: { key: string; keyType: number; coordinatorKeys: string[] }, version: number) {
-  if (ctx.cluster && req.keyType === 0) {
+  // A transactional id (key type 1) is placed as a group id is (see transactions.ts).
+  if (ctx.cluster && (req.keyType === 0 || req.keyType === 1)) {
     const keys = version >= 4 ? req.coordinatorKeys : [req.key];
     const answers = await Promise.all(keys.map(async (key) => ({ key, ...(await clusterGroupCoordinator(ctx, key)) })));
     if (version >= 4) return { throttleTimeMs: 0, coordinators: answers };

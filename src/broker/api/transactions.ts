@@ -4,6 +4,12 @@
  * DescribeProducers (61), DescribeTransactions (65) and ListTransactions (66). The decisions are the coordinator's
  * (src/txn/coordinator.ts); this file maps requests and answers, and gives clients of the
  * versions before KIP-588 INVALID_PRODUCER_EPOCH where newer ones get PRODUCER_FENCED.
+ *
+ * In a cluster a transactional id is coordinated by one broker, found as a group's is: the
+ * leader of the `__consumer_offsets` partition the id hashes to (coordinator-placement.ts), so
+ * every instance of a producer meets the same coordinator and fencing holds. Other brokers
+ * answer NOT_COORDINATOR. The state stays in that broker's own `__transaction_state` log (not
+ * replicated yet), and its markers go only to partitions it leads.
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { partitionKey } from '../../txn/transaction-state.js';
@@ -23,6 +29,8 @@ export async function handleTransactionalInitProducerId(
   version: number,
 ) {
   if (ctx.transactions === undefined) return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, producerId: -1, producerEpoch: -1 };
+  const placed = coordinatorError(ctx, req.transactionalId);
+  if (placed !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: placed, producerId: -1, producerEpoch: -1 };
   const expected = version >= 3 && req.producerId >= 0 ? { producerId: req.producerId, producerEpoch: req.producerEpoch } : null;
   const r = await ctx.transactions.initProducerId(req.transactionalId, req.transactionTimeoutMs, expected);
   return { throttleTimeMs: 0, errorCode: fenced(r.errorCode, version, 4), producerId: r.producerId, producerEpoch: r.producerEpoch };
@@ -52,6 +60,8 @@ export async function handleAddPartitionsToTxn(
   const all = (topics: TxnTopics, code: number) => topicResults(topics, new Map(topics.flatMap((t) => t.partitions.map((p) => [partitionKey(t.name, p), code] as const))));
   if (version < 4) {
     if (txns === undefined) return { throttleTimeMs: 0, resultsByTopicV3AndBelow: all(req.v3AndBelowTopics, ErrorCode.COORDINATOR_NOT_AVAILABLE) };
+    const placed = coordinatorError(ctx, req.v3AndBelowTransactionalId);
+    if (placed !== ErrorCode.NONE) return { throttleTimeMs: 0, resultsByTopicV3AndBelow: all(req.v3AndBelowTopics, placed) };
     const codes = await txns.addPartitions(req.v3AndBelowTransactionalId, req.v3AndBelowProducerId, req.v3AndBelowProducerEpoch, req.v3AndBelowTopics);
     for (const [k, c] of codes) codes.set(k, fenced(c, version, 2));
     return { throttleTimeMs: 0, resultsByTopicV3AndBelow: topicResults(req.v3AndBelowTopics, codes) };
@@ -60,6 +70,8 @@ export async function handleAddPartitionsToTxn(
   const results = await Promise.all(
     req.transactions.map(async (t) => {
       if (txns === undefined) return { transactionalId: t.transactionalId, topicResults: all(t.topics, ErrorCode.COORDINATOR_NOT_AVAILABLE) };
+      const placed = coordinatorError(ctx, t.transactionalId);
+      if (placed !== ErrorCode.NONE) return { transactionalId: t.transactionalId, topicResults: all(t.topics, placed) };
       const codes = t.verifyOnly
         ? txns.verifyPartitions(t.transactionalId, t.producerId, t.producerEpoch, t.topics)
         : await txns.addPartitions(t.transactionalId, t.producerId, t.producerEpoch, t.topics);
@@ -71,12 +83,16 @@ export async function handleAddPartitionsToTxn(
 
 export async function handleAddOffsetsToTxn(ctx: BrokerContext, req: { transactionalId: string; producerId: number; producerEpoch: number; groupId: string }, version: number) {
   if (ctx.transactions === undefined) return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
+  const placed = coordinatorError(ctx, req.transactionalId);
+  if (placed !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: placed };
   const code = await ctx.transactions.addOffsets(req.transactionalId, req.producerId, req.producerEpoch, req.groupId);
   return { throttleTimeMs: 0, errorCode: fenced(code, version, 2) };
 }
 
 export async function handleEndTxn(ctx: BrokerContext, req: { transactionalId: string; producerId: number; producerEpoch: number; committed: boolean }, version: number) {
   if (ctx.transactions === undefined) return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
+  const placed = coordinatorError(ctx, req.transactionalId);
+  if (placed !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: placed };
   const code = await ctx.transactions.endTransaction(req.transactionalId, req.producerId, req.producerEpoch, req.committed);
   return { throttleTimeMs: 0, errorCode: fenced(code, version, 2) };
 }
@@ -127,9 +143,9 @@ export function handleDescribeTransactions(ctx: BrokerContext, req: { transactio
   return {
     throttleTimeMs: 0,
     transactionStates: req.transactionalIds.map((id) =>
-      ctx.transactions
+      ctx.transactions && coordinatorError(ctx, id) === ErrorCode.NONE
         ? ctx.transactions.describe(id)
-        : { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, transactionalId: id, transactionState: '', transactionTimeoutMs: 0, transactionStartTimeMs: -1, producerId: -1, producerEpoch: -1, topics: [] },
+        : { errorCode: ctx.transactions ? coordinatorError(ctx, id) : ErrorCode.COORDINATOR_NOT_AVAILABLE, transactionalId: id, transactionState: '', transactionTimeoutMs: 0, transactionStartTimeMs: -1, producerId: -1, producerEpoch: -1, topics: [] },
     ),
   };
 }
