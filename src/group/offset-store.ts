@@ -408,6 +408,8 @@ export class OffsetStore {
     for (const part of this.parts) {
       while (part.compaction !== null) await part.compaction;
       if (this.closed) throw new Error(`the offsets logs in ${this.dir} are closed`);
+      // Pending transactional offsets are not live entries yet: a rewrite would lose them.
+      if (this.pendingTxn.has(part.index)) continue;
       await this.startCompaction(part);
     }
   }
