@@ -7,7 +7,7 @@ export type { SluiceOptions, TopicDescription, PartitionDescription, CreateTopic
 export * from './broker/errors.js';
 export { TOPIC_CONFIGS, type TopicConfig, type TopicConfigInput } from './broker/topic-config.js';
 export { Producer, MessageTooLargeError } from './client/producer.js';
-export type { ProducerOptions, ProducerRecord, RecordMetadata } from './client/producer.js';
+export type { ProducerOptions, ProducerRecord, RecordMetadata, TransactionOffset } from './client/producer.js';
 export { Consumer, NoOffsetForPartitionError } from './client/consumer.js';
 export type { ConsumerOptions, ConsumerRecord, PollOptions, TopicPartition, Deserializer, Deserialized } from './client/consumer.js';
 export { CommitFailedError, type Assignor } from './client/group-member.js';

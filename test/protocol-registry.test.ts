@@ -31,7 +31,7 @@ describe('registry', () => {
     expect(byKey.get(ApiKey.Fetch)).toMatchObject({ minVersion: 0, maxVersion: 16 });
     expect(byKey.get(ApiKey.ApiVersions)).toMatchObject({ name: 'ApiVersions', minVersion: 0, maxVersion: 3 });
     expect(byKey.get(ApiKey.OffsetDelete)).toMatchObject({ minVersion: 0, maxVersion: 0 });
-    expect(byKey.size).toBe(31);
+    expect(byKey.size).toBe(38);
     const keys = advertisedApis().map((a) => a.apiKey);
     expect(keys).toEqual([...keys].sort((a, b) => a - b));
   });

@@ -10,6 +10,8 @@ import type { WorkerPool } from '../workers/index.js';
 import type { Partition } from './partition.js';
 import type { TopicConfig } from './topic-config.js';
 
+import type { TransactionCoordinator } from '../txn/coordinator.js';
+
 export interface ClientHost {
   /** The worker pool that compresses and decompresses big batches. */
   readonly pool: WorkerPool;
@@ -27,6 +29,8 @@ export interface ClientHost {
   topicConfig(name: string): TopicConfig;
   /** Throws SluiceClosedError once the broker is closed. */
   ensureOpen(): void;
+  /** The transaction coordinator transactional producers use. */
+  transactionCoordinator(): Promise<TransactionCoordinator>;
   /** Called by a client when it closes. */
   untrack(client: { close(): Promise<void> }): void;
 }

@@ -21,6 +21,8 @@ import type { SessionLogger } from '../cluster/session.js';
 import type { StorageLogger } from '../storage/index.js';
 import { SOFTWARE_VERSION } from '../version.js';
 import { startConsole, type ConsoleOptions, type RunningConsole } from '../console/index.js';
+import { openTransactionCoordinator, type TransactionSettings } from '../txn/broker.js';
+import type { TransactionCoordinator } from '../txn/coordinator.js';
 
 /** The broker's logger for the cluster code, which also logs errors (pino has `error`). */
 function clusterLogger(logger: BrokerOptions['logger']): SessionLogger {
@@ -51,6 +53,8 @@ export interface BrokerOptions extends SluiceOptions {
   cluster?: ClusterSettings;
   /** The web console (src/console); absent or false: off. `sluice serve` turns it on at 9645. */
   console?: ConsoleOptions | false;
+  /** The transaction coordinator's settings (transaction.max.timeout.ms, ...). */
+  transactions?: TransactionSettings;
 }
 
 export interface ClusterSettings {
@@ -92,6 +96,8 @@ export class KafkaBroker {
     private readonly readiness: { notReady: string | null },
     /** The web console, or null when off. */
     private readonly webConsole: RunningConsole | null = null,
+    /** The transaction coordinator. */
+    readonly transactions: TransactionCoordinator | null = null,
   ) {}
 
   /** Where the web console is served, or null when off. */
@@ -109,6 +115,7 @@ export class KafkaBroker {
       openFileNeeds: [...(options.openFileNeeds ?? []), { setting: 'max.connections', flag: '--max-connections', count: maxConnections }],
     });
     let cluster: ClusterNode | null = null;
+    let transactions: TransactionCoordinator | undefined;
     try {
       const settings: BrokerSettings = {
         advertisedHost: options.advertisedHost ?? options.host ?? '127.0.0.1',
@@ -128,6 +135,8 @@ export class KafkaBroker {
         logger: options.logger,
         logDirSpace: new LogDirSpace(sluice.dir, options.logger),
       };
+      transactions = ctx.transactions = await openTransactionCoordinator(ctx, options.transactions, options.durability);
+      sluice.useTransactionCoordinator(transactions);
       if (options.cluster) {
         cluster = ClusterNode.create(
           {
@@ -222,8 +231,9 @@ export class KafkaBroker {
           throw err;
         });
       }
-      return new KafkaBroker(sluice, server, address, metricsAddress, metricsServer, cluster, readiness, webConsole);
+      return new KafkaBroker(sluice, server, address, metricsAddress, metricsServer, cluster, readiness, webConsole, ctx.transactions ?? null);
     } catch (err) {
+      await transactions?.close().catch(() => {});
       await sluice.close();
       throw err;
     }
@@ -237,6 +247,7 @@ export class KafkaBroker {
     await this.webConsole?.close();
     await this.server.close();
     await new Promise<void>((r) => (this.metricsServer ? this.metricsServer.close(() => r()) : r()));
+    await this.transactions?.close().catch(() => {});
     await this.sluice.close();
   }
 }

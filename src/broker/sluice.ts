@@ -33,6 +33,8 @@ import { collidingTopic, isInternalTopic, validateTopicName } from './topic-name
 import { TopicRegistry, fsyncDir, type TopicMetadata } from './topic-registry.js';
 import { InvalidTopicError } from './errors.js';
 import { TrafficCounters } from '../observability/traffic.js';
+import type { TransactionCoordinator } from '../txn/coordinator.js';
+import { openEmbeddedTransactionCoordinator } from '../txn/embedded.js';
 
 export interface SluiceOptions {
   /** Data directory (created when missing; default ./data). */
@@ -148,6 +150,8 @@ export class Sluice {
   private readonly segmentHandles: SegmentHandles;
   private closed = false;
   private compacting = false;
+  /** The transaction coordinator: the broker's, or one opened on first use by a transactional producer. */
+  private transactions: Promise<TransactionCoordinator> | null = null;
 
   private constructor(
     private readonly options: SluiceOptions,
@@ -451,6 +455,20 @@ export class Sluice {
     return Array.from({ length: store.partitionCount }, (_, i) => store.partition(i)!);
   }
 
+  // ---- transactions ------------------------------------------------------------------------
+
+  /** @internal The transaction coordinator (opened on first use when no broker gave one). */
+  transactionCoordinator(): Promise<TransactionCoordinator> {
+    this.ensureOpen();
+    this.transactions ??= openEmbeddedTransactionCoordinator(this, this.durability, this.options.logger ?? { info() {}, warn() {} });
+    return this.transactions;
+  }
+
+  /** @internal A KafkaBroker's coordinator, shared with the embedded producers. */
+  useTransactionCoordinator(coordinator: TransactionCoordinator): void {
+    this.transactions = Promise.resolve(coordinator);
+  }
+
   // ---- clients ---------------------------------------------------------------------------
 
   /** A producer that batches, compresses and appends in process. */
@@ -509,6 +527,8 @@ export class Sluice {
         this.options.logger?.warn({ err }, `close: ${what} failed`);
       }
     };
+    // Before the groups and partitions it writes markers to.
+    await attempt('the transaction coordinator', async () => (await this.transactions?.catch(() => null))?.close());
     await attempt('the group coordinator', () => this.groups.close());
     // One syncfs makes every partition durable at once (thousands of fdatasyncs take minutes);
     // if it fails, each log falls back to its own fdatasync in close().

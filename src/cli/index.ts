@@ -12,6 +12,7 @@ import { devCluster } from './dev-cluster.js';
 import { dumpLog } from './dump-log.js';
 import { getOffsets } from './get-offsets.js';
 import { groups } from './groups.js';
+import { transactions } from './transactions.js';
 import { perf } from './perf.js';
 import { logDirs } from './log-dirs.js';
 import { leaderElection } from './leader-election.js';
@@ -28,6 +29,7 @@ Commands:
   produce    send lines of stdin or a file as records (like kafka-console-producer.sh)
   consume    print records of a topic, alone or in a consumer group (like kafka-console-consumer.sh)
   groups     list, describe, reset offsets of and delete consumer groups (like kafka-consumer-groups.sh)
+  transactions  list and describe transactions (like kafka-transactions.sh)
   perf       benchmark a broker: produce, consume, end-to-end (like kafka-*-perf-test.sh)
   configs    describe and alter configs of topics, brokers and groups (like kafka-configs.sh)
   get-offsets  offsets of partitions: earliest, latest, max-timestamp or at a time (like kafka-get-offsets.sh)
@@ -51,6 +53,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   produce,
   consume,
   groups,
+  transactions,
   perf,
   configs,
   'get-offsets': getOffsets,

@@ -108,6 +108,11 @@ export function serveOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
             sampleIntervalMs: n('console-sample-interval-ms'),
             settings: SETTINGS.map((s) => ({ name: s.flag, key: s.file[0], value: v.get(s.flag) ?? '', source: r.sources.get(s.flag) ?? 'default', doc: s.doc })),
           },
+    transactions: {
+      maxTimeoutMs: n('transaction-max-timeout-ms'),
+      abortTimedOutIntervalMs: n('transaction-abort-interval-ms'),
+      stateLogPartitions: n('transaction-state-log-num-partitions'),
+    },
     limits: { maxPartitions: n('max-partitions'), maxPartitionsPerRequest: n('max-partitions-per-request') },
     logLevel: v.get('log-level')!,
     logFormat: v.get('log-format') as LogFormat,

@@ -12,6 +12,7 @@ import type { CompressionName, RecordBytes, RecordHeader } from '../record/index
 import { InvalidTopicError, SluiceClosedError, UnknownTopicError } from '../broker/errors.js';
 import { isInternalTopic } from '../broker/topic-name.js';
 import { StickyPartitioner, partitionForKey } from './partitioner.js';
+import { TransactionalSession } from './transactional-session.js';
 
 export interface ProducerOptions {
   /** linger.ms: wait this long for more records before sending a batch (default 0: the end of the current tick). */
@@ -26,6 +27,22 @@ export interface ProducerOptions {
   acks?: 0 | 1 | -1 | 'all';
   /** Encodes values that are not Buffer, Uint8Array, string or null (default: msgpack via msgpackr). */
   valueSerializer?: (value: unknown) => Buffer;
+  /**
+   * transactional.id: makes the producer transactional (beginTransaction, commitTransaction,
+   * abortTransaction, sendOffsetsToTransaction), with the same coordinator and semantics as a
+   * Kafka client's over the wire. A second producer with the same id fences this one.
+   */
+  transactionalId?: string;
+  /** transaction.timeout.ms (default 60000): the coordinator aborts a transaction open longer. */
+  transactionTimeoutMs?: number;
+}
+
+/** An offset to commit with a transaction (the next record the group will read). */
+export interface TransactionOffset {
+  topic: string;
+  partition: number;
+  offset: number;
+  metadata?: string;
 }
 
 export interface ProducerRecord {
@@ -101,6 +118,8 @@ export class Producer {
   private readonly memoryWaiters: { bytes: number; go: () => void }[] = [];
   private immediate: NodeJS.Immediate | null = null;
   private closed = false;
+  /** Present for a producer with a transactionalId. */
+  private readonly txn: TransactionalSession | null;
 
   constructor(
     private readonly sluice: ClientHost,
@@ -114,6 +133,49 @@ export class Producer {
     if (!(this.lingerMs >= 0)) throw new RangeError(`lingerMs must be >= 0, not ${options.lingerMs}`);
     if (!(this.batchSize >= 1)) throw new RangeError(`batchSize must be >= 1, not ${options.batchSize}`);
     this.arenas = new Arenas(Math.min(this.bufferMemory / 4, 8 * Math.max(this.batchSize, 64 * 1024)));
+    this.txn = options.transactionalId === undefined ? null : new TransactionalSession(sluice, options.transactionalId, options.transactionTimeoutMs ?? 60_000);
+  }
+
+  /**
+   * Gets the producer id and epoch of the transactionalId from the coordinator (Kafka's
+   * initTransactions): fences older producers with the same id and aborts what they left
+   * open. beginTransaction calls it when it was not called.
+   */
+  async initTransactions(): Promise<void> {
+    await this.transactional().init();
+  }
+
+  /** Starts a transaction: records sent until commit or abort belong to it. */
+  async beginTransaction(): Promise<void> {
+    await this.transactional().begin();
+  }
+
+  /**
+   * Commits `offsets` of consumer group `groupId` as part of the transaction: they become the
+   * group's committed offsets only if the transaction commits (consume-transform-produce).
+   */
+  async sendOffsetsToTransaction(offsets: TransactionOffset[], groupId: string): Promise<void> {
+    await this.transactional().sendOffsets(offsets, groupId);
+  }
+
+  /** Writes every record sent in the transaction, then commits it. */
+  async commitTransaction(): Promise<void> {
+    const txn = this.transactional();
+    await this.flush();
+    await txn.end(true);
+  }
+
+  /** Writes what is still buffered, then aborts the transaction: none of its records count. */
+  async abortTransaction(): Promise<void> {
+    const txn = this.transactional();
+    await this.flush();
+    await txn.end(false);
+  }
+
+  private transactional(): TransactionalSession {
+    if (this.closed) throw new SluiceClosedError('producer');
+    if (this.txn === null) throw new KafkaError(ErrorCode.INVALID_TXN_STATE, 'this producer has no transactionalId: create it with producer({ transactionalId })');
+    return this.txn;
   }
 
   /**
@@ -128,6 +190,7 @@ export class Producer {
     const n = list.length;
     if (n === 0) return [];
     if (isInternalTopic(topic)) throw new InvalidTopicError(topic, 'it is internal to the broker: only the group coordinator appends to it');
+    this.txn?.checkSend();
     if (!this.sluice.hasTopic(topic)) await this.sluice.ensureTopic(topic);
     const partitions = this.sluice.partitionCount(topic);
     const config = this.sluice.topicConfig(topic);
@@ -297,7 +360,11 @@ export class Producer {
         compression === 'none'
           ? Promise.resolve(writer.finish())
           : this.sluice.pool.finishBatch(writer.section(), { compression, count: writer.count, baseTimestamp: writer.baseTimestamp, maxTimestamp: writer.maxTimestamp });
-      const info = await partition.appendInOrder(build, this.acks === 'all', { validate: false });
+      // A transactional batch: its partition joins the transaction first; it is stamped with the
+      // producer id, epoch and sequence just before the append, in the partition's order.
+      const txn = this.txn;
+      if (txn !== null) await txn.addPartition(batch.topic, batch.partition);
+      const info = await partition.appendInOrder(build, this.acks === 'all', { validate: false }, txn === null ? undefined : (b) => txn.stamp(b, batch.topic, batch.partition));
       this.sluice.traffic.in(batch.topic, writer.count, info.bytes);
       const logAppendTime = config['message.timestamp.type'] === 'LogAppendTime' ? info.maxTimestamp : -1;
       let offset = info.firstOffset;
@@ -315,6 +382,7 @@ export class Producer {
         this.settle(h, span.count);
       }
     } catch (err) {
+      this.txn?.markFailed(err);
       for (const span of batch.spans) {
         this.fail(span.handle, err);
         this.settle(span.handle, span.count);

@@ -688,6 +688,11 @@ export class GroupCoordinator {
     return this.offsets.expireOffsets(now);
   }
 
+  /** TxnOffsetCommit: offsets that become visible when the producer's transaction commits. */
+  commitTransactionalOffsets(req: OffsetCommitRequest & { producerId: number; producerEpoch: number }): Promise<OffsetCommitResponse> {
+    return this.offsets.commitTransactionalOffsets(req);
+  }
+
   /** The offsets log (for tests and metrics). */
   get offsetStore(): OffsetStore {
     return this.store;

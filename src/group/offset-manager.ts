@@ -116,6 +116,56 @@ export class OffsetManager {
     return { topics: codes };
   }
 
+  /**
+   * TxnOffsetCommit: the offsets are written as the producer's transactional batch and stay
+   * pending (invisible to OffsetFetch) until its transaction's marker reaches the group's
+   * partition. The transaction coordinator has checked the producer's epoch and that the
+   * group's partition is in the transaction.
+   */
+  async commitTransactionalOffsets(req: OffsetCommitRequest & { producerId: number; producerEpoch: number }): Promise<OffsetCommitResponse> {
+    const all = (errorCode: number): OffsetCommitResponse => ({ topics: eachPartition(req.topics, () => errorCode) });
+    if (typeof req.groupId !== 'string') return all(ErrorCode.INVALID_GROUP_ID);
+    if (this.hooks.isClosed()) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    let group = this.groups.get(req.groupId);
+    let created = false;
+    if (group === undefined) {
+      if (req.generationId >= 0) return all(ErrorCode.ILLEGAL_GENERATION);
+      group = new GroupMetadata(req.groupId, this.config.time());
+      this.groups.set(req.groupId, group);
+      created = true;
+    }
+    // Kafka checks the member only when the producer sent it (TxnOffsetCommit v3+, KIP-447).
+    if (req.generationId >= 0 || req.memberId !== '') {
+      const error = this.validateCommit(group, req);
+      if (error !== ErrorCode.NONE) return all(error);
+    } else if (group.is('Dead')) {
+      return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    }
+    const now = this.config.time();
+    const changes: OffsetChange[] = [];
+    const codes = eachPartition(req.topics, (topic, p) => {
+      const metadata = p.committedMetadata ?? '';
+      if (Buffer.byteLength(metadata, 'utf8') > this.config.offsetMetadataMaxBytes) return ErrorCode.OFFSET_METADATA_TOO_LARGE;
+      if (this.config.topicExists !== null && !this.config.topicExists(topic)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      changes.push({
+        groupId: req.groupId,
+        topic,
+        partition: p.partitionIndex,
+        value: { offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch ?? -1, metadata, commitTimestamp: now, expireTimestamp: -1 },
+      });
+      return ErrorCode.NONE;
+    });
+    try {
+      await this.store.writeTransactional(req.producerId, req.producerEpoch, changes);
+    } catch (err) {
+      const code = this.hooks.isClosed() ? ErrorCode.COORDINATOR_NOT_AVAILABLE : storageErrorCode(err);
+      this.config.logger.warn({ groupId: req.groupId, err }, 'transactional offset commit failed');
+      for (const t of codes) for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = code;
+    }
+    if (created && group.is('Empty') && group.members.size === 0 && !this.store.hasOffsets(group.groupId) && !this.store.hasPendingTransactionalOffsets(group.groupId)) this.removeGroup(group);
+    return { topics: codes };
+  }
+
   /** Kafka's validateOffsetCommit. */
   private validateCommit(group: GroupMetadata, req: OffsetCommitRequest): number {
     if (group.is('Dead')) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
@@ -161,6 +211,10 @@ export class OffsetManager {
       topics: req.topics.map((t) => ({
         name: t.name,
         partitions: t.partitionIndexes.map((p) => {
+          // OffsetFetch v7+ requireStable (KIP-447): an offset a transaction may still change is not answered yet.
+          if (req.requireStable === true && this.store.hasPendingTransactionalOffset(req.groupId, t.name, p)) {
+            return { ...none(p), errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT };
+          }
           const v = this.store.get(req.groupId, t.name, p);
           return v === undefined ? none(p) : found(p, v);
         }),

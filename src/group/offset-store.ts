@@ -35,7 +35,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Partition } from '../broker/partition.js';
-import { buildBatch, batchesIn, readRecords, type RecordInput } from '../record/index.js';
+import { buildBatch, batchesIn, readBatchHeader, readRecords, type RecordInput } from '../record/index.js';
+import { buildEndTransactionMarker, readEndTransactionMarker } from '../record/control.js';
 import { CLEAN_SHUTDOWN_FILE, Log, type LogOptions } from '../storage/index.js';
 import { writeCheckpoint } from '../storage/checkpoint.js';
 import { replaceFile } from '../storage/write-fully.js';
@@ -147,6 +148,13 @@ export class OffsetStore {
   /** The last GroupMetadataValue of each group found in the logs (kept through compaction). */
   private readonly groupRecords = new Map<string, GroupMetadataRecord>();
   private readonly parts: OffsetsPartition[] = [];
+  /**
+   * Offsets committed inside transactions (TxnOffsetCommit), not visible yet: partition ->
+   * producer id -> changes in commit order. They are in the log as transactional batches of
+   * that producer; its commit marker applies them, its abort marker drops them (as Kafka's
+   * GroupMetadataManager does), in memory and on replay alike.
+   */
+  private readonly pendingTxn = new Map<number, Map<number, { change: OffsetChange; size: number }[]>>();
   private closed = false;
   /** Compactions done since open (for tests and metrics). */
   compactions = 0;
@@ -303,6 +311,78 @@ export class OffsetStore {
   }
 
   /**
+   * Appends offsets committed inside a transaction as one transactional batch of the producer
+   * (TxnOffsetCommit); they stay pending, invisible to OffsetFetch, until writeTxnMarker.
+   */
+  async writeTransactional(producerId: number, producerEpoch: number, changes: OffsetChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    const p = this.partitionFor(changes[0]!.groupId);
+    if (changes.some((c) => this.partitionFor(c.groupId) !== p)) throw new RangeError('one transactional offset commit holds the offsets of one group');
+    await this.waitForCompactions([p]);
+    const now = this.options.time();
+    const records: RecordInput[] = [];
+    const pending: { change: OffsetChange; size: number }[] = [];
+    for (const c of changes) {
+      const key = encodeOffsetCommitKey(c);
+      const value = c.value === null ? null : encodeOffsetCommitValue(c.value);
+      records.push({ key, value, timestamp: c.value?.commitTimestamp ?? now });
+      pending.push({ change: c, size: key.length + (value?.length ?? 0) + RECORD_OVERHEAD });
+    }
+    const part = this.parts[p]!;
+    part.partition.append(buildBatch(records, { now, producerId, producerEpoch, transactional: true }), this.appendOptions(p));
+    this.addPending(p, producerId, pending);
+    if (this.options.durability === 'fsync') await part.partition.log.flush();
+  }
+
+  /**
+   * Ends a producer's transaction in the group's partition: appends the commit or abort
+   * marker, then applies (commit) or drops (abort) the offsets it committed there.
+   */
+  async writeTxnMarker(groupPartition: number, producerId: number, producerEpoch: number, commit: boolean, coordinatorEpoch: number): Promise<void> {
+    const part = this.parts[groupPartition];
+    if (part === undefined) throw new RangeError(`${OFFSETS_TOPIC} has no partition ${groupPartition}`);
+    await this.waitForCompactions([groupPartition]);
+    const now = this.options.time();
+    part.partition.append(buildEndTransactionMarker({ committed: commit, producerId, producerEpoch, coordinatorEpoch, timestamp: now }), this.appendOptions(groupPartition));
+    this.endPending(part, producerId, commit);
+    if (this.options.durability === 'fsync') await part.partition.log.flush();
+    this.maybeCompact(groupPartition);
+  }
+
+  /** True while the group has offsets committed in a transaction that has not ended (OffsetFetch requireStable). */
+  hasPendingTransactionalOffsets(groupId: string): boolean {
+    for (const list of this.pendingTxn.get(this.partitionFor(groupId))?.values() ?? []) {
+      if (list.some((e) => e.change.groupId === groupId)) return true;
+    }
+    return false;
+  }
+
+  /** True while an offset of this group and partition is committed in a transaction that has not ended. */
+  hasPendingTransactionalOffset(groupId: string, topic: string, partition: number): boolean {
+    for (const list of this.pendingTxn.get(this.partitionFor(groupId))?.values() ?? []) {
+      if (list.some((e) => e.change.groupId === groupId && e.change.topic === topic && e.change.partition === partition)) return true;
+    }
+    return false;
+  }
+
+  private addPending(p: number, producerId: number, entries: { change: OffsetChange; size: number }[]): void {
+    let byProducer = this.pendingTxn.get(p);
+    if (byProducer === undefined) this.pendingTxn.set(p, (byProducer = new Map()));
+    const list = byProducer.get(producerId);
+    if (list === undefined) byProducer.set(producerId, entries);
+    else list.push(...entries);
+  }
+
+  private endPending(part: OffsetsPartition, producerId: number, commit: boolean): void {
+    const byProducer = this.pendingTxn.get(part.index);
+    const list = byProducer?.get(producerId);
+    if (list === undefined) return;
+    byProducer!.delete(producerId);
+    if (byProducer!.size === 0) this.pendingTxn.delete(part.index);
+    if (commit) for (const { change: c, size } of list) this.apply(part, c.groupId, c.topic, c.partition, c.value, size);
+  }
+
+  /**
    * Writes a group's GroupMetadataValue, or its tombstone (null), to its partition. Memory takes
    * the change at once, before a running compaction of that partition ends: a removal decided
    * meanwhile must see the record to tombstone it (and a compaction writes what memory holds).
@@ -337,6 +417,8 @@ export class OffsetStore {
     const part = this.parts[p]!;
     if (part.compaction !== null || this.closed) return part.compaction;
     if (this.replication) return null;
+    // A rewrite keeps live entries only: transactional offsets still pending would be lost.
+    if (this.pendingTxn.has(p)) return null;
     const size = part.partition.log.size;
     if (size <= this.options.compactionMinBytes || size <= 4 * part.liveBytes) return null;
     return this.startCompaction(part);
@@ -347,6 +429,8 @@ export class OffsetStore {
     for (const part of this.parts) {
       while (part.compaction !== null) await part.compaction;
       if (this.closed) throw new Error(`the offsets logs in ${this.dir} are closed`);
+      // Pending transactional offsets are not live entries yet: a rewrite would lose them.
+      if (this.pendingTxn.has(part.index)) continue;
       await this.startCompaction(part);
     }
   }
@@ -412,10 +496,26 @@ export class OffsetStore {
       const r = log.read(offset, 8 * 1024 * 1024);
       if (r.records.length === 0) break;
       for (const batch of batchesIn(r.records)) {
+        const header = readBatchHeader(batch, 0);
+        if (header.isControl) {
+          try {
+            this.endPending(part, header.producerId, readEndTransactionMarker(batch).committed);
+          } catch {
+            skipped++;
+          }
+          continue;
+        }
+        const txn: { change: OffsetChange; size: number }[] | null = header.isTransactional ? [] : null;
         for (const rec of readRecords(batch)) {
           try {
             if (rec.key === null) throw new Error('no key');
             const key = decodeOffsetsTopicKey(rec.key);
+            if (txn !== null && key.type === 'offset') {
+              const value = rec.value === null ? null : decodeOffsetCommitValue(rec.value);
+              if (value !== null) delete (value as { version?: number }).version;
+              txn.push({ change: { groupId: key.groupId, topic: key.topic, partition: key.partition, value }, size: rec.key.length + (rec.value?.length ?? 0) + RECORD_OVERHEAD });
+              continue;
+            }
             // A record in a partition its group does not hash to would never be found again.
             if (this.partitionFor(key.groupId) !== part.index) misplaced++;
             if (key.type === 'group') {
@@ -431,6 +531,7 @@ export class OffsetStore {
             skipped++;
           }
         }
+        if (txn !== null && txn.length > 0) this.addPending(part.index, header.producerId, txn);
       }
       offset = r.nextOffset;
     }

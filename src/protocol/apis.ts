@@ -41,6 +41,10 @@ export const ApiKey = {
   DeleteRecords: 21,
   InitProducerId: 22,
   OffsetForLeaderEpoch: 23,
+  AddPartitionsToTxn: 24,
+  AddOffsetsToTxn: 25,
+  EndTxn: 26,
+  TxnOffsetCommit: 28,
   DescribeConfigs: 32,
   AlterConfigs: 33,
   DescribeLogDirs: 35,
@@ -52,6 +56,9 @@ export const ApiKey = {
   ListPartitionReassignments: 46,
   OffsetDelete: 47,
   DescribeCluster: 60,
+  DescribeProducers: 61,
+  DescribeTransactions: 65,
+  ListTransactions: 66,
 } as const;
 
 export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];
@@ -78,6 +85,10 @@ const DEFS = {
   21: [m.DeleteRecordsRequest, m.DeleteRecordsResponse],
   22: [m.InitProducerIdRequest, m.InitProducerIdResponse],
   23: [m.OffsetForLeaderEpochRequest, m.OffsetForLeaderEpochResponse],
+  24: [m.AddPartitionsToTxnRequest, m.AddPartitionsToTxnResponse],
+  25: [m.AddOffsetsToTxnRequest, m.AddOffsetsToTxnResponse],
+  26: [m.EndTxnRequest, m.EndTxnResponse],
+  28: [m.TxnOffsetCommitRequest, m.TxnOffsetCommitResponse],
   32: [m.DescribeConfigsRequest, m.DescribeConfigsResponse],
   33: [m.AlterConfigsRequest, m.AlterConfigsResponse],
   35: [m.DescribeLogDirsRequest, m.DescribeLogDirsResponse],
@@ -89,6 +100,9 @@ const DEFS = {
   46: [m.ListPartitionReassignmentsRequest, m.ListPartitionReassignmentsResponse],
   47: [m.OffsetDeleteRequest, m.OffsetDeleteResponse],
   60: [m.DescribeClusterRequest, m.DescribeClusterResponse],
+  61: [m.DescribeProducersRequest, m.DescribeProducersResponse],
+  65: [m.DescribeTransactionsRequest, m.DescribeTransactionsResponse],
+  66: [m.ListTransactionsRequest, m.ListTransactionsResponse],
 } as const satisfies Record<ApiKey, readonly [MessageDef, MessageDef]>;
 
 type Defs = typeof DEFS;

@@ -65,6 +65,8 @@ const KNOWN: ReadonlyMap<number, readonly [number, number]> = new Map<number, re
   [47, [0, Infinity]], // OffsetDelete
   [60, [1, 0]], // DescribeCluster
   [61, [0, 0]], // DescribeProducers
+  [65, [0, 0]], // DescribeTransactions
+  [66, [1, 0]], // ListTransactions
 ]);
 
 export const API_VERSIONS_KEY = 18;

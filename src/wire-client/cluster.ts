@@ -198,12 +198,15 @@ export class Cluster {
     return Promise.all([...md.brokers.keys()].map((id) => this.broker(id)));
   }
 
-  /** A connection to the coordinator of `groupId`, kept apart from data connections. */
-  async coordinator(groupId: string): Promise<Connection> {
+  /**
+   * A connection to the coordinator of `groupId` (keyType 1: of a transactional id), kept
+   * apart from data connections.
+   */
+  async coordinator(groupId: string, keyType: 0 | 1 = 0): Promise<Connection> {
     for (let attempt = 0; ; attempt++) {
       const conn = await this.anyConnection();
       const v = conn.versions.versionFor(ApiKey.FindCoordinator);
-      const res = await conn.request(ApiKey.FindCoordinator, v >= 4 ? { keyType: 0, coordinatorKeys: [groupId] } : { key: groupId, keyType: 0 });
+      const res = await conn.request(ApiKey.FindCoordinator, v >= 4 ? { keyType, coordinatorKeys: [groupId] } : { key: groupId, keyType });
       const c = v >= 4 ? res.coordinators[0] : res;
       if (c === undefined) throw brokerError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `no coordinator for group '${groupId}'`);
       if (c.errorCode === ErrorCode.NONE) return this.open(this.coordinators, { host: c.host, port: c.port });

@@ -1,7 +1,7 @@
 /**
  * The small cluster-level APIs: DescribeCluster, FindCoordinator (this broker coordinates
  * every group), OffsetForLeaderEpoch (a single leader epoch, 0), InitProducerId (idempotent
- * producers; transactional ids are refused) and SaslHandshake (no SASL: refused cleanly).
+ * producers; transactional ids go to transactions.ts) and SaslHandshake (no SASL: refused cleanly).
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { servedPartition } from './leadership.js';
@@ -25,7 +25,8 @@ export function handleDescribeCluster(ctx: BrokerContext, req: { includeClusterA
 }
 
 export async function handleFindCoordinator(ctx: BrokerContext, req: { key: string; keyType: number; coordinatorKeys: string[] }, version: number) {
-  if (ctx.cluster && req.keyType === 0) {
+  // A transactional id (key type 1) is placed as a group id is (see transactions.ts).
+  if (ctx.cluster && (req.keyType === 0 || req.keyType === 1)) {
     const keys = version >= 4 ? req.coordinatorKeys : [req.key];
     const answers = await Promise.all(keys.map(async (key) => ({ key, ...(await clusterGroupCoordinator(ctx, key)) })));
     if (version >= 4) return { throttleTimeMs: 0, coordinators: answers };
@@ -76,9 +77,6 @@ export function handleOffsetForLeaderEpoch(ctx: BrokerContext, req: { topics: { 
 }
 
 export async function handleInitProducerId(ctx: BrokerContext, req: { transactionalId: string | null; producerId: number; producerEpoch: number }) {
-  if (req.transactionalId !== null) {
-    return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 };
-  }
   // A producer re-initialising its id (v3+) just gets a fresh one with epoch 0.
   try {
     // In a cluster, ids come from blocks taken in etcd, so two brokers never give the same one.

@@ -11,6 +11,7 @@ import type { RequestLimits } from './limits.js';
 import type { ClusterNode } from '../../cluster/node.js';
 import type { LogDirSpace } from '../log-dir-space.js';
 import type { ReplicaManager } from '../../replication/replica-manager.js';
+import type { TransactionCoordinator } from '../../txn/coordinator.js';
 
 export interface BrokerSettings {
   /** Host and port written into Metadata and FindCoordinator answers. */
@@ -42,6 +43,8 @@ export interface BrokerContext {
   replicas?: ReplicaManager;
   /** Full-disk incidents of the log dir: told once, counted, and their end told. */
   logDirSpace?: LogDirSpace;
+  /** The transaction coordinator (absent: transactional requests are refused). */
+  transactions?: TransactionCoordinator;
 }
 
 /** Kafka's "not provided" authorized-operations value. */

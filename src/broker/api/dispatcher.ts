@@ -46,6 +46,16 @@ import { elementBudget, SMALL_REQUEST_ELEMENTS } from './limits.js';
 import { handleMetadata } from './metadata.js';
 import { handleProduce } from './produce.js';
 import { handleAlterPartitionReassignments, handleElectLeaders, handleListPartitionReassignments } from './reassignment.js';
+import {
+  handleAddOffsetsToTxn,
+  handleAddPartitionsToTxn,
+  handleDescribeProducers,
+  handleDescribeTransactions,
+  handleEndTxn,
+  handleListTransactions,
+  handleTransactionalInitProducerId,
+  handleTxnOffsetCommit,
+} from './transactions.js';
 
 const API_VERSIONS = 18;
 
@@ -130,9 +140,17 @@ async function runApplied(ctx: BrokerContext, apiKey: number, version: number, b
     case 21:
       return handleDeleteRecords(ctx, body);
     case 22:
-      return handleInitProducerId(ctx, body);
+      return body.transactionalId !== null ? handleTransactionalInitProducerId(ctx, body, version) : handleInitProducerId(ctx, body);
     case 23:
       return handleOffsetForLeaderEpoch(ctx, body);
+    case 24:
+      return handleAddPartitionsToTxn(ctx, body, version);
+    case 25:
+      return handleAddOffsetsToTxn(ctx, body, version);
+    case 26:
+      return handleEndTxn(ctx, body, version);
+    case 28:
+      return handleTxnOffsetCommit(ctx, body, version);
     case 32:
       return handleDescribeConfigs(ctx, body);
     case 33:
@@ -155,6 +173,12 @@ async function runApplied(ctx: BrokerContext, apiKey: number, version: number, b
       return handleOffsetDelete(ctx, body);
     case 60:
       return handleDescribeCluster(ctx, body);
+    case 61:
+      return handleDescribeProducers(ctx, body);
+    case 65:
+      return handleDescribeTransactions(ctx, body);
+    case 66:
+      return handleListTransactions(ctx, body);
     default:
       throw new Error(`no handler for api key ${apiKey}`);
   }

@@ -70,8 +70,8 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, ver
   const acks = req.acks;
   let refuse: { code: number; message: string } | null = null;
   if (acks !== 0 && acks !== 1 && acks !== -1) refuse = { code: ErrorCode.INVALID_REQUIRED_ACKS, message: `acks must be 0, 1 or -1, not ${acks}` };
-  else if (req.transactionalId != null) {
-    refuse = { code: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, message: 'transactions are not supported by Sluice; produce without a transactional.id' };
+  else if (req.transactionalId != null && ctx.transactions === undefined) {
+    refuse = { code: ErrorCode.COORDINATOR_NOT_AVAILABLE, message: 'this broker has no transaction coordinator' };
   }
   const autoCreate = autoCreateBudget(ctx, clientId);
   const responses = await Promise.all(
@@ -111,7 +111,7 @@ export async function handleProduce(ctx: BrokerContext, req: ProduceRequest, ver
               return failed(p.index, errorCodeOf(err), errorMessageOf(err));
             }
           }
-          return producePartition(ctx, t.name, p.index, records, acks, once, req.timeoutMs);
+          return producePartition(ctx, t.name, p.index, records, acks, once, req.transactionalId ?? null, req.timeoutMs);
       }
     }),
   );
@@ -122,7 +122,16 @@ function failed(index: number, errorCode: number, errorMessage: string | null, r
   return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors, errorMessage };
 }
 
-async function producePartition(ctx: BrokerContext, topic: string, index: number, records: Buffer | null, acks: number, appended: () => void = () => {}, timeoutMs = 30_000): Promise<PartitionProduceResponse> {
+async function producePartition(
+  ctx: BrokerContext,
+  topic: string,
+  index: number,
+  records: Buffer | null,
+  acks: number,
+  appended: () => void = () => {},
+  transactionalId: string | null = null,
+  timeoutMs = 30_000,
+): Promise<PartitionProduceResponse> {
   let partition: Partition;
   try {
     partition = servedPartition(ctx, topic, index);
@@ -137,10 +146,14 @@ async function producePartition(ctx: BrokerContext, topic: string, index: number
     const config = ctx.sluice.topicConfig(topic);
     const codec = config['compression.type']!;
     let producerId = -1;
+    let transactional = false;
     for (let pos = 0; pos < records.length; pos += records.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD) {
       const attributes = records.readInt16BE(pos + ATTRIBUTES_OFFSET);
-      if (attributes & ATTRIBUTE_TRANSACTIONAL) throw new KafkaError(ErrorCode.INVALID_TXN_STATE, 'transactional batches are not supported by Sluice');
       if (attributes & ATTRIBUTE_CONTROL) throw new KafkaError(ErrorCode.INVALID_RECORD, 'clients may not write control batches');
+      if (attributes & ATTRIBUTE_TRANSACTIONAL) {
+        if (transactionalId === null) throw new KafkaError(ErrorCode.INVALID_RECORD, `transactional batch for ${topic}-${index} in a produce request without a transactional id`);
+        transactional = true;
+      }
       // Kafka's LogValidator: the header's record count must be positive and match its offset
       // range. A CRC only proves the client meant these bytes; a negative count would be stored
       // and then served, and would drive the per-topic record counters negative.
@@ -168,6 +181,10 @@ async function producePartition(ctx: BrokerContext, topic: string, index: number
     const info = await partition.appendInOrder(prepared, false, { validate: false, leaderEpoch: leaderEpochOf(ctx, topic, index) }, (batches) => {
       // Leadership may have moved while the batch was being checked: a follower never appends a client's batch.
       if (ctx.cluster) servedPartition(ctx, topic, index);
+      // KIP-890 part 1, checked the moment before the append: a transactional batch goes in only
+      // while its producer's transaction is ongoing and holds this partition, so a late produce
+      // can never land after the transaction's marker.
+      if (transactional) verifyTransactional(ctx, transactionalId!, batches, topic, index);
       return state === null ? undefined : checkSequences(state, batches, topic, index);
     });
     if (state !== null && info.records >= 0) recordSequences(state, checked, info);
@@ -196,6 +213,24 @@ async function producePartition(ctx: BrokerContext, topic: string, index: number
   }
 }
 
+/** Throws the coordinator's error unless every transactional batch belongs to the ongoing transaction. */
+function verifyTransactional(ctx: BrokerContext, transactionalId: string, batches: Buffer, topic: string, index: number): void {
+  for (let pos = 0; pos < batches.length; pos += batches.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD) {
+    if ((batches.readInt16BE(pos + ATTRIBUTES_OFFSET) & ATTRIBUTE_TRANSACTIONAL) === 0) continue;
+    const pid = readInt64(batches, pos + PRODUCER_ID_OFFSET);
+    const epoch = batches.readInt16BE(pos + PRODUCER_EPOCH_OFFSET);
+    const code = ctx.transactions!.checkProduce(transactionalId, pid, epoch, topic, index);
+    if (code === ErrorCode.NONE) continue;
+    const why =
+      code === ErrorCode.INVALID_TXN_STATE
+        ? `${topic}-${index} is not in an ongoing transaction of '${transactionalId}' (add it with AddPartitionsToTxn first; a batch sent after EndTxn is refused)`
+        : code === ErrorCode.INVALID_PRODUCER_EPOCH
+          ? `producer ${pid} epoch ${epoch} of '${transactionalId}' is not the current one (a newer instance fenced it)`
+          : `producer id ${pid} does not belong to transactional id '${transactionalId}'`;
+    throw new KafkaError(code, why);
+  }
+}
+
 /** Codec of each batch of a chain. */
 function batchCodecs(records: Buffer): number[] {
   const out: number[] = [];
@@ -220,6 +255,7 @@ function recompress(records: Buffer, codec: string): Buffer {
         producerEpoch: h.producerEpoch,
         baseSequence: h.baseSequence,
         timestampType: h.timestampType,
+        transactional: h.isTransactional,
       }),
     );
     pos += size;

@@ -88,6 +88,11 @@ export class PartitionProducerState {
     if (e.batches.length > RETAINED_BATCHES) e.batches.shift();
   }
 
+  /** Each producer with batches here: id, epoch and the last sequence number (DescribeProducers). */
+  describe(): { producerId: number; producerEpoch: number; lastSequence: number }[] {
+    return [...this.producers].map(([producerId, e]) => ({ producerId, producerEpoch: e.epoch, lastSequence: e.batches[e.batches.length - 1]?.lastSeq ?? -1 }));
+  }
+
   /** Replays every idempotent batch header of the partition's log, oldest first. */
   rebuild(partition: Partition): void {
     let offset = partition.logStartOffset;

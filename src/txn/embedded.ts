@@ -1,0 +1,43 @@
+/**
+ * The transaction coordinator of an embedded Sluice with no broker around it: producer ids
+ * from the data directory's allocator, partitions from the engine, offsets markers through the
+ * group coordinator. A KafkaBroker hands its own coordinator to the engine instead, so the
+ * embedded producers and the wire clients of one process share one coordinator.
+ */
+import type { GroupCoordinator } from '../group/index.js';
+import { OFFSETS_TOPIC } from '../group/index.js';
+import type { Partition } from '../broker/partition.js';
+import { ProducerStateManager } from '../broker/api/producer-state.js';
+import type { StorageLogger } from '../storage/index.js';
+import { TransactionCoordinator } from './coordinator.js';
+
+export interface EmbeddedTransactionHost {
+  readonly dir: string;
+  readonly groups: GroupCoordinator;
+  partition(topic: string, index: number): Partition;
+}
+
+export function openEmbeddedTransactionCoordinator(host: EmbeddedTransactionHost, durability: 'pagecache' | 'fsync', logger: StorageLogger): Promise<TransactionCoordinator> {
+  const ids = new ProducerStateManager(host.dir);
+  const store = () => host.groups.offsetStore;
+  return TransactionCoordinator.open({
+    dir: host.dir,
+    durability,
+    logger,
+    allocateProducerId: () => ids.allocate(),
+    partition: (topic, index) => host.partition(topic, index),
+    hasPartition: (topic, index) => {
+      try {
+        host.partition(topic, index);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    offsets: {
+      topic: OFFSETS_TOPIC,
+      partitionFor: (groupId) => store().partitionFor(groupId),
+      writeTxnMarker: (p, producerId, producerEpoch, commit, coordinatorEpoch) => store().writeTxnMarker(p, producerId, producerEpoch, commit, coordinatorEpoch),
+    },
+  });
+}
