@@ -6,9 +6,12 @@
 import { setLogAppendTime } from '../record/header.js';
 import { LENGTH_OFFSET, LOG_OVERHEAD } from '../record/layout.js';
 import type { AppendOptions, Log, LogAppendInfo, LogReadResult } from '../storage/index.js';
+import { PartitionTxns } from '../txn/partition-txns.js';
 
 interface Waiter {
   offset: number;
+  /** Wait on the last stable offset (a read_committed reader) instead of the high watermark. */
+  readCommitted: boolean;
   /** Called once: true when data came, false when the partition closed. */
   notify: (ready: boolean) => void;
 }
@@ -21,7 +24,7 @@ interface Waiter {
  * EventTarget, and an abort that builds a DOMException with a stack) cost more than the
  * rest of the poll.
  */
-export function waitForAny(waits: Iterable<readonly [Partition, number]>, timeoutMs: number): { done: Promise<boolean>; wake: () => void } {
+export function waitForAny(waits: Iterable<readonly [Partition, number]>, timeoutMs: number, readCommitted = false): { done: Promise<boolean>; wake: () => void } {
   let finish: (ready: boolean) => void = () => {};
   const done = new Promise<boolean>((resolve) => {
     let settled = false;
@@ -35,8 +38,8 @@ export function waitForAny(waits: Iterable<readonly [Partition, number]>, timeou
       resolve(ready);
     };
     for (const [partition, offset] of waits) {
-      const cancel = partition.onData(offset, finish);
-      if (cancel === null) return finish(partition.highWatermark > offset);
+      const cancel = partition.onData(offset, finish, readCommitted);
+      if (cancel === null) return finish((readCommitted ? partition.lastStableOffset : partition.highWatermark) > offset);
       cancels.push(cancel);
     }
     if (timeoutMs <= 0) return finish(false);
@@ -50,6 +53,8 @@ export class Partition {
   /** The last append in the chain; the next one starts after it. */
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Ongoing and aborted transactions, from the batches appended (src/txn/partition-txns.ts). */
+  readonly txns: PartitionTxns;
 
   constructor(
     readonly topic: string,
@@ -57,10 +62,28 @@ export class Partition {
     readonly log: Log,
     /** message.timestamp.type=LogAppendTime: stamp batches with the broker clock. */
     private logAppendTime: boolean,
-  ) {}
+  ) {
+    this.txns = PartitionTxns.open(log);
+  }
 
   get highWatermark(): number {
     return this.log.logEndOffset;
+  }
+
+  /**
+   * Last stable offset: below it every transaction is decided (committed or aborted), so a
+   * read_committed reader may read up to it. min(first offset of an ongoing transaction, high watermark).
+   */
+  get lastStableOffset(): number {
+    return this.txns.lastStableOffset(this.highWatermark);
+  }
+
+  /**
+   * Call after the log was truncated to `offset` (a follower matching its leader) if not
+   * through this class: transaction state rolls back with it.
+   */
+  onTruncated(offset: number): void {
+    this.txns.onTruncated(Math.min(offset, this.log.logEndOffset));
   }
 
   get logStartOffset(): number {
@@ -89,6 +112,7 @@ export class Partition {
       opts = { ...options, validate: false };
     }
     const info = this.log.append(batches, opts);
+    this.txns.onAppend(batches);
     this.wake();
     return info;
   }
@@ -128,9 +152,9 @@ export class Partition {
    * wait, or null (calling nothing) when there is data past `offset` already or the
    * partition is closed. See waitForAny for waiting on several with a timeout.
    */
-  onData(offset: number, notify: (ready: boolean) => void): (() => void) | null {
-    if (this.highWatermark > offset || this.closed) return null;
-    const w: Waiter = { offset, notify };
+  onData(offset: number, notify: (ready: boolean) => void, readCommitted = false): (() => void) | null {
+    if ((readCommitted ? this.lastStableOffset : this.highWatermark) > offset || this.closed) return null;
+    const w: Waiter = { offset, notify, readCommitted };
     this.waiters.push(w);
     return () => {
       const i = this.waiters.indexOf(w);
@@ -146,9 +170,10 @@ export class Partition {
   private wake(): void {
     if (this.waiters.length === 0) return;
     const hw = this.highWatermark;
+    const lso = this.lastStableOffset;
     const ready: Waiter[] = [];
     const still: Waiter[] = [];
-    for (const w of this.waiters) (hw > w.offset ? ready : still).push(w);
+    for (const w of this.waiters) ((w.readCommitted ? lso : hw) > w.offset ? ready : still).push(w);
     this.waiters = still;
     for (const w of ready) w.notify(true);
   }
@@ -158,6 +183,7 @@ export class Partition {
     this.closed = true;
     this.cancelWaits();
     await this.tail;
+    if (!this.log.isClosed) this.txns.writeSnapshot();
   }
 
   /** Waits for queued appends, then closes the log cleanly. */
@@ -165,6 +191,7 @@ export class Partition {
     this.closed = true;
     this.cancelWaits();
     await this.tail;
+    if (!this.log.isClosed) this.txns.writeSnapshot();
     await this.log.close();
   }
 }

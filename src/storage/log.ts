@@ -1219,7 +1219,7 @@ export class Log {
       }
     }
     for (const name of names) {
-      const m = /^(\d{20})\.(index|timeindex)$/.exec(name);
+      const m = /^(\d{20})\.(index|timeindex|txnindex)$/.exec(name);
       if (m && !logs.has(m[1]!)) fs.rmSync(path.join(this.dir, name), { force: true });
       if (name.endsWith('.tmp')) fs.rmSync(path.join(this.dir, name), { force: true });
     }

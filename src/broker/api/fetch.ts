@@ -5,8 +5,11 @@
  * its partitionMaxBytes; every other batch goes out only while both budgets hold it. Fetch
  * v0-3 get the batches converted to message format 0/1 (legacy-format.ts).
  * Long polling: with fewer than minBytes available the request waits up to maxWaitMs and
- * wakes as soon as a produce brings data. With no transactions the last stable offset is the
- * high watermark, so read_committed and read_uncommitted see the same records.
+ * wakes as soon as a produce brings data.
+ * Isolation: read_uncommitted reads up to the high watermark; read_committed (isolationLevel 1)
+ * only up to the last stable offset (no undecided transaction below it), and gets the aborted
+ * transactions overlapping the batches returned so the client drops their records. Its long
+ * poll wakes when the last stable offset moves. With no transactions both read the same.
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { CorruptSegmentError, OffsetOutOfRangeError, type StorageLogger } from '../../storage/index.js';
@@ -86,20 +89,21 @@ export async function handleFetch(ctx: BrokerContext, req: FetchRequest, version
   for (const s of slots) {
     if (s.partition !== null) waitFor.set(s.partition, Math.min(waitFor.get(s.partition) ?? Infinity, s.request.fetchOffset));
   }
-  let result = gather(slots, maxBytes, ctx.logger);
+  const readCommitted = req.isolationLevel === READ_COMMITTED;
+  let result = gather(slots, maxBytes, ctx.logger, readCommitted);
   while (result.bytes < Math.max(req.minBytes, 1) && !result.anyError && !signal.aborted) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;
     // Wait for data past what is there now: when the partition already holds data past the
     // fetch offset (too few bytes for minBytes), waiting at the fetch offset would resolve at
     // once and spin this loop on microtasks, freezing the event loop until the deadline.
-    const waits = [...waitFor].map(([partition, offset]) => [partition, Math.max(offset, partition.highWatermark)] as const);
-    const { done, wake } = waitForAny(waits, remaining);
+    const waits = [...waitFor].map(([partition, offset]) => [partition, Math.max(offset, readCommitted ? partition.lastStableOffset : partition.highWatermark)] as const);
+    const { done, wake } = waitForAny(waits, remaining, readCommitted);
     signal.addEventListener('abort', wake, { once: true });
     await done;
     signal.removeEventListener('abort', wake);
     forgetDeleted(ctx, slots);
-    result = gather(slots, maxBytes, ctx.logger);
+    result = gather(slots, maxBytes, ctx.logger, readCommitted);
   }
 
   // v0-3 readers expect message format 0/1: the v2 batches are converted (legacy-format.ts).
@@ -113,7 +117,10 @@ export async function handleFetch(ctx: BrokerContext, req: FetchRequest, version
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses };
 }
 
-function gather(slots: Slot[], maxBytes: number, logger?: StorageLogger): { data: FetchPartitionData[]; bytes: number; anyError: boolean } {
+/** isolationLevel of Fetch and ListOffsets: 0 read_uncommitted, 1 read_committed. */
+export const READ_COMMITTED = 1;
+
+function gather(slots: Slot[], maxBytes: number, logger: StorageLogger | undefined, readCommitted: boolean): { data: FetchPartitionData[]; bytes: number; anyError: boolean } {
   let bytes = 0;
   let anyError = false;
   const data = slots.map((s) => {
@@ -123,23 +130,24 @@ function gather(slots: Slot[], maxBytes: number, logger?: StorageLogger): { data
       return empty(s.request.partition, s.error, -1, -1);
     }
     const hw = p.highWatermark;
+    const lso = p.lastStableOffset;
     try {
       const budget = Math.max(0, Math.min(s.request.partitionMaxBytes, maxBytes - bytes));
       // KIP-74: the first batch of the first partition with data goes out whatever the
       // limits; after it, whole batches only while they fit both budgets.
       const minOne = bytes === 0;
-      if (budget === 0 && !minOne) return empty(s.request.partition, ErrorCode.NONE, hw, p.logStartOffset);
-      const r = p.read(s.request.fetchOffset, Math.max(budget, 1));
+      if (budget === 0 && !minOne) return empty(s.request.partition, ErrorCode.NONE, hw, p.logStartOffset, lso, readCommitted);
+      const r = p.read(s.request.fetchOffset, Math.max(budget, 1), readCommitted ? lso : undefined);
       // The log returns at least one batch; past the first partition, one too large is left for the next fetch.
-      if (!minOne && r.records.length > budget) return empty(s.request.partition, ErrorCode.NONE, hw, r.logStartOffset);
+      if (!minOne && r.records.length > budget) return empty(s.request.partition, ErrorCode.NONE, hw, r.logStartOffset, lso, readCommitted);
       bytes += r.records.length;
       return {
         partitionIndex: s.request.partition,
         errorCode: ErrorCode.NONE,
         highWatermark: hw,
-        lastStableOffset: hw,
+        lastStableOffset: lso,
         logStartOffset: r.logStartOffset,
-        abortedTransactions: null,
+        abortedTransactions: readCommitted ? (r.records.length > 0 ? p.txns.abortedTransactions(s.request.fetchOffset, r.nextOffset) : []) : null,
         preferredReadReplica: -1,
         records: r.records,
       };
@@ -149,7 +157,7 @@ function gather(slots: Slot[], maxBytes: number, logger?: StorageLogger): { data
       // Anything but an out-of-range offset is worth a line in the broker's log (a corrupt
       // batch the log could not quarantine was logged once by the log itself).
       if (code !== ErrorCode.OFFSET_OUT_OF_RANGE && !(err instanceof CorruptSegmentError)) logger?.warn({ err, topic: p.topic, partition: p.index, fetchOffset: s.request.fetchOffset }, 'fetch failed');
-      return empty(s.request.partition, code, hw, p.logStartOffset);
+      return empty(s.request.partition, code, hw, p.logStartOffset, lso, readCommitted);
     }
   });
   return { data, bytes, anyError };
@@ -186,14 +194,14 @@ function recordsIn(view: Buffer): number {
   return n;
 }
 
-function empty(partitionIndex: number, errorCode: number, hw: number, logStartOffset: number): FetchPartitionData {
+function empty(partitionIndex: number, errorCode: number, hw: number, logStartOffset: number, lso = hw, readCommitted = false): FetchPartitionData {
   return {
     partitionIndex,
     errorCode,
     highWatermark: hw,
-    lastStableOffset: hw,
+    lastStableOffset: lso,
     logStartOffset,
-    abortedTransactions: null,
+    abortedTransactions: readCommitted ? [] : null,
     preferredReadReplica: -1,
     records: Buffer.alloc(0),
   };

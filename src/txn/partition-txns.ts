@@ -1,0 +1,265 @@
+/**
+ * The transactions of one partition, as its log shows them (Kafka's producer-state view of
+ * the log, reduced to what read_committed needs):
+ *
+ * - the ongoing transactions: a transactional data batch opens the transaction of its
+ *   producer id at its base offset (or continues the one open); a commit or abort marker
+ *   (a control batch, record/control.ts) of that producer id ends it;
+ * - the first unstable offset: the lowest first offset of an ongoing transaction. The last
+ *   stable offset is min(first unstable offset, high watermark): a read_committed consumer
+ *   reads only below it;
+ * - the aborted transactions (producer id, first offset, marker offset, LSO after the
+ *   marker), kept in memory and per segment in Kafka's `.txnindex` files
+ *   (storage/txn-index.ts), which the segment's deletion removes with it.
+ *
+ * It observes every batch appended to the log (Partition calls onAppend), so whatever
+ * appends (a produce, the embedded producer, a transaction marker, a follower copying its
+ * leader) keeps it right. On open it loads a snapshot written at clean close
+ * (`txn-state.snapshot`, the ongoing transactions at the log end) with the `.txnindex`
+ * files; after an unclean shutdown, or when the snapshot does not match the log, it walks
+ * the batch headers of the whole log and rewrites the `.txnindex` files from them. A
+ * truncation (a follower matching its leader) rebuilds it the same way, if the log ever held
+ * transactional data. Not thread-safe: it runs on the broker's event loop.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { readInt64 } from '../record/header.js';
+import { ATTRIBUTE_CONTROL, ATTRIBUTE_TRANSACTIONAL, ATTRIBUTES_OFFSET, LENGTH_OFFSET, LOG_OVERHEAD, PRODUCER_ID_OFFSET, RECORDS_OFFSET } from '../record/layout.js';
+import { readEndTransactionMarker } from '../record/control.js';
+import type { Log } from '../storage/index.js';
+import { appendTxnIndex, listTxnIndexes, readTxnIndex, txnIndexPath, writeTxnIndex, type AbortedTxn } from '../storage/txn-index.js';
+import { replaceFile } from '../storage/write-fully.js';
+
+export const TXN_SNAPSHOT_FILE = 'txn-state.snapshot';
+const SNAPSHOT_VERSION = 1;
+/** Bytes read per step when walking the log's batch headers. */
+const SCAN_CHUNK = 1 << 20;
+
+/** What a read_committed fetch tells a client to drop. */
+export interface FetchAbortedTxn {
+  producerId: number;
+  firstOffset: number;
+}
+
+interface Snapshot {
+  version: number;
+  /** The log end offset the snapshot describes. */
+  endOffset: number;
+  /** [producerId, firstOffset] of each ongoing transaction. */
+  ongoing: [number, number][];
+}
+
+export class PartitionTxns {
+  /** producerId -> first offset of its ongoing transaction. */
+  private readonly ongoing = new Map<number, number>();
+  /** Lowest value of `ongoing` (Infinity when none): the first unstable offset. */
+  private firstUnstable = Infinity;
+  /** Aborted transactions in marker order (ascending lastOffset). */
+  private aborted: AbortedTxn[] = [];
+  /** The log has held a transactional batch since open: truncation must rebuild. */
+  private seenTransactional = false;
+
+  private constructor(private readonly log: Log) {}
+
+  /** Loads the state of `log` (see the file comment). */
+  static open(log: Log): PartitionTxns {
+    const t = new PartitionTxns(log);
+    if (!t.loadSnapshot()) t.rebuild();
+    return t;
+  }
+
+  /** The first offset of the oldest ongoing transaction, or Infinity when none is open. */
+  get firstUnstableOffset(): number {
+    return this.firstUnstable;
+  }
+
+  /** min(first unstable offset, highWatermark). */
+  lastStableOffset(highWatermark: number): number {
+    return Math.min(this.firstUnstable, highWatermark);
+  }
+
+  /** Producer ids with an ongoing transaction and its first offset (for tools and tests). */
+  ongoingTransactions(): { producerId: number; firstOffset: number }[] {
+    return [...this.ongoing].map(([producerId, firstOffset]) => ({ producerId, firstOffset }));
+  }
+
+  /** Every aborted transaction still in the log (for tools and tests). */
+  abortedTransactionsAll(): readonly AbortedTxn[] {
+    this.prune();
+    return this.aborted;
+  }
+
+  /**
+   * The aborted transactions a fetch of [fetchOffset, upperBound) must report: those whose
+   * range overlaps it. Entries are in marker order; once an entry's LSO reaches upperBound no
+   * later transaction can start below it (Kafka's TransactionIndex.collectAbortedTxns).
+   */
+  abortedTransactions(fetchOffset: number, upperBound: number): FetchAbortedTxn[] {
+    return this.abortedIn(fetchOffset, upperBound).map((e) => ({ producerId: e.producerId, firstOffset: e.firstOffset }));
+  }
+
+  /** The aborted transactions overlapping [fetchOffset, upperBound), whole (see abortedTransactions). */
+  abortedIn(fetchOffset: number, upperBound: number): AbortedTxn[] {
+    const out: AbortedTxn[] = [];
+    const a = this.aborted;
+    let lo = 0;
+    let hi = a.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (a[mid]!.lastOffset < fetchOffset) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < a.length; i++) {
+      const e = a[i]!;
+      if (e.firstOffset < upperBound) out.push(e);
+      if (e.lastStableOffset >= upperBound) break;
+    }
+    return out;
+  }
+
+  /**
+   * Observes batches just appended (their base offsets assigned). Only the attributes of a
+   * non-transactional batch are read: nothing is allocated for it.
+   */
+  onAppend(batches: Buffer): void {
+    for (let pos = 0; pos + RECORDS_OFFSET <= batches.length; pos += batches.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD) {
+      const attributes = batches.readInt16BE(pos + ATTRIBUTES_OFFSET);
+      if ((attributes & ATTRIBUTE_TRANSACTIONAL) === 0) continue;
+      this.observe(batches, pos, attributes, true);
+    }
+  }
+
+  /**
+   * The log was cut back to `logEndOffset` (a follower truncating to its leader): transactions
+   * ended past it are open again, ones begun past it never were.
+   */
+  onTruncated(logEndOffset: number): void {
+    if (this.seenTransactional || this.aborted.some((e) => e.lastOffset >= logEndOffset)) this.rebuild();
+  }
+
+  /** Writes the snapshot a clean open loads instead of walking the log. Call after the last append, before the log closes. */
+  writeSnapshot(): void {
+    const s: Snapshot = { version: SNAPSHOT_VERSION, endOffset: this.log.logEndOffset, ongoing: [...this.ongoing] };
+    try {
+      replaceFile(path.join(this.log.dir, TXN_SNAPSHOT_FILE), JSON.stringify(s));
+    } catch {
+      // Without it the next open walks the log: slower, never wrong.
+    }
+  }
+
+  private observe(batches: Buffer, pos: number, attributes: number, live: boolean): void {
+    this.seenTransactional = true;
+    const producerId = readInt64(batches, pos + PRODUCER_ID_OFFSET);
+    const baseOffset = readInt64(batches, pos);
+    if ((attributes & ATTRIBUTE_CONTROL) === 0) {
+      if (!this.ongoing.has(producerId)) {
+        this.ongoing.set(producerId, baseOffset);
+        if (baseOffset < this.firstUnstable) this.firstUnstable = baseOffset;
+      }
+      return;
+    }
+    let committed: boolean;
+    try {
+      const size = batches.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD;
+      committed = readEndTransactionMarker(batches.subarray(pos, pos + size)).committed;
+    } catch {
+      return; // a control record that is not a commit or abort marker ends nothing
+    }
+    const firstOffset = this.ongoing.get(producerId);
+    if (firstOffset === undefined) return; // a marker with no data here: nothing to skip
+    this.ongoing.delete(producerId);
+    if (firstOffset === this.firstUnstable) {
+      this.firstUnstable = Infinity;
+      for (const f of this.ongoing.values()) if (f < this.firstUnstable) this.firstUnstable = f;
+    }
+    if (committed) return;
+    const entry: AbortedTxn = {
+      producerId,
+      firstOffset,
+      lastOffset: baseOffset,
+      lastStableOffset: Number.isFinite(this.firstUnstable) ? this.firstUnstable : baseOffset + 1,
+    };
+    this.aborted.push(entry);
+    if (live) {
+      const bases = this.log.segmentBaseOffsets;
+      appendTxnIndex(txnIndexPath(this.log.dir, bases[bases.length - 1]!), entry);
+    }
+  }
+
+  /** Drops aborted entries wholly below the log start offset (their segments are gone). */
+  private prune(): void {
+    const start = this.log.logStartOffset;
+    let n = 0;
+    while (n < this.aborted.length && this.aborted[n]!.lastOffset < start) n++;
+    if (n > 0) this.aborted = this.aborted.slice(n);
+  }
+
+  /** Loads the clean-close snapshot and the `.txnindex` files; false when they cannot be trusted. */
+  private loadSnapshot(): boolean {
+    const file = path.join(this.log.dir, TXN_SNAPSHOT_FILE);
+    let snapshot: Snapshot;
+    try {
+      snapshot = JSON.parse(fs.readFileSync(file, 'utf8')) as Snapshot;
+    } catch {
+      return false;
+    } finally {
+      // Consumed once: a later unclean shutdown must not find a stale one.
+      fs.rmSync(file, { force: true });
+    }
+    if (snapshot?.version !== SNAPSHOT_VERSION || snapshot.endOffset !== this.log.logEndOffset || !this.log.recovery.cleanShutdown || !Array.isArray(snapshot.ongoing)) return false;
+    for (const [producerId, firstOffset] of snapshot.ongoing) {
+      this.ongoing.set(producerId, firstOffset);
+      if (firstOffset < this.firstUnstable) this.firstUnstable = firstOffset;
+    }
+    const bases = new Set(this.log.segmentBaseOffsets);
+    for (const b of listTxnIndexes(this.log.dir)) {
+      if (bases.has(b)) this.aborted.push(...readTxnIndex(txnIndexPath(this.log.dir, b)));
+    }
+    this.aborted.sort((a, b) => a.lastOffset - b.lastOffset);
+    this.seenTransactional = this.ongoing.size > 0 || this.aborted.length > 0;
+    this.prune();
+    return true;
+  }
+
+  /** Walks every batch header of the log and rewrites the `.txnindex` files to match. */
+  private rebuild(): void {
+    this.ongoing.clear();
+    this.firstUnstable = Infinity;
+    this.aborted = [];
+    this.seenTransactional = false;
+    let offset = this.log.logStartOffset;
+    while (offset < this.log.logEndOffset) {
+      const r = this.log.read(offset, SCAN_CHUNK);
+      if (r.records.length === 0) break;
+      const view = r.records;
+      for (let pos = 0; pos + RECORDS_OFFSET <= view.length; pos += view.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD) {
+        const attributes = view.readInt16BE(pos + ATTRIBUTES_OFFSET);
+        if ((attributes & ATTRIBUTE_TRANSACTIONAL) !== 0) this.observe(view, pos, attributes, false);
+      }
+      offset = r.nextOffset;
+    }
+    this.rewriteIndexes();
+  }
+
+  /** Makes each segment's `.txnindex` hold exactly the in-memory entries whose marker lies in it. */
+  private rewriteIndexes(): void {
+    const bases = this.log.segmentBaseOffsets;
+    const bySegment = new Map<number, AbortedTxn[]>();
+    for (const e of this.aborted) {
+      let lo = 0;
+      let hi = bases.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >>> 1;
+        if (bases[mid]! <= e.lastOffset) lo = mid;
+        else hi = mid - 1;
+      }
+      const b = bases[lo]!;
+      let list = bySegment.get(b);
+      if (list === undefined) bySegment.set(b, (list = []));
+      list.push(e);
+    }
+    for (const b of new Set([...listTxnIndexes(this.log.dir), ...bySegment.keys()])) {
+      writeTxnIndex(txnIndexPath(this.log.dir, b), bySegment.get(b) ?? []);
+    }
+  }
+}
