@@ -198,7 +198,8 @@ describe('transactions in the log', () => {
   });
 
   it('retention deletes a segment with its .txnindex; compaction keeps aborted records out of read_committed', async () => {
-    const s = await openSluice({ workerThreads: 1, cleanerBackoffMs: 0 });
+    const dir = tmpDir();
+    let s = await openSluice({ dir, workerThreads: 1, cleanerBackoffMs: 0 });
     await s.createTopic('r', { config: { 'segment.bytes': 300, 'retention.bytes': 600 } });
     const r = s.partition('r', 0);
     for (let i = 0; i < 6; i++) {
@@ -215,10 +216,12 @@ describe('transactions in the log', () => {
     expect(r.txns.abortedTransactionsAll().every((a) => a.lastOffset >= r.logStartOffset)).toBe(true);
     expect(await readAll(s, 'r', 'read_committed')).toEqual([]);
 
-    // Compacted: an aborted value written after the committed one of the same key must not
-    // win, and the merge of segments keeps every aborted transaction in the one left.
+    // Compacted, as Kafka's cleaner does: the records of aborted transactions go, committed
+    // transactional records are compacted like others (an aborted value written after the
+    // committed one of its key never wins), markers stay, and the merge of segments keeps
+    // every aborted transaction in the index of the one segment left.
     await s.createTopic('c', { config: { 'cleanup.policy': 'compact', 'segment.bytes': 500, 'delete.retention.ms': 0 } });
-    const c = s.partition('c', 0);
+    let c = s.partition('c', 0);
     const kv = (pid: number, key: string, value: string) =>
       buildBatch([{ key, value }], { producerId: pid, producerEpoch: 0, baseSequence: 0, transactional: pid >= 0 });
     for (let i = 0; i < 8; i++) {
@@ -241,9 +244,40 @@ describe('transactions in the log', () => {
     const onDisk = left.flatMap((n) => readTxnIndex(path.join(c.log.dir, n)));
     expect(onDisk.map((a) => a.producerId).sort()).toEqual(c.txns.abortedTransactionsAll().map((a) => a.producerId).sort());
     expect(onDisk.length).toBe(8);
-    const got = await readAll(s, 'c', 'read_committed');
-    expect(got.some((v) => v.startsWith('aborted'))).toBe(false);
-    expect(got.filter((v) => v.startsWith('committed-6') || v.startsWith('committed-7')).length).toBe(2);
-    expect(got.filter((v) => v.startsWith('superseded'))).toEqual(['superseded-7-5'.padEnd(60, '.')]);
+    const expected = ['committed-6', 'committed-7', 'superseded-7-5'].map((v) => v.padEnd(v.startsWith('s') ? 60 : 50, '.'));
+    const keptValues = async (isolation: 'read_committed' | 'read_uncommitted') => (await readAll(s, 'c', isolation)).filter((v) => v !== 'x'.repeat(200)).sort();
+    expect(await keptValues('read_committed')).toEqual(expected.sort());
+    expect(await keptValues('read_uncommitted')).toEqual(expected.sort()); // the aborted records are gone from the log
+    const aborted = c.txns.abortedTransactionsAll().map((a) => ({ ...a }));
+
+    // Reopened without the snapshot (as after a crash), the walk of the compacted log finds
+    // the same transactions: emptied batches keep their producer id and offsets.
+    await s.close();
+    fs.rmSync(path.join(dir, 'c-0', 'txn-state.snapshot'));
+    s = await openSluice({ dir, workerThreads: 1, cleanerBackoffMs: 0 });
+    c = s.partition('c', 0);
+    expect(c.txns.abortedTransactionsAll()).toEqual(aborted);
+    expect(c.lastStableOffset).toBe(c.highWatermark);
+    expect(await keptValues('read_committed')).toEqual(expected.sort());
+  });
+
+  it('compaction stops at the last stable offset: a value past an open transaction supersedes nothing yet', async () => {
+    const s = await openSluice({ workerThreads: 0, cleanerBackoffMs: 0 });
+    await s.createTopic('u', { config: { 'cleanup.policy': 'compact', 'segment.bytes': 200 } });
+    const u = s.partition('u', 0);
+    const kv = (key: string, value: string) => buildBatch([{ key, value: value.padEnd(80, '.') }]);
+    u.append(kv('k', 'v1'));
+    u.append(txn(9, ['open'.padEnd(80, '.')]));
+    for (let i = 2; i < 6; i++) u.append(kv('k', `v${i}`));
+    expect(u.lastStableOffset).toBe(1);
+    await s.runCompaction(true);
+    await s.runCompaction(true);
+    // read_committed reads below offset 1 only: v1 must still be there.
+    expect(await readAll(s, 'u', 'read_committed')).toEqual(['v1'.padEnd(80, '.')]);
+    u.append(marker(9, true));
+    await s.runCompaction(true);
+    const after = await readAll(s, 'u', 'read_committed');
+    expect(after).not.toContain('v1'.padEnd(80, '.'));
+    expect(after).toContain('v5'.padEnd(80, '.'));
   });
 });
