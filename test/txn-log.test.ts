@@ -128,15 +128,14 @@ describe('transactions in the log', () => {
     expect(fs.existsSync(path.join(dir, 't-0', 'txn-state.snapshot'))).toBe(true);
     s = await openSluice({ dir });
     let p = s.partition('t', 0);
-    expect(fs.existsSync(path.join(dir, 't-0', 'txn-state.snapshot'))).toBe(false); // consumed
     expect(p.lastStableOffset).toBe(11);
     expect(p.txns.abortedTransactionsAll()).toEqual([ABORTED_B]);
     expect(await readAll(s, 't', 'read_committed')).toEqual(COMMITTED);
     await s.close();
 
     // A child process appends another aborted transaction and an open one, then is SIGKILLed:
-    // no snapshot, so the open walks the log and rewrites the .txnindex.
-    fs.rmSync(txnIndexPath(path.join(dir, 't-0'), 0)); // recovery must rebuild it
+    // the open goes on from the snapshot of the clean close (offset 13), walks the rest of
+    // the log and adds what it finds to the .txnindex.
     const dist = path.resolve(import.meta.dirname, '..', 'dist', 'src', 'index.js');
     const script = `
       import { Sluice, buildBatch, buildEndTransactionMarker } from ${JSON.stringify(dist)};
@@ -175,6 +174,18 @@ describe('transactions in the log', () => {
     const e = { producerId: 500, firstOffset: 13, lastOffset: 14, lastStableOffset: 11 };
     expect(p.txns.abortedTransactionsAll()).toEqual([ABORTED_B, e]);
     expect(readTxnIndex(txnIndexPath(p.log.dir, 0))).toEqual([ABORTED_B, e]);
+
+    // Without the snapshot and the .txnindex, the open walks the whole log and rebuilds both.
+    await s.close();
+    fs.rmSync(path.join(dir, 't-0', 'txn-state.snapshot'));
+    fs.rmSync(txnIndexPath(path.join(dir, 't-0'), 0));
+    s = await openSluice({ dir });
+    p = s.partition('t', 0);
+    expect(p.lastStableOffset).toBe(11);
+    expect(p.txns.abortedTransactionsAll()).toEqual([ABORTED_B, e]);
+    expect(readTxnIndex(txnIndexPath(p.log.dir, 0))).toEqual([ABORTED_B, e]);
+    expect(fs.existsSync(path.join(dir, 't-0', 'txn-state.snapshot'))).toBe(true);
+
     p.append(marker(400, true));
     p.append(marker(600, true));
     expect(await readAll(s, 't', 'read_committed')).toEqual([...COMMITTED, 'd1', 'plain-2', 'f1']);

@@ -14,12 +14,18 @@
  *
  * It observes every batch appended to the log (Partition calls onAppend), so whatever
  * appends (a produce, the embedded producer, a transaction marker, a follower copying its
- * leader) keeps it right. On open it loads a snapshot written at clean close
- * (`txn-state.snapshot`, the ongoing transactions at the log end) with the `.txnindex`
- * files; after an unclean shutdown, or when the snapshot does not match the log, it walks
- * the batch headers of the whole log and rewrites the `.txnindex` files from them. A
- * truncation (a follower matching its leader) rebuilds it the same way, if the log ever held
- * transactional data. Not thread-safe: it runs on the broker's event loop.
+ * leader) keeps it right.
+ *
+ * Snapshot (`txn-state.snapshot`, Kafka's producer snapshot reduced to this): the ongoing
+ * transactions at an offset where a batch starts, written at each segment roll, at clean
+ * close and after a rebuild. It always describes a prefix of the log: a truncation below it
+ * rewrites it, and an open that finds the log ending before it (recovery cut a torn tail)
+ * drops it. On open the state is the snapshot's, the aborted transactions of the `.txnindex`
+ * files below it, and then a walk of the batch headers from the snapshot's offset to the log
+ * end (nothing to walk after a clean shutdown), which rewrites the `.txnindex` files past it.
+ * Without a usable snapshot the walk starts at the log start. A truncation (a follower
+ * matching its leader) rebuilds from the log start, if the log ever held transactional data.
+ * Not thread-safe: it runs on the broker's event loop.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -58,13 +64,23 @@ export class PartitionTxns {
   private aborted: AbortedTxn[] = [];
   /** The log has held a transactional batch since open: truncation must rebuild. */
   private seenTransactional = false;
+  /** Segments of the log at the last append: a change is a roll, which writes a snapshot. */
+  private segmentCount: number;
 
-  private constructor(private readonly log: Log) {}
+  private constructor(private readonly log: Log) {
+    this.segmentCount = log.segmentCount;
+  }
 
   /** Loads the state of `log` (see the file comment). */
   static open(log: Log): PartitionTxns {
     const t = new PartitionTxns(log);
-    if (!t.loadSnapshot()) t.rebuild();
+    const from = t.loadSnapshot();
+    if (from === null) t.rebuild();
+    else if (from < log.logEndOffset) {
+      t.scan(from);
+      t.rewriteIndexes(from);
+      t.writeSnapshot();
+    }
     return t;
   }
 
@@ -73,9 +89,9 @@ export class PartitionTxns {
     return this.firstUnstable;
   }
 
-  /** min(first unstable offset, highWatermark). */
+  /** min(first unstable offset, highWatermark), never below the log start offset. */
   lastStableOffset(highWatermark: number): number {
-    return Math.min(this.firstUnstable, highWatermark);
+    return Math.min(Math.max(this.firstUnstable, this.log.logStartOffset), highWatermark);
   }
 
   /** Producer ids with an ongoing transaction and its first offset (for tools and tests). */
@@ -127,6 +143,10 @@ export class PartitionTxns {
       if ((attributes & ATTRIBUTE_TRANSACTIONAL) === 0) continue;
       this.observe(batches, pos, attributes, true);
     }
+    if (this.log.segmentCount !== this.segmentCount) {
+      this.segmentCount = this.log.segmentCount;
+      this.writeSnapshot();
+    }
   }
 
   /**
@@ -137,7 +157,7 @@ export class PartitionTxns {
     if (this.seenTransactional || this.aborted.some((e) => e.lastOffset >= logEndOffset)) this.rebuild();
   }
 
-  /** Writes the snapshot a clean open loads instead of walking the log. Call after the last append, before the log closes. */
+  /** Writes the snapshot of the state at the log end (see the file comment); also call after the last append, before the log closes. */
   writeSnapshot(): void {
     const s: Snapshot = { version: SNAPSHOT_VERSION, endOffset: this.log.logEndOffset, ongoing: [...this.ongoing] };
     try {
@@ -194,40 +214,68 @@ export class PartitionTxns {
     if (n > 0) this.aborted = this.aborted.slice(n);
   }
 
-  /** Loads the clean-close snapshot and the `.txnindex` files; false when they cannot be trusted. */
-  private loadSnapshot(): boolean {
+  /**
+   * Loads the snapshot and the `.txnindex` entries below its offset; returns that offset (where
+   * the walk of the log goes on), or null when there is no usable snapshot (it is removed then).
+   */
+  private loadSnapshot(): number | null {
     const file = path.join(this.log.dir, TXN_SNAPSHOT_FILE);
     let snapshot: Snapshot;
     try {
       snapshot = JSON.parse(fs.readFileSync(file, 'utf8')) as Snapshot;
     } catch {
-      return false;
-    } finally {
-      // Consumed once: a later unclean shutdown must not find a stale one.
       fs.rmSync(file, { force: true });
+      return null;
     }
-    if (snapshot?.version !== SNAPSHOT_VERSION || snapshot.endOffset !== this.log.logEndOffset || !this.log.recovery.cleanShutdown || !Array.isArray(snapshot.ongoing)) return false;
+    const end = snapshot?.endOffset;
+    if (snapshot?.version !== SNAPSHOT_VERSION || !Array.isArray(snapshot.ongoing) || !Number.isInteger(end) || !this.startsBatch(end)) {
+      fs.rmSync(file, { force: true });
+      return null;
+    }
     for (const [producerId, firstOffset] of snapshot.ongoing) {
       this.ongoing.set(producerId, firstOffset);
       if (firstOffset < this.firstUnstable) this.firstUnstable = firstOffset;
     }
     const bases = new Set(this.log.segmentBaseOffsets);
     for (const b of listTxnIndexes(this.log.dir)) {
-      if (bases.has(b)) this.aborted.push(...readTxnIndex(txnIndexPath(this.log.dir, b)));
+      if (bases.has(b)) this.aborted.push(...readTxnIndex(txnIndexPath(this.log.dir, b)).filter((e) => e.lastOffset < end));
     }
     this.aborted.sort((a, b) => a.lastOffset - b.lastOffset);
     this.seenTransactional = this.ongoing.size > 0 || this.aborted.length > 0;
     this.prune();
-    return true;
+    return end;
   }
 
-  /** Walks every batch header of the log and rewrites the `.txnindex` files to match. */
+  /**
+   * Whether the walk can go on from `offset`: the log end, or the base offset of a batch at or
+   * after the log start (a snapshot past the log end, or below the log start, where markers
+   * may be gone, is not usable).
+   */
+  private startsBatch(offset: number): boolean {
+    if (offset === this.log.logEndOffset) return true;
+    if (offset < this.log.logStartOffset || offset > this.log.logEndOffset) return false;
+    try {
+      return this.log.read(offset, 1).firstOffset === offset;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Walks every batch header of the log and rewrites the `.txnindex` files and the snapshot to match. */
   private rebuild(): void {
     this.ongoing.clear();
     this.firstUnstable = Infinity;
     this.aborted = [];
     this.seenTransactional = false;
-    let offset = this.log.logStartOffset;
+    this.scan(this.log.logStartOffset);
+    this.rewriteIndexes(0);
+    if (this.log.logEndOffset > this.log.logStartOffset) this.writeSnapshot();
+    else fs.rmSync(path.join(this.log.dir, TXN_SNAPSHOT_FILE), { force: true });
+  }
+
+  /** Observes the batches from `from` (a batch's base offset) to the log end. */
+  private scan(from: number): void {
+    let offset = from;
     while (offset < this.log.logEndOffset) {
       const r = this.log.read(offset, SCAN_CHUNK);
       if (r.records.length === 0) break;
@@ -238,14 +286,22 @@ export class PartitionTxns {
       }
       offset = r.nextOffset;
     }
-    this.rewriteIndexes();
   }
 
-  /** Makes each segment's `.txnindex` hold exactly the in-memory entries whose marker lies in it. */
-  private rewriteIndexes(): void {
-    const bases = this.log.segmentBaseOffsets;
+  /**
+   * Makes the `.txnindex` of each segment that holds offsets at or after `from` hold exactly
+   * the in-memory entries whose marker lies in it.
+   */
+  private rewriteIndexes(from: number): void {
+    const all = this.log.segmentBaseOffsets;
+    // The segment holding `from` and those after it.
+    let first = 0;
+    while (first + 1 < all.length && all[first + 1]! <= from) first++;
+    const bases = all.slice(first);
+    if (bases.length === 0) return;
     const bySegment = new Map<number, AbortedTxn[]>();
     for (const e of this.aborted) {
+      if (e.lastOffset < bases[0]!) continue;
       let lo = 0;
       let hi = bases.length - 1;
       while (lo < hi) {
@@ -258,7 +314,7 @@ export class PartitionTxns {
       if (list === undefined) bySegment.set(b, (list = []));
       list.push(e);
     }
-    for (const b of new Set([...listTxnIndexes(this.log.dir), ...bySegment.keys()])) {
+    for (const b of new Set([...listTxnIndexes(this.log.dir).filter((b) => b >= bases[0]!), ...bySegment.keys()])) {
       writeTxnIndex(txnIndexPath(this.log.dir, b), bySegment.get(b) ?? []);
     }
   }
