@@ -175,5 +175,10 @@ print(json.dumps({'got': got, 'low': low, 'high': high}))
     expect(p.highWatermark).toBe(13);
     expect(p.lastStableOffset).toBe(11);
     expect(p.abortedTransactions).toEqual([{ producerId: 200, firstOffset: 3 }]);
+
+    // By time: a record at or past the LSO is not an answer for read_committed.
+    broker.sluice.partition('t', 0).append(buildBatch([{ value: 'late', timestamp: 4e12 }], { producerId: 401, producerEpoch: 0, baseSequence: 0, transactional: true }));
+    expect((await listOffsets(cluster, 't', [0], 4e12 - 1, 0)).get(0)!.offset).toBe(13);
+    expect((await listOffsets(cluster, 't', [0], 4e12 - 1, 1)).get(0)!.offset).toBe(-1);
   });
 });

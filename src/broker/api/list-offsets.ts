@@ -38,7 +38,8 @@ export function handleListOffsets(ctx: BrokerContext, req: ListOffsetsRequest, v
           timestamp = m.timestamp;
         } else {
           const found = part.log.offsetForTimestamp(p.timestamp);
-          if (found) {
+          // read_committed: an offset at or past the last stable offset is not readable yet (as Kafka answers).
+          if (found && !(req.isolationLevel === READ_COMMITTED && found.offset >= part.lastStableOffset)) {
             offset = found.offset;
             timestamp = found.timestamp;
           }
