@@ -13,6 +13,7 @@ import { buildBatch, buildEndTransactionMarker, type Sluice } from '../src/index
 import type { Partition } from '../src/broker/partition.js';
 import { ABORTED_TXN_SIZE, readTxnIndex, txnIndexPath } from '../src/storage/txn-index.js';
 import { openSluice } from './helpers/sluice.js';
+import { sluice } from './helpers/cli.js';
 import { tmpDir } from './helpers/tmp.js';
 
 /** A transactional data batch of `producerId` with one record per value (the key is the value). */
@@ -95,6 +96,13 @@ describe('transactions in the log', () => {
 
     expect(await readAll(s, 't', 'read_committed')).toEqual(COMMITTED);
     expect(await readAll(s, 't', 'read_uncommitted')).toEqual(EVERYTHING);
+
+    // sluice dump-log prints the index and the markers as Kafka's kafka-dump-log.sh does.
+    const dump = await sluice(['dump-log', '--files', `${file},${path.join(p.log.dir, '00000000000000000000.log')}`, '--print-data-log']);
+    expect(dump.code).toBe(0);
+    expect(dump.stdout).toContain('version: 0 producerId: 200 firstOffset: 3 lastOffset: 7 lastStableOffset: 8\n');
+    expect(dump.stdout).toContain('| offset: 6 endTxnMarker: COMMIT coordinatorEpoch: 0\n');
+    expect(dump.stdout).toContain('| offset: 7 endTxnMarker: ABORT coordinatorEpoch: 0\n');
 
     // The commit of 400 moves the LSO to the high watermark; its records become readable.
     p.append(marker(400, true));
