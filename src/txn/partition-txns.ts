@@ -64,6 +64,11 @@ export class PartitionTxns {
   private aborted: AbortedTxn[] = [];
   /** The log has held a transactional batch since open: truncation must rebuild. */
   private seenTransactional = false;
+  /**
+   * A `.txnindex` write failed (a full disk): the files may miss entries the memory has, so no
+   * snapshot may vouch for them until a rebuild rewrites them; the next open walks the log.
+   */
+  private indexWriteFailed = false;
   /** Segments of the log at the last append: a change is a roll, which writes a snapshot. */
   private segmentCount: number;
 
@@ -159,6 +164,10 @@ export class PartitionTxns {
 
   /** Writes the snapshot of the state at the log end (see the file comment); also call after the last append, before the log closes. */
   writeSnapshot(): void {
+    if (this.indexWriteFailed) {
+      fs.rmSync(path.join(this.log.dir, TXN_SNAPSHOT_FILE), { force: true });
+      return;
+    }
     const s: Snapshot = { version: SNAPSHOT_VERSION, endOffset: this.log.logEndOffset, ongoing: [...this.ongoing] };
     try {
       replaceFile(path.join(this.log.dir, TXN_SNAPSHOT_FILE), JSON.stringify(s));
@@ -202,7 +211,12 @@ export class PartitionTxns {
     this.aborted.push(entry);
     if (live) {
       const bases = this.log.segmentBaseOffsets;
-      appendTxnIndex(txnIndexPath(this.log.dir, bases[bases.length - 1]!), entry);
+      try {
+        appendTxnIndex(txnIndexPath(this.log.dir, bases[bases.length - 1]!), entry);
+      } catch {
+        // The append itself succeeded and memory is right; never fail it for derived data.
+        this.indexWriteFailed = true;
+      }
     }
   }
 
@@ -237,8 +251,15 @@ export class PartitionTxns {
       if (firstOffset < this.firstUnstable) this.firstUnstable = firstOffset;
     }
     const bases = new Set(this.log.segmentBaseOffsets);
-    for (const b of listTxnIndexes(this.log.dir)) {
-      if (bases.has(b)) this.aborted.push(...readTxnIndex(txnIndexPath(this.log.dir, b)).filter((e) => e.lastOffset < end));
+    try {
+      for (const b of listTxnIndexes(this.log.dir)) {
+        if (bases.has(b)) this.aborted.push(...readTxnIndex(txnIndexPath(this.log.dir, b)).filter((e) => e.lastOffset < end));
+      }
+    } catch {
+      this.ongoing.clear();
+      this.firstUnstable = Infinity;
+      this.aborted = [];
+      return null; // unreadable: the walk of the whole log rebuilds them
     }
     this.aborted.sort((a, b) => a.lastOffset - b.lastOffset);
     this.seenTransactional = this.ongoing.size > 0 || this.aborted.length > 0;
@@ -314,8 +335,13 @@ export class PartitionTxns {
       if (list === undefined) bySegment.set(b, (list = []));
       list.push(e);
     }
-    for (const b of new Set([...listTxnIndexes(this.log.dir).filter((b) => b >= bases[0]!), ...bySegment.keys()])) {
-      writeTxnIndex(txnIndexPath(this.log.dir, b), bySegment.get(b) ?? []);
+    try {
+      for (const b of new Set([...listTxnIndexes(this.log.dir).filter((b) => b >= bases[0]!), ...bySegment.keys()])) {
+        writeTxnIndex(txnIndexPath(this.log.dir, b), bySegment.get(b) ?? []);
+      }
+      this.indexWriteFailed = false;
+    } catch {
+      this.indexWriteFailed = true; // memory is right; the next open walks the log again
     }
   }
 }
