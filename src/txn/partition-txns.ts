@@ -69,6 +69,8 @@ export class PartitionTxns {
    * snapshot may vouch for them until a rebuild rewrites them; the next open walks the log.
    */
   private indexWriteFailed = false;
+  /** The offset the snapshot on disk describes (-1: none): an unchanged log end needs no new one. */
+  private snapshotAt = -1;
   /** Segments of the log at the last append: a change is a roll, which writes a snapshot. */
   private segmentCount: number;
 
@@ -166,13 +168,17 @@ export class PartitionTxns {
   writeSnapshot(): void {
     if (this.indexWriteFailed) {
       fs.rmSync(path.join(this.log.dir, TXN_SNAPSHOT_FILE), { force: true });
+      this.snapshotAt = -1;
       return;
     }
+    if (this.snapshotAt === this.log.logEndOffset) return; // the same log, so the same state
     const s: Snapshot = { version: SNAPSHOT_VERSION, endOffset: this.log.logEndOffset, ongoing: [...this.ongoing] };
     try {
       replaceFile(path.join(this.log.dir, TXN_SNAPSHOT_FILE), JSON.stringify(s));
+      this.snapshotAt = s.endOffset;
     } catch {
       // Without it the next open walks the log: slower, never wrong.
+      this.snapshotAt = -1;
     }
   }
 
@@ -264,6 +270,7 @@ export class PartitionTxns {
     this.aborted.sort((a, b) => a.lastOffset - b.lastOffset);
     this.seenTransactional = this.ongoing.size > 0 || this.aborted.length > 0;
     this.prune();
+    this.snapshotAt = end;
     return end;
   }
 
@@ -284,6 +291,7 @@ export class PartitionTxns {
 
   /** Walks every batch header of the log and rewrites the `.txnindex` files and the snapshot to match. */
   private rebuild(): void {
+    this.snapshotAt = -1; // it describes a log that is no more (a truncation) or none at all
     this.ongoing.clear();
     this.firstUnstable = Infinity;
     this.aborted = [];
