@@ -6,13 +6,16 @@
  * whose transactional batches and markers were appended through the engine of an in-process
  * broker (the coordinator that writes them in production is another module).
  */
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import type * as RdKafka from 'node-rdkafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaBroker } from '../src/broker/kafka-broker.js';
 import { buildBatch, buildEndTransactionMarker } from '../src/index.js';
 import { Cluster, Consumer as WireConsumer, listOffsets, LATEST } from '../src/wire-client/index.js';
+import { startBroker } from './helpers/broker.js';
 import { PYTHON, python, run } from './helpers/clients.js';
 import { tmpDir } from './helpers/tmp.js';
 
@@ -70,6 +73,25 @@ function until(what: string, ms: number, test: () => boolean): Promise<void> {
   });
 }
 
+/** Reads partition 0 of 't' with confluent-kafka: argv bootstrap, isolation.level, records expected; prints them and the end offset librdkafka gets. */
+const CONFLUENT_READ = `
+import json, sys, time
+from confluent_kafka import Consumer, TopicPartition
+bootstrap, isolation, expected = sys.argv[1], sys.argv[2], int(sys.argv[3])
+c = Consumer({'bootstrap.servers': bootstrap, 'group.id': 'py-' + isolation, 'isolation.level': isolation, 'enable.auto.commit': False})
+c.assign([TopicPartition('t', 0, 0)])
+got, deadline, idle_until = [], time.time() + 30, None
+while time.time() < deadline:
+    m = c.poll(0.2)
+    if m is not None and not m.error(): got.append(m.value().decode())
+    if len(got) >= expected:
+        idle_until = idle_until or time.time() + 1.0
+        if time.time() > idle_until: break
+low, high = c.get_watermark_offsets(TopicPartition('t', 0), timeout=10, cached=False)
+c.close()
+print(json.dumps({'got': got, 'low': low, 'high': high}))
+`;
+
 describe('read_committed over the wire', () => {
   it('kafkajs: read_committed sees committed records, wakes when the LSO moves; read_uncommitted sees all', async () => {
     const broker = await startWithScenario();
@@ -97,30 +119,51 @@ describe('read_committed over the wire', () => {
 
   it('confluent-kafka (librdkafka 2.0.2): isolation.level both ways, and the LSO as the end offset', async () => {
     const broker = await startWithScenario();
-    const script = `
-import json, sys, time
-from confluent_kafka import Consumer, TopicPartition
-bootstrap, isolation, expected = sys.argv[1], sys.argv[2], int(sys.argv[3])
-c = Consumer({'bootstrap.servers': bootstrap, 'group.id': 'py-' + isolation, 'isolation.level': isolation, 'enable.auto.commit': False})
-c.assign([TopicPartition('t', 0, 0)])
-got, deadline, idle_until = [], time.time() + 30, None
-while time.time() < deadline:
-    m = c.poll(0.2)
-    if m is not None and not m.error(): got.append(m.value().decode())
-    if len(got) >= expected:
-        idle_until = idle_until or time.time() + 1.0
-        if time.time() > idle_until: break
-low, high = c.get_watermark_offsets(TopicPartition('t', 0), timeout=10, cached=False)
-c.close()
-print(json.dumps({'got': got, 'low': low, 'high': high}))
-`;
-    const committed = await python<{ got: string[]; low: number; high: number }>(script, [bootstrap(broker), 'read_committed', String(COMMITTED.length)]);
+    const committed = await python<{ got: string[]; low: number; high: number }>(CONFLUENT_READ, [bootstrap(broker), 'read_committed', String(COMMITTED.length)]);
     expect(committed.got).toEqual(COMMITTED);
     expect(committed.high).toBe(11); // librdkafka asks ListOffsets with the consumer's isolation: the LSO
-    const uncommitted = await python<{ got: string[]; high: number }>(script, [bootstrap(broker), 'read_uncommitted', String(EVERYTHING.length)]);
+    const uncommitted = await python<{ got: string[]; high: number }>(CONFLUENT_READ, [bootstrap(broker), 'read_uncommitted', String(EVERYTHING.length)]);
     expect(uncommitted.got).toEqual(EVERYTHING);
     expect(uncommitted.high).toBe(13);
   });
+
+  it('a broker process started on a directory whose writer was SIGKILLed serves the same LSO and aborted transactions', async () => {
+    const dir = tmpDir();
+    const dist = path.resolve(import.meta.dirname, '..', 'dist', 'src', 'index.js');
+    // The writer: the scenario through the engine in a child process, killed without a close.
+    const script = `
+      import { Sluice, buildBatch, buildEndTransactionMarker } from ${JSON.stringify(dist)};
+      const s = await Sluice.open({ dir: ${JSON.stringify(dir)}, workerThreads: 0, retentionCheckIntervalMs: 0 });
+      await s.createTopic('t');
+      const p = s.partition('t', 0);
+      const txn = (pid, values, compression = 'none') => buildBatch(values.map((v) => ({ key: v, value: v })), { producerId: pid, producerEpoch: 0, baseSequence: 0, transactional: true, compression });
+      const plain = (values) => buildBatch(values.map((v) => ({ key: v, value: v })));
+      const marker = (pid, committed) => buildEndTransactionMarker({ committed, producerId: pid, producerEpoch: 0, coordinatorEpoch: 0 });
+      for (const b of [plain(['plain-0']), txn(100, ['a1', 'a2']), txn(200, ['b1']), txn(100, ['a3']), txn(200, ['b2'], 'gzip'),
+        marker(100, true), marker(200, false), txn(300, ['c1']), plain(['plain-1']), marker(300, true), txn(400, ['d1']), plain(['plain-2'])]) p.append(b);
+      console.log('appended ' + p.lastStableOffset);
+      setInterval(() => {}, 1000);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('appended')) child.kill('SIGKILL');
+      });
+      child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`writer exited ${code}: ${err}`))));
+    });
+    expect(out).toContain('appended 11');
+    const broker = await startBroker({ dir });
+    const committed = await python<{ got: string[]; high: number }>(CONFLUENT_READ, [broker.bootstrap, 'read_committed', String(COMMITTED.length)]);
+    expect(committed.got).toEqual(COMMITTED);
+    expect(committed.high).toBe(11);
+    const uncommitted = await python<{ got: string[]; high: number }>(CONFLUENT_READ, [broker.bootstrap, 'read_uncommitted', String(EVERYTHING.length)]);
+    expect(uncommitted.got).toEqual(EVERYTHING);
+  });
+
 
   it('node-rdkafka (librdkafka 2.12): read_committed drops the aborted transaction, compressed or not', async () => {
     const broker = await startWithScenario();
