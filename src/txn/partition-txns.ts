@@ -69,6 +69,8 @@ export class PartitionTxns {
    * snapshot may vouch for them until a rebuild rewrites them; the next open walks the log.
    */
   private indexWriteFailed = false;
+  /** The last walk of the log stopped at a read error: no snapshot until a rebuild completes. */
+  private scanIncomplete = false;
   /** The offset the snapshot on disk describes (-1: none): an unchanged log end needs no new one. */
   private snapshotAt = -1;
   /** Segments of the log at the last append: a change is a roll, which writes a snapshot. */
@@ -166,8 +168,8 @@ export class PartitionTxns {
 
   /** Writes the snapshot of the state at the log end (see the file comment); also call after the last append, before the log closes. */
   writeSnapshot(): void {
-    if (this.indexWriteFailed) {
-      fs.rmSync(path.join(this.log.dir, TXN_SNAPSHOT_FILE), { force: true });
+    if (this.indexWriteFailed || this.scanIncomplete) {
+      removeQuietly(path.join(this.log.dir, TXN_SNAPSHOT_FILE));
       this.snapshotAt = -1;
       return;
     }
@@ -244,12 +246,12 @@ export class PartitionTxns {
     try {
       snapshot = JSON.parse(fs.readFileSync(file, 'utf8')) as Snapshot;
     } catch {
-      fs.rmSync(file, { force: true });
+      removeQuietly(file);
       return null;
     }
     const end = snapshot?.endOffset;
     if (snapshot?.version !== SNAPSHOT_VERSION || !Array.isArray(snapshot.ongoing) || !Number.isInteger(end) || !this.startsBatch(end)) {
-      fs.rmSync(file, { force: true });
+      removeQuietly(file);
       return null;
     }
     for (const [producerId, firstOffset] of snapshot.ongoing) {
@@ -292,6 +294,7 @@ export class PartitionTxns {
   /** Walks every batch header of the log and rewrites the `.txnindex` files and the snapshot to match. */
   private rebuild(): void {
     this.snapshotAt = -1; // it describes a log that is no more (a truncation) or none at all
+    this.scanIncomplete = false;
     this.ongoing.clear();
     this.firstUnstable = Infinity;
     this.aborted = [];
@@ -299,14 +302,24 @@ export class PartitionTxns {
     this.scan(this.log.logStartOffset);
     this.rewriteIndexes(0);
     if (this.log.logEndOffset > this.log.logStartOffset) this.writeSnapshot();
-    else fs.rmSync(path.join(this.log.dir, TXN_SNAPSHOT_FILE), { force: true });
+    else removeQuietly(path.join(this.log.dir, TXN_SNAPSHOT_FILE));
   }
 
-  /** Observes the batches from `from` (a batch's base offset) to the log end. */
+  /**
+   * Observes the batches from `from` (a batch's base offset) to the log end. A read that fails
+   * (damage the log could not set aside, reported by the log itself) ends the walk there: the
+   * partition still opens, and no snapshot vouches for what was not seen.
+   */
   private scan(from: number): void {
     let offset = from;
     while (offset < this.log.logEndOffset) {
-      const r = this.log.read(offset, SCAN_CHUNK);
+      let r;
+      try {
+        r = this.log.read(offset, SCAN_CHUNK);
+      } catch {
+        this.scanIncomplete = true;
+        return;
+      }
       if (r.records.length === 0) break;
       const view = r.records;
       for (let pos = 0; pos + RECORDS_OFFSET <= view.length; pos += view.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD) {
@@ -351,5 +364,14 @@ export class PartitionTxns {
     } catch {
       this.indexWriteFailed = true; // memory is right; the next open walks the log again
     }
+  }
+}
+
+/** Removes a derived file; a failure (a read-only or failing disk) only costs a walk of the log at the next open. */
+function removeQuietly(file: string): void {
+  try {
+    fs.rmSync(file, { force: true });
+  } catch {
+    // nothing to do: see above
   }
 }
