@@ -216,6 +216,29 @@ describe('transactions in the log', () => {
     expect(p.lastStableOffset).toBe(8);
   });
 
+  it('rolls back a truncation after a restart too, when every transaction had ended', async () => {
+    const dir = tmpDir();
+    let s = await openSluice({ dir });
+    await s.createTopic('t');
+    let p = s.partition('t', 0);
+    p.append(txn(1, ['x'])); // 0
+    p.append(marker(1, true)); // 1
+    p.append(plain(['y'])); // 2
+    expect(p.lastStableOffset).toBe(3);
+    await s.close();
+    s = await openSluice({ dir }); // from the snapshot: nothing open, nothing aborted
+    p = s.partition('t', 0);
+    expect(p.txns.ongoingTransactions()).toEqual([]);
+    p.log.truncateTo(1); // the commit marker is gone: x is undecided again
+    p.onTruncated(1);
+    expect(p.lastStableOffset).toBe(0);
+    p.append(plain(['z'])); // 1
+    p.append(plain(['w'])); // 2: the log ends where the old snapshot said, with x still open
+    await s.close();
+    s = await openSluice({ dir });
+    expect(s.partition('t', 0).lastStableOffset).toBe(0);
+  });
+
   it('retention deletes a segment with its .txnindex; compaction keeps aborted records out of read_committed', async () => {
     const dir = tmpDir();
     let s = await openSluice({ dir, workerThreads: 1, cleanerBackoffMs: 0 });

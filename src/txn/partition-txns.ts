@@ -53,6 +53,8 @@ interface Snapshot {
   endOffset: number;
   /** [producerId, firstOffset] of each ongoing transaction. */
   ongoing: [number, number][];
+  /** Whether the log below endOffset holds any transactional batch (a truncation then rebuilds). */
+  transactional: boolean;
 }
 
 export class PartitionTxns {
@@ -62,7 +64,7 @@ export class PartitionTxns {
   private firstUnstable = Infinity;
   /** Aborted transactions in marker order (ascending lastOffset). */
   private aborted: AbortedTxn[] = [];
-  /** The log has held a transactional batch since open: truncation must rebuild. */
+  /** The log holds (or held) a transactional batch: truncation must rebuild. */
   private seenTransactional = false;
   /**
    * A `.txnindex` write failed (a full disk): the files may miss entries the memory has, so no
@@ -163,7 +165,12 @@ export class PartitionTxns {
    * ended past it are open again, ones begun past it never were.
    */
   onTruncated(logEndOffset: number): void {
-    if (this.seenTransactional || this.aborted.some((e) => e.lastOffset >= logEndOffset)) this.rebuild();
+    if (this.seenTransactional || this.aborted.some((e) => e.lastOffset >= logEndOffset)) return this.rebuild();
+    // No transactions, but a snapshot past the cut would describe a log that is no more.
+    if (this.snapshotAt > logEndOffset) {
+      this.snapshotAt = -1;
+      this.writeSnapshot();
+    }
   }
 
   /** Writes the snapshot of the state at the log end (see the file comment); also call after the last append, before the log closes. */
@@ -174,7 +181,7 @@ export class PartitionTxns {
       return;
     }
     if (this.snapshotAt === this.log.logEndOffset) return; // the same log, so the same state
-    const s: Snapshot = { version: SNAPSHOT_VERSION, endOffset: this.log.logEndOffset, ongoing: [...this.ongoing] };
+    const s: Snapshot = { version: SNAPSHOT_VERSION, endOffset: this.log.logEndOffset, ongoing: [...this.ongoing], transactional: this.seenTransactional };
     try {
       replaceFile(path.join(this.log.dir, TXN_SNAPSHOT_FILE), JSON.stringify(s));
       this.snapshotAt = s.endOffset;
@@ -270,7 +277,7 @@ export class PartitionTxns {
       return null; // unreadable: the walk of the whole log rebuilds them
     }
     this.aborted.sort((a, b) => a.lastOffset - b.lastOffset);
-    this.seenTransactional = this.ongoing.size > 0 || this.aborted.length > 0;
+    this.seenTransactional = snapshot.transactional !== false || this.ongoing.size > 0 || this.aborted.length > 0;
     this.prune();
     this.snapshotAt = end;
     return end;
