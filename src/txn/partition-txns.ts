@@ -223,6 +223,7 @@ export class PartitionTxns {
       lastOffset: baseOffset,
       lastStableOffset: Number.isFinite(this.firstUnstable) ? this.firstUnstable : baseOffset + 1,
     };
+    if (live) this.prune(); // entries of segments retention deleted go as new ones come
     this.aborted.push(entry);
     if (live) {
       const bases = this.log.segmentBaseOffsets;
