@@ -74,7 +74,7 @@ describe('sluice dump-log on segment files a broker wrote', () => {
   it('exits 2 for a file type it cannot read and 1 for a missing file', async () => {
     const wrong = await sluice(['dump-log', '--files', '/tmp/partition.checkpoint']);
     expect(wrong.code).toBe(2);
-    expect(wrong.stderr).toContain('--files takes .log, .index or .timeindex files');
+    expect(wrong.stderr).toContain('--files takes .log, .index, .timeindex or .txnindex files');
     const missing = await sluice(['dump-log', '--files', '/nonexistent/00000000000000000000.log']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('cannot open /nonexistent/00000000000000000000.log: ENOENT');

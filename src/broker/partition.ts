@@ -7,11 +7,18 @@ import { setLogAppendTime } from '../record/header.js';
 import { LENGTH_OFFSET, LOG_OVERHEAD, PARTITION_LEADER_EPOCH_OFFSET, RECORDS_OFFSET } from '../record/layout.js';
 import type { AppendOptions, Log, LogAppendInfo, LogReadResult } from '../storage/index.js';
 import { LeaderEpochCache, type EpochEntry } from '../replication/leader-epoch-cache.js';
+import { PartitionTxns } from '../txn/partition-txns.js';
+
+/**
+ * How far a reader may read, and so what its long poll waits on: the high watermark (a
+ * consumer), the last stable offset (a read_committed consumer) or the log end offset (a
+ * follower copying the leader).
+ */
+export type ReadBound = 'hw' | 'lso' | 'leo';
 
 interface Waiter {
   offset: number;
-  /** Wait on the log end offset (a follower's fetch) instead of the high watermark. */
-  byLogEnd: boolean;
+  bound: ReadBound;
   /** Called once: true when data came, false when the partition closed. */
   notify: (ready: boolean) => void;
 }
@@ -24,7 +31,7 @@ interface Waiter {
  * EventTarget, and an abort that builds a DOMException with a stack) cost more than the
  * rest of the poll.
  */
-export function waitForAny(waits: Iterable<readonly [Partition, number]>, timeoutMs: number, byLogEnd = false): { done: Promise<boolean>; wake: () => void } {
+export function waitForAny(waits: Iterable<readonly [Partition, number]>, timeoutMs: number, bound: ReadBound = 'hw'): { done: Promise<boolean>; wake: () => void } {
   let finish: (ready: boolean) => void = () => {};
   const done = new Promise<boolean>((resolve) => {
     let settled = false;
@@ -38,8 +45,8 @@ export function waitForAny(waits: Iterable<readonly [Partition, number]>, timeou
       resolve(ready);
     };
     for (const [partition, offset] of waits) {
-      const cancel = partition.onData(offset, finish, byLogEnd);
-      if (cancel === null) return finish((byLogEnd ? partition.logEndOffset : partition.highWatermark) > offset);
+      const cancel = partition.onData(offset, finish, bound);
+      if (cancel === null) return finish(partition.boundOf(bound) > offset);
       cancels.push(cancel);
     }
     if (timeoutMs <= 0) return finish(false);
@@ -62,6 +69,8 @@ export class Partition {
   leaderEpochs: LeaderEpochCache | null = null;
   /** Called after the log is truncated (producer and transaction state roll back with it). */
   private readonly truncateListeners: ((offset: number) => void)[] = [];
+  /** Ongoing and aborted transactions, from the batches appended (src/txn/partition-txns.ts). */
+  readonly txns: PartitionTxns;
 
   constructor(
     readonly topic: string,
@@ -69,7 +78,9 @@ export class Partition {
     readonly log: Log,
     /** message.timestamp.type=LogAppendTime: stamp batches with the broker clock. */
     private logAppendTime: boolean,
-  ) {}
+  ) {
+    this.txns = PartitionTxns.open(log);
+  }
 
   get highWatermark(): number {
     return this.hw ?? this.log.logEndOffset;
@@ -136,6 +147,7 @@ export class Partition {
 
   private afterTruncation(): void {
     if (this.hw !== null) this.hw = Math.min(this.hw, this.log.logEndOffset);
+    this.txns.onTruncated(this.log.logEndOffset);
     for (const l of this.truncateListeners) l(this.log.logEndOffset);
   }
 
@@ -150,6 +162,7 @@ export class Partition {
     }
     const epochs = this.leaderEpochs;
     const info = this.log.append(batches, { validate: true });
+    this.txns.onAppend(batches);
     if (epochs !== null) {
       for (let pos = 0; pos + RECORDS_OFFSET <= batches.length; pos += batches.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD) {
         const epoch = batches.readInt32BE(pos + PARTITION_LEADER_EPOCH_OFFSET);
@@ -163,6 +176,27 @@ export class Partition {
   /** Resolves when the appends queued so far are done (before a role change truncates). */
   async drainAppends(): Promise<void> {
     await this.tail;
+  }
+
+  /**
+   * Last stable offset: below it every transaction is decided (committed or aborted), so a
+   * read_committed reader may read up to it. min(first offset of an ongoing transaction, high watermark).
+   */
+  get lastStableOffset(): number {
+    return this.txns.lastStableOffset(this.highWatermark);
+  }
+
+  /** The offset a reader of this kind may read up to (exclusive). */
+  boundOf(bound: ReadBound): number {
+    return bound === 'hw' ? this.highWatermark : bound === 'lso' ? this.lastStableOffset : this.log.logEndOffset;
+  }
+
+  /**
+   * Call after the log was truncated to `offset` (a follower matching its leader) if not
+   * through this class: transaction state rolls back with it.
+   */
+  onTruncated(offset: number): void {
+    this.txns.onTruncated(Math.min(offset, this.log.logEndOffset));
   }
 
   get logStartOffset(): number {
@@ -194,6 +228,7 @@ export class Partition {
     if (this.leaderEpochs !== null && opts?.leaderEpoch !== undefined && opts.leaderEpoch > this.leaderEpochs.latestEpoch) {
       this.leaderEpochs.assign(opts.leaderEpoch, info.firstOffset);
     }
+    this.txns.onAppend(batches);
     this.wake();
     return info;
   }
@@ -233,9 +268,9 @@ export class Partition {
    * wait, or null (calling nothing) when there is data past `offset` already or the
    * partition is closed. See waitForAny for waiting on several with a timeout.
    */
-  onData(offset: number, notify: (ready: boolean) => void, byLogEnd = false): (() => void) | null {
-    if ((byLogEnd ? this.log.logEndOffset : this.highWatermark) > offset || this.closed) return null;
-    const w: Waiter = { offset, notify, byLogEnd };
+  onData(offset: number, notify: (ready: boolean) => void, bound: ReadBound = 'hw'): (() => void) | null {
+    if (this.boundOf(bound) > offset || this.closed) return null;
+    const w: Waiter = { offset, notify, bound };
     this.waiters.push(w);
     return () => {
       const i = this.waiters.indexOf(w);
@@ -252,9 +287,10 @@ export class Partition {
     if (this.waiters.length === 0) return;
     const hw = this.highWatermark;
     const leo = this.log.logEndOffset;
+    const lso = this.lastStableOffset;
     const ready: Waiter[] = [];
     const still: Waiter[] = [];
-    for (const w of this.waiters) ((w.byLogEnd ? leo : hw) > w.offset ? ready : still).push(w);
+    for (const w of this.waiters) ((w.bound === 'hw' ? hw : w.bound === 'lso' ? lso : leo) > w.offset ? ready : still).push(w);
     this.waiters = still;
     for (const w of ready) w.notify(true);
   }
@@ -264,6 +300,7 @@ export class Partition {
     this.closed = true;
     this.cancelWaits();
     await this.tail;
+    if (!this.log.isClosed) this.txns.writeSnapshot();
   }
 
   /** Waits for queued appends, then closes the log cleanly. */
@@ -271,6 +308,7 @@ export class Partition {
     this.closed = true;
     this.cancelWaits();
     await this.tail;
+    if (!this.log.isClosed) this.txns.writeSnapshot();
     await this.log.close();
   }
 }

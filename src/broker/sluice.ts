@@ -712,6 +712,7 @@ export class Sluice {
               deleteRetentionMs: Number(config['delete.retention.ms']),
               minCompactionLagMs: Number(config['min.compaction.lag.ms']),
               maxOffset: p.highWatermark,
+              transactions: { lastStableOffset: p.lastStableOffset, aborted: p.txns.abortedTransactionsAll() },
               pool: this.pool,
             });
             total.partitions++;

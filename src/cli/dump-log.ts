@@ -1,9 +1,9 @@
 /**
  * `sluice dump-log`: prints what segment files hold, batch by batch, like Kafka's
  * kafka-dump-log.sh. Reads the files directly (no broker needed): .log (RecordBatch v2 chains,
- * with --print-data-log every record), .index (offset -> position) and .timeindex
- * (timestamp -> offset). Layouts: src/record/layout.ts, src/storage/offset-index.ts,
- * src/storage/time-index.ts.
+ * with --print-data-log every record), .index (offset -> position), .timeindex
+ * (timestamp -> offset) and .txnindex (aborted transactions). Layouts: src/record/layout.ts,
+ * src/storage/offset-index.ts, src/storage/time-index.ts, src/storage/txn-index.ts.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,6 +12,8 @@ import { compressionName, LENGTH_OFFSET, LOG_OVERHEAD, MIN_BATCH_LENGTH, Timesta
 import { isValidBatch, readRecords } from '../record/reader.js';
 import { parseOffsetsRecord } from '../group/offsets-message-parser.js';
 import { describeQuarantine, QUARANTINE_DIR, QUARANTINE_RECORD, readQuarantine, type QuarantineEntry } from '../storage/quarantine.js';
+import { readEndTransactionMarker } from '../record/control.js';
+import { ABORTED_TXN_SIZE, readTxnIndex } from '../storage/txn-index.js';
 import { parse, required, UsageError } from './args.js';
 
 export const DUMP_LOG_HELP = `Usage: sluice dump-log --files F[,F2...] [--print-data-log] [--offsets-decoder]
@@ -23,6 +25,8 @@ Decodes segment files of a data directory (<dir>/<topic>-<partition>/), without 
               whose offsets an empty batch stands for
   .index      each entry: offset and byte position in the .log
   .timeindex  each entry: timestamp and offset
+  .txnindex   each aborted transaction: producer id, first offset, offset of its abort
+              marker, last stable offset after it
 Stop the broker first (or copy the files) to read a consistent state.
 
 Options:
@@ -62,8 +66,8 @@ export async function dumpLog(argv: string[]): Promise<number> {
   if (!(maxBytes > 0)) throw new UsageError(`invalid value '${v['max-bytes']}' for --max-bytes: a whole number 1 or more`);
   for (const file of files) {
     const ext = path.extname(file);
-    if (!['.log', '.index', '.timeindex'].includes(ext)) {
-      throw new UsageError(`cannot dump '${file}': --files takes .log, .index or .timeindex files`);
+    if (!['.log', '.index', '.timeindex', '.txnindex'].includes(ext)) {
+      throw new UsageError(`cannot dump '${file}': --files takes .log, .index, .timeindex or .txnindex files`);
     }
   }
   const out = (s: string) => process.stdout.write(s);
@@ -85,6 +89,7 @@ export async function dumpLog(argv: string[]): Promise<number> {
         if (quarantined.length > 0) out(`(record: ${path.join(path.dirname(file), QUARANTINE_DIR, QUARANTINE_RECORD)})\n`);
         dumpSegment(fd, size, baseOffsetOf(file), offsets || v['print-data-log'] === true || v['deep-iteration'] === true, offsets, out, quarantined);
       }
+      else if (ext === '.txnindex') dumpTxnIndex(file, out);
       else dumpIndex(fd, size, baseOffsetOf(file), ext === '.index', out);
     } finally {
       fs.closeSync(fd);
@@ -137,9 +142,28 @@ function dumpSegment(fd: number, size: number, base: number, records: boolean, o
         ` size: ${h.sizeInBytes} magic: ${h.magic} compresscodec: ${codecName(h.compression)} crc: ${h.crc} isvalid: ${valid}` +
         `${h.recordsCount === 0 && quarantined.some((q) => q.firstOffset === h.baseOffset && q.nextOffset === h.lastOffset + 1) ? ' quarantined: true' : ''}\n`,
     );
-    if (records) dumpRecords(batch, h.baseSequence, timeType, valid, offsets && !h.isControl, out);
+    if (records && h.isControl) dumpControl(batch, out);
+    else if (records) dumpRecords(batch, h.baseSequence, timeType, valid, offsets, out);
     position += h.sizeInBytes;
   }
+}
+
+/** A transaction marker, as Kafka prints it: `endTxnMarker: COMMIT coordinatorEpoch: 0`. */
+function dumpControl(batch: Buffer, out: (s: string) => void): void {
+  try {
+    const m = readEndTransactionMarker(batch);
+    out(`| offset: ${m.offset} endTxnMarker: ${m.committed ? 'COMMIT' : 'ABORT'} coordinatorEpoch: ${m.coordinatorEpoch}\n`);
+  } catch (err) {
+    out(`| control record not a transaction marker: ${(err as Error).message}\n`);
+  }
+}
+
+function dumpTxnIndex(file: string, out: (s: string) => void): void {
+  const entries = readTxnIndex(file);
+  for (const e of entries) out(`version: 0 producerId: ${e.producerId} firstOffset: ${e.firstOffset} lastOffset: ${e.lastOffset} lastStableOffset: ${e.lastStableOffset}\n`);
+  const size = fs.statSync(file).size;
+  if (size !== entries.length * ABORTED_TXN_SIZE) out(`Found ${size - entries.length * ABORTED_TXN_SIZE} bytes after the last valid entry (entries are ${ABORTED_TXN_SIZE} bytes)\n`);
+  if (entries.length === 0) out('(no entries)\n');
 }
 
 function codecName(c: Compression): string {

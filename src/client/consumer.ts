@@ -16,6 +16,7 @@ import { BatchDecoder, readBatchHeader, type RecordFactory } from '../record/ind
 import { LENGTH_OFFSET, LOG_OVERHEAD, RECORDS_OFFSET } from '../record/layout.js';
 import { OffsetOutOfRangeError } from '../storage/index.js';
 import { GroupMember, type Assignor } from './group-member.js';
+import type { AbortedTxn } from '../storage/txn-index.js';
 
 /**
  * How a consumer turns key or value bytes into JS values: by name, or a function of the bytes.
@@ -64,6 +65,12 @@ export interface ConsumerOptions {
   rebalanceTimeoutMs?: number;
   /** partition.assignment.strategy, in order of preference (default ['range', 'roundrobin']). */
   partitionAssignors?: Assignor[];
+  /**
+   * isolation.level: 'read_committed' reads only below the last stable offset and skips the
+   * records of aborted transactions; 'read_uncommitted' (default) reads everything up to the
+   * high watermark.
+   */
+  isolationLevel?: 'read_uncommitted' | 'read_committed';
   /** check.crcs: verify each batch's CRC32C before decoding (default true). */
   checkCrcs?: boolean;
   keyDeserializer?: Deserializer;
@@ -137,6 +144,8 @@ interface FetchState {
   prefetch: Map<number, Promise<Buffer>>;
   /** Makes this partition's record objects. */
   make: RecordFactory<ConsumerRecord>;
+  /** read_committed: the aborted transactions overlapping the chunk, whose batches are skipped. */
+  aborted: readonly AbortedTxn[];
 }
 
 /** What one poll takes from one partition, applied only once the poll hands it out. */
@@ -172,6 +181,7 @@ export class Consumer<K = unknown, V = unknown> {
   private readonly maxPartitionFetchBytes: number;
   private readonly checkCrcs: boolean;
   private readonly autoCommit: boolean;
+  private readonly readCommitted: boolean;
   private subscription: string[] | null = null;
   private manual = false;
   /** Ends the poll's current wait for data (a seek, a rebalance, close); a no-op between waits. */
@@ -197,6 +207,11 @@ export class Consumer<K = unknown, V = unknown> {
     this.maxPollRecords = options.maxPollRecords ?? 500;
     this.maxPartitionFetchBytes = options.maxPartitionFetchBytes ?? 1024 * 1024;
     this.checkCrcs = options.checkCrcs ?? true;
+    const isolation = options.isolationLevel ?? 'read_uncommitted';
+    if (isolation !== 'read_committed' && isolation !== 'read_uncommitted') {
+      throw new TypeError(`unknown isolationLevel '${String(isolation)}': use 'read_committed' or 'read_uncommitted'`);
+    }
+    this.readCommitted = isolation === 'read_committed';
     this.autoCommit = options.groupId !== undefined && (options.enableAutoCommit ?? true);
     if (options.groupId !== undefined) {
       this.member = new GroupMember(sluice.groups, {
@@ -270,7 +285,7 @@ export class Consumer<K = unknown, V = unknown> {
   }
 
   seekToEnd(tps: TopicPartition[] = this.assignment()): void {
-    for (const tp of tps) this.seek(tp, this.get(tp).ref.highWatermark);
+    for (const tp of tps) this.seek(tp, this.endOf(this.get(tp).ref));
   }
 
   /** The offset the next record of the partition will have. */
@@ -294,7 +309,12 @@ export class Consumer<K = unknown, V = unknown> {
   }
 
   endOffsets(tps: TopicPartition[]): (TopicPartition & { offset: number })[] {
-    return tps.map((tp) => ({ ...tp, offset: this.sluice.partition(tp.topic, tp.partition).highWatermark }));
+    return tps.map((tp) => ({ ...tp, offset: this.endOf(this.sluice.partition(tp.topic, tp.partition)) }));
+  }
+
+  /** Where this consumer's reading ends: the last stable offset (read_committed) or the high watermark. */
+  private endOf(p: Partition): number {
+    return this.readCommitted ? p.lastStableOffset : p.highWatermark;
   }
 
   pause(tps: TopicPartition[]): void {
@@ -480,7 +500,7 @@ export class Consumer<K = unknown, V = unknown> {
   private reset(a: Assigned): void {
     const policy = this.options.autoOffsetReset ?? 'latest';
     if (policy === 'none') throw new NoOffsetForPartitionError(a);
-    a.position = policy === 'earliest' ? a.ref.logStartOffset : a.ref.highWatermark;
+    a.position = policy === 'earliest' ? a.ref.logStartOffset : this.endOf(a.ref);
     a.fetch = null;
   }
 
@@ -537,7 +557,7 @@ export class Consumer<K = unknown, V = unknown> {
   private read(a: Assigned, from = a.position!, at = a.position!): FetchState | null {
     let read;
     try {
-      read = a.ref.read(from, this.maxPartitionFetchBytes);
+      read = a.ref.read(from, this.maxPartitionFetchBytes, this.readCommitted ? a.ref.lastStableOffset : undefined);
     } catch (err) {
       if (err instanceof OffsetOutOfRangeError && from === a.position) {
         this.reset(a);
@@ -559,7 +579,8 @@ export class Consumer<K = unknown, V = unknown> {
       headers,
       size: (key === null ? 0 : key.length) + (value === null ? 0 : value.length),
     });
-    a.fetch = { at, chunk: read.records, chunkPos: 0, nextOffset: read.nextOffset, decoder: null, prefetch: new Map(), make };
+    const aborted = this.readCommitted ? a.ref.txns.abortedIn(from, read.nextOffset) : [];
+    a.fetch = { at, chunk: read.records, chunkPos: 0, nextOffset: read.nextOffset, decoder: null, prefetch: new Map(), make, aborted };
     return a.fetch;
   }
 
@@ -575,6 +596,7 @@ export class Consumer<K = unknown, V = unknown> {
     f.chunkPos = pos + batch.length;
     const h = readBatchHeader(batch);
     if (h.lastOffset < f.at || h.isControl) return;
+    if (h.isTransactional && f.aborted.length > 0 && isAborted(f.aborted, h.producerId, h.baseOffset)) return;
     let decompressed: Buffer | undefined;
     if (h.compression !== 0) {
       const pending = f.prefetch.get(pos) ?? this.sluice.pool.decompress(h.compression, batch.subarray(RECORDS_OFFSET));
@@ -603,7 +625,7 @@ export class Consumer<K = unknown, V = unknown> {
       const batch = this.batchAt(f, pos);
       if (!f.prefetch.has(pos)) {
         const h = readBatchHeader(batch);
-        if (h.compression !== 0 && !h.isControl && h.lastOffset >= f.at) {
+        if (h.compression !== 0 && !h.isControl && h.lastOffset >= f.at && !(h.isTransactional && isAborted(f.aborted, h.producerId, h.baseOffset))) {
           const section = this.sluice.pool.decompress(h.compression, batch.subarray(RECORDS_OFFSET));
           section.catch(() => {}); // a failure is reported when the batch is reached, or dropped with the state
           f.prefetch.set(pos, section);
@@ -619,9 +641,15 @@ export class Consumer<K = unknown, V = unknown> {
     for (const a of this.assigned.values()) {
       if (!a.paused && a.position !== null) waits.push([a.ref, a.position]);
     }
-    const { done, wake } = waitForAny(waits, timeoutMs);
+    const { done, wake } = waitForAny(waits, timeoutMs, this.readCommitted ? 'lso' : 'hw');
     this.wake = wake;
     await done;
     this.wake = () => {};
   }
+}
+
+/** Whether the batch of `producerId` at `offset` belongs to one of the aborted transactions. */
+function isAborted(aborted: readonly AbortedTxn[], producerId: number, offset: number): boolean {
+  for (const e of aborted) if (e.producerId === producerId && e.firstOffset <= offset && offset <= e.lastOffset) return true;
+  return false;
 }

@@ -18,12 +18,15 @@
  *   every record removed   an empty batch: recordsCount 0, no records bytes, codec none,
  *                          same baseOffset and lastOffsetDelta (as Kafka's cleaner writes)
  *
- * Left whole, and not looked into: control batches (transaction markers), batches already
- * empty, and batches with attribute bits the rebuild does not carry over (the delete
- * horizon flag). Transactional batches are cleaned, keeping their bits, but without a
- * transaction index the cleaner cannot tell committed data from aborted, so their records
- * never enter the offset map (they supersede nothing) and their tombstones never expire
- * (they go only when a later record of the key exists).
+ * Left whole, and not looked into: control batches (transaction markers, kept so recovery
+ * can always tell how a transaction ended), batches already empty, and batches with
+ * attribute bits the rebuild does not carry over (the delete horizon flag). Transactional
+ * batches are cleaned, keeping their bits. When the job knows the partition's aborted
+ * transactions (CleanParams.aborted, with the map ending at the last stable offset, so every
+ * transaction below it is decided), as Kafka's cleaner does: a batch of an aborted
+ * transaction loses all its records, and a committed one is cleaned like any other batch.
+ * Without them the cleaner cannot tell committed data from aborted, so transactional records
+ * never enter the offset map (they supersede nothing) and their tombstones never expire.
  *
  * A zstd batch that would lose only some records is kept whole: zstd can be read but not
  * written here. Its superseded keys are then "pinned" for the rest of the run: an expired
@@ -74,9 +77,27 @@ export function isCleanable(h: BatchHeader): boolean {
   return !h.isControl && h.recordsCount > 0 && (h.attributes & ~KNOWN_ATTRIBUTES) === 0;
 }
 
+/**
+ * Tells whether a transactional batch (its producer id and base offset) belongs to an
+ * aborted transaction; null when the cleaner does not know the transactions.
+ */
+export type AbortedCheck = ((producerId: number, offset: number) => boolean) | null;
+
 /** True when the records of a batch with this header enter the offset map. */
-export function entersMap(h: BatchHeader): boolean {
-  return isCleanable(h) && !h.isTransactional;
+export function entersMap(h: BatchHeader, aborted: AbortedCheck = null): boolean {
+  return isCleanable(h) && (!h.isTransactional || (aborted !== null && !aborted(h.producerId, h.baseOffset)));
+}
+
+/** The check for a list of aborted transactions (each from its first offset to its abort marker). */
+export function abortedCheck(list: readonly { producerId: number; firstOffset: number; lastOffset: number }[] | undefined): AbortedCheck {
+  if (list === undefined) return null;
+  const byProducer = new Map<number, { firstOffset: number; lastOffset: number }[]>();
+  for (const a of list) {
+    let l = byProducer.get(a.producerId);
+    if (l === undefined) byProducer.set(a.producerId, (l = []));
+    l.push(a);
+  }
+  return (producerId, offset) => byProducer.get(producerId)?.some((a) => a.firstOffset <= offset && offset <= a.lastOffset) ?? false;
 }
 
 /**
@@ -140,6 +161,8 @@ export interface CleanParams {
   /** Tombstones in batches whose maxTimestamp is below this (now - delete.retention.ms) go. */
   tombstoneHorizon: number;
   maxDecompressedSize: number;
+  /** The partition's aborted transactions, when known (see the file comment). */
+  aborted?: AbortedCheck;
 }
 
 /**
@@ -150,7 +173,9 @@ export function cleanBatch(batch: Buffer, p: CleanParams): CleanedBatch {
   const h = readBatchHeader(batch, 0);
   const whole: CleanedBatch = { bytes: batch, records: h.recordsCount, removed: 0, tombstonesRemoved: 0 };
   if (!isCleanable(h)) return whole;
-  const expired = h.maxTimestamp < p.tombstoneHorizon && !h.isTransactional;
+  const aborted = p.aborted ?? null;
+  const dropAll = h.isTransactional && aborted !== null && aborted(h.producerId, h.baseOffset);
+  const expired = h.maxTimestamp < p.tombstoneHorizon && (!h.isTransactional || aborted !== null);
   const map = p.map;
   const kept: number[] = []; // start, end, start, end, ...
   const superseded: number[] = []; // keyStart, keyLength, ...
@@ -160,8 +185,8 @@ export function cleanBatch(batch: Buffer, p: CleanParams): CleanedBatch {
   let section: Buffer = batch;
   walkRecords(batch, h, p.maxDecompressedSize, (offset, data, keyStart, keyLength, valueLength, recordStart, recordEnd) => {
     section = data;
-    let keep = true;
-    if (keyLength >= 0) {
+    let keep = !dropAll;
+    if (keep && keyLength >= 0) {
       if (map.get(data, keyStart, keyLength) > offset) {
         keep = false;
         superseded.push(keyStart, keyLength);

@@ -26,6 +26,7 @@ import { syncDir, walkBatchesInFile } from './cleaner-io.js';
 import type { LogConfig } from './config.js';
 import { LogCleanerError } from './errors.js';
 import { INDEX_SUFFIX, LOG_SUFFIX, LogSegment, segmentFileName, TIME_INDEX_SUFFIX } from './segment.js';
+import { mergeTxnIndexes } from './txn-index.js';
 
 /**
  * Swaps the cleaned file of `group` (consecutive segments, first one's base offset) in
@@ -39,6 +40,8 @@ export function installCleaned(dir: string, group: readonly LogSegment[], cleane
   const swapPath = path.join(dir, segmentFileName(first.baseOffset, SWAP_SUFFIX));
   fs.renameSync(cleanedPath, swapPath);
   syncDir(dir);
+  // Aborted transactions of the merged segments now belong to the one segment left.
+  mergeTxnIndexes(dir, first.baseOffset, group.map((s) => s.baseOffset));
   for (const s of group.slice(1)) s.delete();
   first.close();
   first.offsetIndex.delete();
@@ -85,6 +88,7 @@ export function finishInterruptedCompaction(dir: string, names: string[] = fs.re
       out.removed.push(name);
       continue;
     }
+    mergeTxnIndexes(dir, base, logs.filter((b) => b >= base && b < end));
     for (const b of logs) {
       if (b < base || b >= end) continue;
       for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX]) fs.rmSync(path.join(dir, segmentFileName(b, suffix)), { force: true });

@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CorruptRecordError } from '../record/errors.js';
 import { readBatchHeader } from '../record/header.js';
-import { cleanBatch, entersMap, walkRecords, type CleanParams } from './cleaner-batch.js';
+import { abortedCheck, cleanBatch, entersMap, walkRecords, type AbortedCheck, type CleanParams } from './cleaner-batch.js';
 import { CleanedFileWriter, walkBatchesInFile, type WalkProblem } from './cleaner-io.js';
 import { KeyMap } from './cleaner-map.js';
 import { LogCleanerError } from './errors.js';
@@ -51,6 +51,12 @@ export interface CompactionJob {
   deleteRetentionMs: number;
   /** Bound on one batch's decompressed records. */
   maxDecompressedSize: number;
+  /**
+   * The partition's aborted transactions, when the caller knows them (then mapEndOffset is
+   * at most the last stable offset): their records are removed, committed transactional
+   * records are compacted like others. Absent: transactional records supersede nothing.
+   */
+  abortedTxns?: { producerId: number; firstOffset: number; lastOffset: number }[];
 }
 
 /** What happened to one group. */
@@ -85,11 +91,13 @@ export function cleanedPathFor(dir: string, baseOffset: number): string {
 
 /** Builds the map, then cleans every group. See the file comment. */
 export function runCompactionJob(job: CompactionJob): CompactionJobResult {
-  const map = buildOffsetMap(job);
+  const aborted = abortedCheck(job.abortedTxns);
+  const map = buildOffsetMap(job, aborted);
   const params: CleanParams = {
     map,
     tombstoneHorizon: job.now - job.deleteRetentionMs,
     maxDecompressedSize: job.maxDecompressedSize,
+    aborted,
   };
   const groups: CleanedGroup[] = [];
   try {
@@ -101,7 +109,7 @@ export function runCompactionJob(job: CompactionJob): CompactionJobResult {
   return { groups, distinctKeys: map.size };
 }
 
-function buildOffsetMap(job: CompactionJob): KeyMap {
+function buildOffsetMap(job: CompactionJob, aborted: AbortedCheck): KeyMap {
   const map = new KeyMap();
   const end = job.mapEndOffset;
   for (const source of job.mapSources) {
@@ -109,7 +117,7 @@ function buildOffsetMap(job: CompactionJob): KeyMap {
     const outcome = walkBatchesInFile(source.path, source.size, (batch, position) => {
       const h = readBatchHeader(batch, 0);
       if (h.baseOffset >= end) return false;
-      if (!entersMap(h)) return true;
+      if (!entersMap(h, aborted)) return true;
       try {
         walkRecords(batch, h, job.maxDecompressedSize, (offset, data, keyStart, keyLength) => {
           if (keyLength >= 0 && offset < end) map.put(data, keyStart, keyLength, offset);

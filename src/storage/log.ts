@@ -159,6 +159,13 @@ export interface CompactOptions {
   maxOffset?: number;
   /** Where the heavy part runs (a WorkerPool); inline on this thread when absent. */
   pool?: CompactionRunner;
+  /**
+   * The partition's transactions (src/txn/partition-txns.ts): the run stops at the last
+   * stable offset (no undecided transaction is cleaned), removes the records of aborted
+   * transactions and compacts committed ones. Absent: transactional records are kept unless
+   * a later non-transactional record of their key supersedes them.
+   */
+  transactions?: { lastStableOffset: number; aborted: readonly { producerId: number; firstOffset: number; lastOffset: number }[] };
 }
 
 /** Runs a compaction job somewhere else (WorkerPool.compactSegments). */
@@ -727,7 +734,7 @@ export class Log {
     this.ensureOpen();
     const started = performance.now();
     const now = options.now ?? this.time();
-    const mapEndOffset = Math.min(options.maxOffset ?? Infinity, this.logEndOffset);
+    const mapEndOffset = Math.min(options.maxOffset ?? Infinity, options.transactions?.lastStableOffset ?? Infinity, this.logEndOffset);
     const plan = planCompaction(this.dir, this.segments, this.config, this._cleanedOffset, {
       now,
       deleteRetentionMs: options.deleteRetentionMs,
@@ -755,6 +762,9 @@ export class Log {
     let job: CompactionJobResult;
     let truncatedTo: number;
     try {
+      if (options.transactions !== undefined) {
+        plan.job.abortedTxns = options.transactions.aborted.map(({ producerId, firstOffset, lastOffset }) => ({ producerId, firstOffset, lastOffset }));
+      }
       job = options.pool !== undefined ? await options.pool.compactSegments(plan.job) : runCompactionJob(plan.job);
     } finally {
       truncatedTo = this.truncatedDuringCompaction;
@@ -1242,7 +1252,7 @@ export class Log {
       }
     }
     for (const name of names) {
-      const m = /^(\d{20})\.(index|timeindex)$/.exec(name);
+      const m = /^(\d{20})\.(index|timeindex|txnindex)$/.exec(name);
       if (m && !logs.has(m[1]!)) fs.rmSync(path.join(this.dir, name), { force: true });
       if (name.endsWith('.tmp')) fs.rmSync(path.join(this.dir, name), { force: true });
     }

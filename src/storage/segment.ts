@@ -654,10 +654,11 @@ export class LogSegment implements SegmentHandle {
     }
   }
 
-  /** Closes and removes the three files. Views already taken stay valid. */
+  /** Closes and removes the files (and the aborted-transaction index, txn-index.ts). Views already taken stay valid. */
   delete(): void {
     this.close();
     fs.rmSync(this.logPath, { force: true });
+    fs.rmSync(this.logPath.slice(0, -LOG_SUFFIX.length) + '.txnindex', { force: true });
     this.offsetIndex.delete();
     this.timeIndex.delete();
   }

@@ -139,7 +139,14 @@ export async function alterTopicConfigs(cluster: Cluster, name: string, set: Rec
  * ListOffsets for partitions of one topic, each asked of its leader: `timestamp` is a time in
  * ms, or LATEST / EARLIEST. A time after the last record answers offset -1.
  */
-export async function listOffsets(cluster: Cluster, topic: string, partitions: readonly number[], timestamp: number): Promise<Map<number, OffsetAnswer>> {
+export async function listOffsets(
+  cluster: Cluster,
+  topic: string,
+  partitions: readonly number[],
+  timestamp: number,
+  /** 1 (read_committed): latest is the last stable offset. */
+  isolationLevel = 0,
+): Promise<Map<number, OffsetAnswer>> {
   const byLeader = await cluster.byLeader(partitions, (partition) => ({ topic, partition }));
   const out = new Map<number, OffsetAnswer>();
   await Promise.all(
@@ -147,7 +154,7 @@ export async function listOffsets(cluster: Cluster, topic: string, partitions: r
       const conn = await cluster.broker(leader);
       const res = await conn.request(ApiKey.ListOffsets, {
         replicaId: -1,
-        isolationLevel: 0,
+        isolationLevel,
         topics: [{ name: topic, partitions: ps.map((partitionIndex) => ({ partitionIndex, timestamp, maxNumOffsets: 1 })) }],
       });
       for (const t of res.topics) {

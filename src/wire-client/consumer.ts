@@ -2,7 +2,11 @@
  * A consumer over the wire for assigned partitions: each poll sends one Fetch to the leader of
  * each partition (in parallel when leaders differ), decodes the batches and returns the records
  * at or after each partition's position, advancing it past the batches read. Control batches
- * (transaction markers) are skipped; isolation is read_uncommitted, Kafka's default.
+ * (transaction markers) are skipped. Isolation is read_uncommitted (Kafka's default) or
+ * read_committed: then the broker returns only records below the last stable offset, with
+ * the aborted transactions among them, and the batches of those are skipped as Kafka's
+ * consumer does (an aborted producer's batches from the transaction's first offset until
+ * its abort marker).
  *
  * Starting positions come from ListOffsets (earliest, latest, a time) or are given. When a
  * position falls outside the log (OFFSET_OUT_OF_RANGE), it is reset to the earliest or latest
@@ -10,6 +14,7 @@
  */
 import { ApiKey } from '../protocol/apis.js';
 import { ErrorCode, isRetriable } from '../protocol/error-codes.js';
+import { readEndTransactionMarker } from '../record/control.js';
 import { readBatchHeader } from '../record/header.js';
 import { batchesIn, readRecords, type RecordHeaderOutput } from '../record/reader.js';
 import { TimestampType } from '../record/layout.js';
@@ -42,6 +47,8 @@ export interface ConsumerOptions {
   partitionMaxBytes?: number;
   /** Where to go when a position is out of range (default 'latest'). */
   autoOffsetReset?: 'earliest' | 'latest';
+  /** isolation.level (default 'read_uncommitted'). */
+  isolationLevel?: 'read_uncommitted' | 'read_committed';
 }
 
 interface Assigned {
@@ -60,6 +67,8 @@ export class Consumer {
   private readonly maxBytes: number;
   private readonly partitionMaxBytes: number;
   private readonly autoOffsetReset: 'earliest' | 'latest';
+  /** Fetch and ListOffsets isolationLevel: 0 read_uncommitted, 1 read_committed. */
+  private readonly isolationLevel: number;
 
   constructor(
     private readonly cluster: Cluster,
@@ -70,6 +79,11 @@ export class Consumer {
     this.maxBytes = options.maxBytes ?? 50 * 1024 * 1024;
     this.partitionMaxBytes = options.partitionMaxBytes ?? 1024 * 1024;
     this.autoOffsetReset = options.autoOffsetReset ?? 'latest';
+    const isolation = options.isolationLevel ?? 'read_uncommitted';
+    if (isolation !== 'read_committed' && isolation !== 'read_uncommitted') {
+      throw new TypeError(`unknown isolationLevel '${String(isolation)}': use 'read_committed' or 'read_uncommitted'`);
+    }
+    this.isolationLevel = isolation === 'read_committed' ? 1 : 0;
   }
 
   /** Adds partitions of one topic, each starting where `start` says. */
@@ -78,8 +92,8 @@ export class Consumer {
     if ('offset' in start) offsets = new Map(partitions.map((p) => [p, start.offset]));
     else {
       const ts = 'earliest' in start ? EARLIEST : 'latest' in start ? LATEST : start.timestamp;
-      const answers = await listOffsets(this.cluster, topic, partitions, ts);
-      const latest = 'timestamp' in start ? await listOffsets(this.cluster, topic, partitions, LATEST) : null;
+      const answers = await listOffsets(this.cluster, topic, partitions, ts, this.isolationLevel);
+      const latest = 'timestamp' in start ? await listOffsets(this.cluster, topic, partitions, LATEST, this.isolationLevel) : null;
       offsets = new Map(partitions.map((p) => {
         const o = answers.get(p)?.offset ?? -1;
         // No record at or after the time: start at the end, as Kafka's consumer does.
@@ -137,7 +151,7 @@ export class Consumer {
         maxWaitMs: this.maxWaitMs,
         minBytes: this.minBytes,
         maxBytes: this.maxBytes,
-        isolationLevel: 0,
+        isolationLevel: this.isolationLevel,
         sessionId: 0,
         sessionEpoch: -1,
         topics: [...topics].map(([topic, as]) => ({
@@ -166,7 +180,7 @@ export class Consumer {
           continue;
         }
         a.highWatermark = p.highWatermark;
-        if (p.records !== null && p.records.length > 0) this.decode(a, p.records, out);
+        if (p.records !== null && p.records.length > 0) this.decode(a, p.records, out, p.abortedTransactions ?? []);
       }
     }
     if (refresh) {
@@ -176,11 +190,18 @@ export class Consumer {
     return out;
   }
 
-  private decode(a: Assigned, records: Buffer, out: ConsumedRecord[]): void {
+  private decode(a: Assigned, records: Buffer, out: ConsumedRecord[], abortedTxns: readonly { producerId: number; firstOffset: number }[]): void {
+    // Kafka's consumer: an aborted transaction's producer is skipped from the transaction's
+    // first offset until its abort marker.
+    const pending = abortedTxns.length > 0 ? [...abortedTxns].sort((x, y) => x.firstOffset - y.firstOffset) : abortedTxns;
+    let next = 0;
+    const skipping = new Set<number>();
     for (const batch of batchesIn(records)) {
       const h = readBatchHeader(batch);
+      while (next < pending.length && pending[next]!.firstOffset <= h.lastOffset) skipping.add(pending[next++]!.producerId);
+      if (h.isControl && h.isTransactional && skipping.has(h.producerId) && isAbortMarker(batch)) skipping.delete(h.producerId);
       if (h.lastOffset < a.position) continue;
-      if (!h.isControl) {
+      if (!h.isControl && !(h.isTransactional && skipping.has(h.producerId))) {
         const timestampType = h.timestampType === TimestampType.LogAppendTime ? 'LogAppendTime' : 'CreateTime';
         // Each record built once, straight from its fields; those before the position are skipped unbuilt.
         const { topic, partition } = a;
@@ -188,5 +209,13 @@ export class Consumer {
       }
       a.position = h.lastOffset + 1;
     }
+  }
+}
+
+function isAbortMarker(batch: Buffer): boolean {
+  try {
+    return !readEndTransactionMarker(batch).committed;
+  } catch {
+    return false; // another control record (not a transaction marker)
   }
 }

@@ -5,13 +5,16 @@
  * its partitionMaxBytes; every other batch goes out only while both budgets hold it. Fetch
  * v0-3 get the batches converted to message format 0/1 (legacy-format.ts).
  * Long polling: with fewer than minBytes available the request waits up to maxWaitMs and
- * wakes as soon as a produce brings data. With no transactions the last stable offset is the
- * high watermark, so read_committed and read_uncommitted see the same records.
+ * wakes as soon as a produce brings data.
+ * Isolation: read_uncommitted reads up to the high watermark; read_committed (isolationLevel 1)
+ * only up to the last stable offset (no undecided transaction below it), and gets the aborted
+ * transactions overlapping the batches returned so the client drops their records. Its long
+ * poll wakes when the last stable offset moves. With no transactions both read the same.
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { CorruptSegmentError, OffsetOutOfRangeError, type StorageLogger } from '../../storage/index.js';
 import { LENGTH_OFFSET, LOG_OVERHEAD, RECORDS_COUNT_OFFSET, RECORDS_OFFSET } from '../../record/layout.js';
-import { waitForAny, type Partition } from '../partition.js';
+import { waitForAny, type Partition, type ReadBound } from '../partition.js';
 import type { BrokerContext } from './context.js';
 import { errorCodeOf } from './errors.js';
 import { servedPartition } from './leadership.js';
@@ -97,21 +100,24 @@ export async function handleFetch(ctx: BrokerContext, req: FetchRequest, version
   for (const s of slots) {
     if (s.partition !== null) waitFor.set(s.partition, Math.min(waitFor.get(s.partition) ?? Infinity, s.request.fetchOffset));
   }
-  const byLogEnd = replicaId >= 0;
-  let result = gather(slots, maxBytes, ctx.logger, byLogEnd);
+  // A follower reads to the log end offset; a read_committed consumer to the last stable
+  // offset; any other consumer to the high watermark.
+  const bound: ReadBound = replicaId >= 0 ? 'leo' : req.isolationLevel === READ_COMMITTED ? 'lso' : 'hw';
+  const byLogEnd = bound === 'leo';
+  let result = gather(slots, maxBytes, ctx.logger, bound);
   while (result.bytes < Math.max(req.minBytes, 1) && !result.anyError && !signal.aborted) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;
     // Wait for data past what is there now: when the partition already holds data past the
     // fetch offset (too few bytes for minBytes), waiting at the fetch offset would resolve at
     // once and spin this loop on microtasks, freezing the event loop until the deadline.
-    const waits = [...waitFor].map(([partition, offset]) => [partition, Math.max(offset, byLogEnd ? partition.logEndOffset : partition.highWatermark)] as const);
-    const { done, wake } = waitForAny(waits, remaining, byLogEnd);
+    const waits = [...waitFor].map(([partition, offset]) => [partition, Math.max(offset, partition.boundOf(bound))] as const);
+    const { done, wake } = waitForAny(waits, remaining, bound);
     signal.addEventListener('abort', wake, { once: true });
     await done;
     signal.removeEventListener('abort', wake);
     forgetDeleted(ctx, slots);
-    result = gather(slots, maxBytes, ctx.logger, byLogEnd);
+    result = gather(slots, maxBytes, ctx.logger, bound);
   }
 
   // v0-3 readers expect message format 0/1: the v2 batches are converted (legacy-format.ts).
@@ -127,7 +133,11 @@ export async function handleFetch(ctx: BrokerContext, req: FetchRequest, version
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses };
 }
 
-function gather(slots: Slot[], maxBytes: number, logger: StorageLogger | undefined, byLogEnd: boolean): { data: FetchPartitionData[]; bytes: number; anyError: boolean } {
+/** isolationLevel of Fetch and ListOffsets: 0 read_uncommitted, 1 read_committed. */
+export const READ_COMMITTED = 1;
+
+function gather(slots: Slot[], maxBytes: number, logger: StorageLogger | undefined, bound: ReadBound): { data: FetchPartitionData[]; bytes: number; anyError: boolean } {
+  const readCommitted = bound === 'lso';
   let bytes = 0;
   let anyError = false;
   const data = slots.map((s) => {
@@ -137,23 +147,24 @@ function gather(slots: Slot[], maxBytes: number, logger: StorageLogger | undefin
       return empty(s.request.partition, s.error, -1, -1);
     }
     const hw = p.highWatermark;
+    const lso = p.lastStableOffset;
     try {
       const budget = Math.max(0, Math.min(s.request.partitionMaxBytes, maxBytes - bytes));
       // KIP-74: the first batch of the first partition with data goes out whatever the
       // limits; after it, whole batches only while they fit both budgets.
       const minOne = bytes === 0;
-      if (budget === 0 && !minOne) return empty(s.request.partition, ErrorCode.NONE, hw, p.logStartOffset);
-      const r = p.read(s.request.fetchOffset, Math.max(budget, 1), byLogEnd ? p.logEndOffset : undefined);
+      if (budget === 0 && !minOne) return empty(s.request.partition, ErrorCode.NONE, hw, p.logStartOffset, lso, readCommitted);
+      const r = p.read(s.request.fetchOffset, Math.max(budget, 1), bound === 'hw' ? undefined : p.boundOf(bound));
       // The log returns at least one batch; past the first partition, one too large is left for the next fetch.
-      if (!minOne && r.records.length > budget) return empty(s.request.partition, ErrorCode.NONE, hw, r.logStartOffset);
+      if (!minOne && r.records.length > budget) return empty(s.request.partition, ErrorCode.NONE, hw, r.logStartOffset, lso, readCommitted);
       bytes += r.records.length;
       return {
         partitionIndex: s.request.partition,
         errorCode: ErrorCode.NONE,
         highWatermark: hw,
-        lastStableOffset: hw,
+        lastStableOffset: lso,
         logStartOffset: r.logStartOffset,
-        abortedTransactions: null,
+        abortedTransactions: readCommitted ? (r.records.length > 0 ? p.txns.abortedTransactions(s.request.fetchOffset, r.nextOffset) : []) : null,
         preferredReadReplica: -1,
         records: r.records,
       };
@@ -163,7 +174,7 @@ function gather(slots: Slot[], maxBytes: number, logger: StorageLogger | undefin
       // Anything but an out-of-range offset is worth a line in the broker's log (a corrupt
       // batch the log could not quarantine was logged once by the log itself).
       if (code !== ErrorCode.OFFSET_OUT_OF_RANGE && !(err instanceof CorruptSegmentError)) logger?.warn({ err, topic: p.topic, partition: p.index, fetchOffset: s.request.fetchOffset }, 'fetch failed');
-      return empty(s.request.partition, code, hw, p.logStartOffset);
+      return empty(s.request.partition, code, hw, p.logStartOffset, lso, readCommitted);
     }
   });
   return { data, bytes, anyError };
@@ -200,14 +211,14 @@ function recordsIn(view: Buffer): number {
   return n;
 }
 
-function empty(partitionIndex: number, errorCode: number, hw: number, logStartOffset: number): FetchPartitionData {
+function empty(partitionIndex: number, errorCode: number, hw: number, logStartOffset: number, lso = hw, readCommitted = false): FetchPartitionData {
   return {
     partitionIndex,
     errorCode,
     highWatermark: hw,
-    lastStableOffset: hw,
+    lastStableOffset: lso,
     logStartOffset,
-    abortedTransactions: null,
+    abortedTransactions: readCommitted ? [] : null,
     preferredReadReplica: -1,
     records: Buffer.alloc(0),
   };

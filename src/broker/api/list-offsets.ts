@@ -1,6 +1,6 @@
 /**
  * ListOffsets (api key 2): timestamp -2 is the log start offset (earliest), -1 the high
- * watermark (latest; with no transactions also the last stable offset), -3 the offset of the
+ * watermark (latest; the last stable offset with isolationLevel 1, read_committed), -3 the offset of the
  * record with the largest timestamp (v7+, max-timestamp.ts), and any other time the first
  * offset whose timestamp is at or after it (-1 / -1 when none). Version 0 answers in oldStyleOffsets.
  */
@@ -9,6 +9,7 @@ import type { BrokerContext } from './context.js';
 import { errorCodeOf } from './errors.js';
 import { servedPartition } from './leadership.js';
 import { maxTimestampRecord } from './max-timestamp.js';
+import { READ_COMMITTED } from './fetch.js';
 
 export const EARLIEST_TIMESTAMP = -2;
 export const LATEST_TIMESTAMP = -1;
@@ -30,14 +31,15 @@ export function handleListOffsets(ctx: BrokerContext, req: ListOffsetsRequest, v
         let offset = -1;
         let timestamp = -1;
         if (p.timestamp === EARLIEST_TIMESTAMP) offset = part.logStartOffset;
-        else if (p.timestamp === LATEST_TIMESTAMP) offset = part.highWatermark;
+        else if (p.timestamp === LATEST_TIMESTAMP) offset = req.isolationLevel === READ_COMMITTED ? part.lastStableOffset : part.highWatermark;
         else if (p.timestamp === MAX_TIMESTAMP) {
           const m = maxTimestampRecord(part);
           offset = m.offset;
           timestamp = m.timestamp;
         } else {
           const found = part.log.offsetForTimestamp(p.timestamp);
-          if (found) {
+          // read_committed: an offset at or past the last stable offset is not readable yet (as Kafka answers).
+          if (found && !(req.isolationLevel === READ_COMMITTED && found.offset >= part.lastStableOffset)) {
             offset = found.offset;
             timestamp = found.timestamp;
           }
