@@ -97,7 +97,9 @@ export class PartitionProducerState {
   rebuild(partition: Partition): void {
     let offset = partition.logStartOffset;
     while (offset < partition.logEndOffset) {
-      const r = partition.read(offset, 16 * 1024 * 1024);
+      // Up to the log end, not the high watermark: a new leader holds batches its followers
+      // have not confirmed yet, and a producer's retry of one of them is a duplicate.
+      const r = partition.read(offset, 16 * 1024 * 1024, partition.logEndOffset);
       const v = r.records;
       if (v.length === 0) break;
       for (let pos = 0; pos + RECORD_BATCH_OVERHEAD <= v.length; pos += v.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD) {

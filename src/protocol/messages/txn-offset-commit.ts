@@ -21,7 +21,7 @@ export const TxnOffsetCommitRequest = message({
     { name: 'producerId', type: 'int64', versions: [0] },
     { name: 'producerEpoch', type: 'int16', versions: [0] },
     { name: 'generationId', type: 'int32', versions: [3], default: -1 },
-    { name: 'memberId', type: 'string', versions: [3] },
+    { name: 'memberId', type: 'string', versions: [3], default: '' },
     { name: 'groupInstanceId', type: 'string', versions: [3], nullableVersions: [3], default: null },
     {
       name: 'topics', versions: [0],
