@@ -78,6 +78,8 @@ const OPTIONS = {
   timeout: { type: 'string' },
   'reporting-interval': { type: 'string' },
   json: { type: 'boolean' },
+  'decode-records': { type: 'boolean' },
+  'encode-records': { type: 'boolean' },
 } as const;
 
 /**
@@ -248,6 +250,8 @@ export async function perf(argv: string[]): Promise<number> {
     consumer,
     group,
     timeoutMs,
+    decodeRecords: v['decode-records'] === true,
+    encodeRecords: v['encode-records'] === true,
   }));
   const result = await runWorkers(tasks, m, reportMs, json);
   const out = json ? JSON.stringify(toJson(m, result, { topic, partitions: partitionCount, threads, recordSize: recordSize ?? null, throughput, producer, consumer, group: group ?? null })) : render(m, result);

@@ -151,6 +151,21 @@ export class Producer {
     return this.bufferedBytes <= this.maxBufferedBytes;
   }
 
+  /**
+   * Sends one already encoded RecordBatch v2 to a partition at once (no accumulating, no
+   * linger), for benchmarks that encode their own batches. `count` records and `bytes` of keys
+   * and values count in stats when it is acknowledged. Returns false when the caller should
+   * await room() before sending more. The Buffer must not change until acknowledged.
+   */
+  sendBatch(topic: string, partition: number, batch: Buffer, count: number, bytes: number): boolean {
+    if (this.failure !== null) throw this.failure;
+    const at = this.onDelivered === undefined ? 0 : performance.now();
+    const size = bytes + 16 * count;
+    this.bufferedBytes += size;
+    this.track(this.sendReady([{ topic, partition, batch, count, bytes: size, attempts: 0, firstAt: at, lastAt: at }]));
+    return this.bufferedBytes <= this.maxBufferedBytes;
+  }
+
   /** Waits until buffered bytes are below maxBufferedBytes (or nothing is in flight). */
   async room(): Promise<void> {
     while (this.bufferedBytes > this.maxBufferedBytes && this.inFlight.size > 0) await Promise.race(this.inFlight);
