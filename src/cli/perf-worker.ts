@@ -44,6 +44,8 @@ export interface WorkerTask {
   decodeRecords: boolean;
   /** produce at -1: encode each record into a batch as sent (the wire producer's path), instead of sending pre-encoded batches. */
   encodeRecords: boolean;
+  /** end-to-end: records sent in the first this many ms are timed apart (start-up). */
+  warmupMs: number;
 }
 
 export interface WindowReport {
@@ -68,7 +70,14 @@ export interface DoneReport {
   lastRecordAt: number;
   /** epoch ms when this thread began sending or fetching (after connecting and setting up). */
   begunAt: number;
+  /**
+   * end-to-end: records sent during the warm-up (not in `hist`), and, on a LogAppendTime
+   * topic, the two legs of the others: send to the broker's append, and append to delivery.
+   */
+  e2e?: { warmup: HistogramData; append: HistogramData; deliver: HistogramData };
 }
+
+type HistogramData = { counts: Float64Array; count: number; sum: number; max: number };
 
 export type WorkerMessage = WindowReport | DoneReport | { type: 'error'; thread: number; message: string };
 
@@ -329,20 +338,37 @@ async function consume(task: WorkerTask, cluster: Cluster, meter: Meter, done: D
 async function endToEnd(task: WorkerTask, cluster: Cluster, meter: Meter, done: DoneReport): Promise<void> {
   const values = payloads(task);
   const producer = new Producer(cluster, { acks: 1, lingerMs: 0, ...task.producer, allowAutoTopicCreation: false });
-  const consumer = new Consumer(cluster, { maxWaitMs: 100, ...task.consumer, minBytes: 1 });
+  // The consumer has connections of its own, as a separate client would: a broker answers one
+  // connection's requests in order, so a Fetch waiting for data held back the Produce answers
+  // queued behind it until its fetch.max.wait.ms ran out (the 100 ms tail at 50% load).
+  const fetching = await Cluster.connect({ bootstrap: task.bootstrap, clientId: `sluice-perf-${task.thread}-consumer`, requestTimeoutMs: task.requestTimeoutMs });
+  try {
+    await endToEndWith(task, producer, new Consumer(fetching, { maxWaitMs: 100, ...task.consumer, minBytes: 1 }), values, meter, done);
+  } finally {
+    fetching.close();
+  }
+}
+
+async function endToEndWith(task: WorkerTask, producer: Producer, consumer: Consumer, values: Buffer[], meter: Meter, done: DoneReport): Promise<void> {
   await producer.partitionsOf(task.topic);
   await consumer.assign(task.topic, task.partitions, { latest: true });
   let received = 0;
   let lastAt = Date.now();
   done.begunAt = lastAt;
   let sendError: Error | null = null;
+  // Send and delivery times are epoch ms with µs precision (timeOrigin + now), so that they
+  // compare with the broker's LogAppendTime stamp (epoch ms) on the same machine.
+  const origin = performance.timeOrigin;
+  const warmUntil = origin + performance.now() + task.warmupMs;
+  const split = { warmup: new LatencyHistogram(), append: new LatencyHistogram(), deliver: new LatencyHistogram() };
+  done.e2e = split;
   const sending = (async () => {
     const due = pacer(task.throughput);
     for (let i = 0; i < task.records; i++) {
       const wait = due(i);
       if (wait !== null) await wait;
       const stamp = Buffer.allocUnsafe(8);
-      stamp.writeDoubleLE(performance.now());
+      stamp.writeDoubleLE(origin + performance.now());
       const partition = task.partitions[i % task.partitions.length]!;
       if (!producer.append({ topic: task.topic, partition, value: values[i % values.length]!, headers: [{ key: SENT_HEADER, value: stamp }] })) await producer.room();
     }
@@ -352,11 +378,20 @@ async function endToEnd(task: WorkerTask, cluster: Cluster, meter: Meter, done: 
   });
   while (received < task.records && sendError === null) {
     const records = await consumer.poll();
-    const now = performance.now();
+    const now = origin + performance.now();
     for (const r of records) {
       const h = r.headers.find((x) => x.key === SENT_HEADER);
       if (h?.value == null || h.value.length !== 8) continue;
-      meter.latency(now - h.value.readDoubleLE(0));
+      const sent = h.value.readDoubleLE(0);
+      if (sent < warmUntil) split.warmup.add(now - sent);
+      else {
+        meter.latency(now - sent);
+        // With LogAppendTime the broker stamped each batch as it appended it: the two legs.
+        if (r.timestampType === 'LogAppendTime') {
+          split.append.add(r.timestamp - sent);
+          split.deliver.add(now - r.timestamp);
+        }
+      }
       meter.bytes += r.value?.length ?? 0;
       received++;
     }

@@ -80,6 +80,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
   'decode-records': { type: 'boolean' },
   'encode-records': { type: 'boolean' },
+  'warmup-ms': { type: 'string' },
 } as const;
 
 /**
@@ -163,7 +164,7 @@ function consumerOptions(list: string[] | undefined): { options: ConsumerOptions
 }
 
 /** The topic's partition count, creating it with `partitions` when missing and asked to. */
-async function ensureTopic(cluster: Cluster, topic: string, partitions: number | undefined, replicationFactor: number | undefined): Promise<number> {
+async function ensureTopic(cluster: Cluster, topic: string, partitions: number | undefined, replicationFactor: number | undefined, configs: Record<string, string> = {}): Promise<number> {
   try {
     return (await cluster.topic(topic)).partitions.length;
   } catch (err) {
@@ -172,7 +173,7 @@ async function ensureTopic(cluster: Cluster, topic: string, partitions: number |
       throw err;
     }
   }
-  await createTopic(cluster, { name: topic, partitions, replicationFactor: replicationFactor ?? -1, configs: {} });
+  await createTopic(cluster, { name: topic, partitions, replicationFactor: replicationFactor ?? -1, configs });
   return (await cluster.topic(topic)).partitions.length;
 }
 
@@ -218,6 +219,8 @@ export async function perf(argv: string[]): Promise<number> {
   if (m === 'end-to-end' && threadsFlag > 1) throw new UsageError('end-to-end runs on one thread (it times each record from send to poll in one event loop): leave out --threads');
   const timeoutMs = intFlag(v.timeout, 'timeout', 1) ?? 10_000;
   const reportMs = intFlag(v['reporting-interval'], 'reporting-interval', 100) ?? 5000;
+  const warmupMs = intFlag(v['warmup-ms'], 'warmup-ms', 0) ?? 0;
+  if (v['warmup-ms'] !== undefined && m !== 'end-to-end') throw new UsageError('--warmup-ms is for perf end-to-end');
   const producer = producerOptions(v['producer-props']);
   const { options: consumer, group: groupProp } = consumerOptions(v['consumer-props']);
   const group = v.group ?? groupProp;
@@ -225,7 +228,10 @@ export async function perf(argv: string[]): Promise<number> {
   const json = v.json === true;
   const bootstrap = bootstrapOf(v);
 
-  const partitionCount = await withCluster(v, 'sluice-perf', (cluster) => ensureTopic(cluster, topic, partitionsFlag, replicationFactor));
+  const partitionCount = await withCluster(v, 'sluice-perf', (cluster) =>
+    // end-to-end: the broker stamps each batch as it appends it, which splits every latency in two.
+    ensureTopic(cluster, topic, partitionsFlag, replicationFactor, m === 'end-to-end' ? { 'message.timestamp.type': 'LogAppendTime' } : {}),
+  );
   // Consuming without a group, a thread with no partition would have nothing to do.
   const threads = m === 'consume' && group === undefined ? Math.min(threadsFlag, partitionCount) : threadsFlag;
   if (threads < threadsFlag) process.stderr.write(`sluice perf: ${threads} thread(s), one per partition of '${topic}' (asked for ${threadsFlag})\n`);
@@ -252,6 +258,7 @@ export async function perf(argv: string[]): Promise<number> {
     timeoutMs,
     decodeRecords: v['decode-records'] === true,
     encodeRecords: v['encode-records'] === true,
+    warmupMs,
   }));
   const result = await runWorkers(tasks, m, reportMs, json);
   const out = json ? JSON.stringify(toJson(m, result, { topic, partitions: partitionCount, threads, recordSize: recordSize ?? null, throughput, producer, consumer, group: group ?? null })) : render(m, result);
@@ -270,6 +277,10 @@ interface RunResult {
   endMs: number;
   seconds: number;
   latency: LatencySummary;
+  /** end-to-end: latency of the records sent during --warmup-ms, apart from the rest. */
+  warmup: (LatencySummary & { records: number }) | null;
+  /** end-to-end on a LogAppendTime topic: send to the broker's append, append to delivery. */
+  legs: { append: LatencySummary; deliver: LatencySummary } | null;
   rebalanceMs: number;
   fetchSeconds: number;
 }
@@ -279,6 +290,7 @@ async function runWorkers(tasks: WorkerTask[], mode: PerfMode, reportMs: number,
   const t0 = performance.now();
   const windows = new Map<number, WindowReport>();
   const hist = new LatencyHistogram();
+  const split = { warmup: new LatencyHistogram(), append: new LatencyHistogram(), deliver: new LatencyHistogram() };
   const dones: DoneReport[] = [];
   let lastRecords = 0;
   let lastBytes = 0;
@@ -323,6 +335,7 @@ async function runWorkers(tasks: WorkerTask[], mode: PerfMode, reportMs: number,
               } else if (msg.type === 'done') {
                 dones.push(msg);
                 hist.merge(msg.hist);
+                if (msg.e2e !== undefined) for (const k of ['warmup', 'append', 'deliver'] as const) split[k].merge(msg.e2e[k]);
                 resolve();
               } else reject(new Error(msg.message));
             });
@@ -352,6 +365,8 @@ async function runWorkers(tasks: WorkerTask[], mode: PerfMode, reportMs: number,
     endMs,
     seconds: Math.max(1e-3, (endMs - begunAt) / 1000),
     latency: hist.summary(),
+    warmup: split.warmup.count > 0 ? { records: split.warmup.count, ...split.warmup.summary() } : null,
+    legs: split.append.count > 0 ? { append: split.append.summary(), deliver: split.deliver.summary() } : null,
     rebalanceMs,
     fetchSeconds: Math.max(1e-3, (endMs - fetchStart) / 1000),
   };
@@ -377,8 +392,14 @@ function render(mode: PerfMode, r: RunResult): string {
     ].join(', ');
     return `${head}\n${row}`;
   }
-  const l = r.latency;
-  return `${r.records} records, ${(r.records / r.seconds).toFixed(1)} records/sec, end-to-end latency: avg ${ms(l.avg)} ms, p50 ${ms(l.p50)} ms, p95 ${ms(l.p95)} ms, p99 ${ms(l.p99)} ms, p99.9 ${ms(l.p999)} ms, max ${ms(l.max)} ms.`;
+  const pct = (l: LatencySummary) => `p50 ${ms(l.p50)} ms, p95 ${ms(l.p95)} ms, p99 ${ms(l.p99)} ms, p99.9 ${ms(l.p999)} ms, max ${ms(l.max)} ms`;
+  const lines = [`${r.records} records, ${(r.records / r.seconds).toFixed(1)} records/sec, end-to-end latency: avg ${ms(r.latency.avg)} ms, ${pct(r.latency)}.`];
+  if (r.warmup !== null) lines.push(`warm-up (${r.warmup.records} records, not above): ${pct(r.warmup)}.`);
+  if (r.legs !== null) {
+    lines.push(`send to broker append (LogAppendTime, 1 ms steps): ${pct(r.legs.append)}.`);
+    lines.push(`broker append to delivery: ${pct(r.legs.deliver)}.`);
+  }
+  return lines.join('\n');
 }
 
 function toJson(mode: PerfMode, r: RunResult, params: Record<string, unknown>): Record<string, unknown> {
@@ -396,5 +417,13 @@ function toJson(mode: PerfMode, r: RunResult, params: Record<string, unknown>): 
   }
   const l = r.latency;
   const round = (n: number) => +n.toFixed(3);
-  return { ...base, latencyMs: { avg: round(l.avg), max: round(l.max), p50: round(l.p50), p95: round(l.p95), p99: round(l.p99), p999: round(l.p999) } };
+  const lat = (l: LatencySummary) => ({ avg: round(l.avg), max: round(l.max), p50: round(l.p50), p95: round(l.p95), p99: round(l.p99), p999: round(l.p999) });
+  if (mode === 'produce') return { ...base, latencyMs: lat(l) };
+  return {
+    ...base,
+    latencyMs: lat(l),
+    warmupLatencyMs: r.warmup === null ? null : { records: r.warmup.records, ...lat(r.warmup) },
+    appendLatencyMs: r.legs === null ? null : lat(r.legs.append),
+    deliveryLatencyMs: r.legs === null ? null : lat(r.legs.deliver),
+  };
 }
