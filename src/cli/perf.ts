@@ -6,6 +6,7 @@
  * loop is not the limit; this thread only adds up and prints.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Cluster } from '../wire-client/cluster.js';
 import { createTopic } from '../wire-client/admin.js';
@@ -13,6 +14,9 @@ import type { ConsumerOptions } from '../wire-client/consumer.js';
 import type { Acks, ProducerCompression, ProducerOptions } from '../wire-client/producer.js';
 import { bootstrapOf, COMMON_HELP, COMMON_OPTIONS, intFlag, keyValues, parse, required, UsageError } from './args.js';
 import { withCluster } from './connect.js';
+import { workloadChart } from './perf-chart.js';
+import { runWorkload, workloadSummary } from './perf-workload.js';
+import { readWorkload } from './perf-workload-file.js';
 import { consumerTime, LatencyHistogram, ms, producerLine, type LatencySummary } from './perf-stats.js';
 import type { DoneReport, PerfMode, WindowReport, WorkerMessage, WorkerTask } from './perf-worker.js';
 
@@ -177,7 +181,46 @@ async function ensureTopic(cluster: Cluster, topic: string, partitions: number |
   return (await cluster.topic(topic)).partitions.length;
 }
 
+const WORKLOAD_OPTIONS = {
+  ...COMMON_OPTIONS,
+  workload: { type: 'string' },
+  output: { type: 'string' },
+  'reporting-interval': { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/** `sluice perf --workload FILE [--output PATH]`. */
+async function perfWorkload(argv: string[]): Promise<number> {
+  const v = parse(argv, WORKLOAD_OPTIONS);
+  if (v.help) {
+    process.stdout.write(PERF_HELP);
+    return 0;
+  }
+  const file = required(v.workload, 'workload', 'the workload file to run');
+  const workload = readWorkload(file);
+  const reportMs = intFlag(v['reporting-interval'], 'reporting-interval', 100) ?? 10_000;
+  const json = v.json === true;
+  let outJson: string | null = null;
+  let outSvg: string | null = null;
+  if (v.output !== undefined) {
+    const base = v.output.replace(/\.(json|svg)$/i, '');
+    [outJson, outSvg] = [`${base}.json`, `${base}.svg`];
+    const dir = path.dirname(path.resolve(outJson));
+    if (!fs.existsSync(dir)) throw new UsageError(`--output ${v.output}: folder ${dir} does not exist`);
+  }
+  const log = (line: string) => (json ? process.stderr : process.stdout).write(line + '\n');
+  const result = await runWorkload(workload, { bootstrap: bootstrapOf(v), requestTimeoutMs: intFlag(v['request-timeout-ms'], 'request-timeout-ms', 1, 2 ** 31 - 1), reportMs, log });
+  if (outJson !== null && outSvg !== null) {
+    fs.writeFileSync(outJson, JSON.stringify(result, null, 2) + '\n');
+    fs.writeFileSync(outSvg, workloadChart(result));
+    log(`wrote ${outJson} and ${outSvg}`);
+  }
+  process.stdout.write((json ? JSON.stringify(result) : workloadSummary(result)) + '\n');
+  return 0;
+}
+
 export async function perf(argv: string[]): Promise<number> {
+  if (argv.some((a) => a === '--workload' || a.startsWith('--workload='))) return perfWorkload(argv);
   const [mode, ...rest] = argv;
   if (mode === '--help' || mode === '-h' || mode === 'help') {
     process.stdout.write(PERF_HELP);
