@@ -30,6 +30,8 @@ export interface BatchCount {
   bytes: number;
   /** The offset after the last record counted. */
   next: number;
+  /** False when the limit stopped the count before the batch's end. */
+  complete: boolean;
 }
 
 const MAX_DECOMPRESSED = 64 * 1024 * 1024;
@@ -67,6 +69,7 @@ export function countBatch(batch: Buffer, position: number, limit: number, out: 
   out.records = 0;
   out.bytes = 0;
   out.next = position;
+  out.complete = limit > 0;
   if (batch.readUInt32BE(CRC_OFFSET) !== crc32c(batch.subarray(CRC_START))) {
     throw new CorruptRecordError(`batch at offset ${baseOffset}: CRC32C mismatch`);
   }
@@ -89,7 +92,8 @@ export function countBatch(batch: Buffer, position: number, limit: number, out: 
   at = start;
   let records = 0;
   let bytes = 0;
-  for (let i = 0; i < count && records < limit; i++) {
+  let i = 0;
+  for (; i < count && records < limit; i++) {
     if (at >= end) throw new CorruptRecordError(`batch at offset ${baseOffset}: the records end after ${i} of ${count}`);
     const length = varint(data);
     const recordEnd = at + length;
@@ -110,5 +114,6 @@ export function countBatch(batch: Buffer, position: number, limit: number, out: 
   }
   out.records = records;
   out.bytes = bytes;
+  out.complete = i === count;
   return out;
 }

@@ -176,9 +176,11 @@ async function produce(task: WorkerTask, cluster: Cluster, meter: Meter, done: D
       done.begunAt = Date.now();
       for (let sent = 0, k = 0; sent < task.records; k++) {
         const p = pool[k % pool.length]!;
-        const batch = p.count <= task.records - sent ? stamped(p.batch) : buildBatch(values.slice(0, task.records - sent).map((value) => ({ value })), { compression: task.producer.compression ?? 'none' });
         const count = Math.min(p.count, task.records - sent);
-        const bytes = p.count === count ? p.bytes : values.slice(0, count).reduce((n, v) => n + v.length, 0);
+        // The last batch, when shorter, holds the first records of the pooled one it stands for.
+        const tail = p.values.slice(0, count);
+        const batch = count === p.count ? stamped(p.batch) : buildBatch(tail.map((value) => ({ value })), { compression: task.producer.compression ?? 'none' });
+        const bytes = count === p.count ? p.bytes : tail.reduce((n, v) => n + v.length, 0);
         if (!producer.sendBatch(task.topic, parts[k % parts.length]!, batch, count, bytes)) await producer.room();
         sent += count;
         // Let answers and timers in now and then: sendBatch never yields by itself.
@@ -207,6 +209,7 @@ async function produce(task: WorkerTask, cluster: Cluster, meter: Meter, done: D
 
 interface PooledBatch {
   batch: Buffer;
+  values: Buffer[];
   count: number;
   /** Value bytes of its records. */
   bytes: number;
@@ -224,7 +227,7 @@ function batchPool(values: Buffer[], perBatch: number, compression: ProducerComp
     // The last batch is filled up from the start of the pool, so every batch holds perBatch.
     if (chunk.length < perBatch) chunk = chunk.concat(values.slice(0, Math.min(values.length, perBatch) - chunk.length));
     const batch = buildBatch(chunk.map((value) => ({ value, timestamp: now })), { compression, now });
-    pool.push({ batch, count: chunk.length, bytes: chunk.reduce((n, v) => n + v.length, 0) });
+    pool.push({ batch, values: chunk, count: chunk.length, bytes: chunk.reduce((n, v) => n + v.length, 0) });
   }
   return pool;
 }
@@ -263,7 +266,7 @@ async function consume(task: WorkerTask, cluster: Cluster, meter: Meter, done: D
   let last = Date.now();
   try {
     if (!task.decodeRecords) {
-      const counted: BatchCount = { records: 0, bytes: 0, next: 0 };
+      const counted: BatchCount = { records: 0, bytes: 0, next: 0, complete: true };
       let got = 0;
       // Counts each batch's records from its bytes; Atomics keeps threads to --num-records in all.
       const onBatch = (_topic: string, _partition: number, batch: Buffer, position: number): number | undefined => {
@@ -272,13 +275,12 @@ async function consume(task: WorkerTask, cluster: Cluster, meter: Meter, done: D
         countBatch(batch, position, left, counted);
         const before = Atomics.add(shared, 0, BigInt(counted.records));
         const take = before >= total ? 0 : Math.min(counted.records, Number(total - before));
-        const short = take < counted.records;
-        if (short) countBatch(batch, position, take, counted);
+        if (take < counted.records) countBatch(batch, position, take, counted);
         got += counted.records;
         meter.records += counted.records;
         meter.bytes += counted.bytes;
         // Records past --num-records stay unread, so a group commits where the count ended.
-        return short ? counted.next : undefined;
+        return counted.complete ? undefined : counted.next;
       };
       while (Atomics.load(shared, 0) < total) {
         got = 0;
