@@ -211,6 +211,22 @@ describe('sluice perf against a broker process', () => {
     for (const l of lines) expect(l.split(' ')[1]).toBe('64');
   });
 
+  it("runs README's workload example verbatim (examples/workload.yaml)", async () => {
+    const root = path.resolve(import.meta.dirname, '..');
+    const example = fs.readFileSync(path.join(root, 'examples', 'workload.yaml'), 'utf8');
+    expect(fs.readFileSync(path.join(root, 'README.md'), 'utf8')).toContain('```yaml\n' + example + '```');
+    const broker = await startBroker();
+    const out = path.join(tmpDir(), 'run1');
+    const r = await sluice(['perf', '--workload', path.join(root, 'examples', 'workload.yaml'), '--output', out, '--json', '--bootstrap-server', broker.bootstrap]);
+    expect(r.code, r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout) as { sent: number; received: number; testSeconds: number; warmupSeconds: number };
+    expect(res).toMatchObject({ testSeconds: 6, warmupSeconds: 3 });
+    expect(res.sent).toBeGreaterThan(20_000);
+    expect(res.received).toBe(res.sent);
+    expect(JSON.parse(fs.readFileSync(`${out}.json`, 'utf8'))).toEqual(res);
+    expect(fs.readFileSync(`${out}.svg`, 'utf8')).toContain('</svg>');
+  });
+
   it('rejects bad workload files, naming the key', async () => {
     const dir = tmpDir();
     const cases: [string, string, RegExp][] = [

@@ -21,14 +21,29 @@ import { consumerTime, LatencyHistogram, ms, producerLine, type LatencySummary }
 import type { DoneReport, PerfMode, WindowReport, WorkerMessage, WorkerTask } from './perf-worker.js';
 
 export const PERF_HELP = `Usage: sluice perf produce|consume|end-to-end --topic T [options]
+       sluice perf --workload FILE [--output PATH]
 
 Benchmarks a broker (Sluice or any Kafka) like Kafka's perf tools:
   produce     sends --num-records records as fast as allowed; prints Kafka's
-              kafka-producer-perf-test lines (records/sec, MB/sec, latency percentiles)
+              kafka-producer-perf-test lines (records/sec, MB/sec, latency percentiles).
+              Flat out (--throughput -1) it sends batches encoded once from the payload pool,
+              only re-stamped (time, CRC) per send, so the client's encoding is not the
+              limit; --encode-records encodes every record as sent instead
   consume     reads --num-records records from the start of the topic; prints
-              kafka-consumer-perf-test's fields (start.time, end.time, MB.sec, nMsg.sec, ...)
+              kafka-consumer-perf-test's fields (start.time, end.time, MB.sec, nMsg.sec, ...).
+              Records are counted from the fetched batches (CRC checked, decompressed, key and
+              value lengths read) without building them; --decode-records builds each one
   end-to-end  sends records at --throughput (default 1000/s) and times each from its send to
-              its delivery by a poll; prints latency percentiles
+              its delivery by a poll; prints latency percentiles. A topic it creates has
+              message.timestamp.type=LogAppendTime, which splits each latency at the broker's
+              append (send to append, append to delivery)
+  --workload  runs an OpenMessaging Benchmark workload file (YAML or JSON: topics,
+              partitionsPerTopic, messageSize, payloadFile, producersPerTopic,
+              subscriptionsPerTopic, consumerPerSubscription, producerRate,
+              testDurationMinutes, warmupDurationMinutes, keyDistributor NO_KEY) on fresh
+              topics; prints a line every --reporting-interval (default 10000 ms) and the
+              aggregated rates and latencies; --output PATH writes PATH.json (OMB's result
+              fields, one window per second) and PATH.svg (throughput and latency over time)
 
 Payloads are JSON log lines (time, level, service, path, status, a message of 2 to 24 words),
 65,536 distinct ones per thread: whole lines of varying length, or cut and joined to exactly
@@ -56,12 +71,18 @@ Options:
                              (default 10000)
   --reporting-interval <ms>  progress line every this many ms (default 5000)
   --json                     print one JSON result on stdout (progress goes to stderr)
+  --encode-records           produce: encode each record as sent (the wire producer's path)
+  --decode-records           consume: build each record (key, value, headers) as a poll would
+  --warmup-ms <ms>           end-to-end: records sent in the first ms are timed apart
+  --workload <file>          run a workload file (see above)
+  --output <path>            --workload: write path.json and path.svg
 ${COMMON_HELP}
 Examples:
   sluice perf produce --topic perf --partitions 8 --num-records 10000000 --record-size 100 \\
     --throughput -1 --producer-props acks=1 compression.type=lz4 --threads 2
   sluice perf consume --topic perf --num-records 10000000 --threads 2
   sluice perf end-to-end --topic e2e --partitions 1 --num-records 10000 --throughput 1000
+  sluice perf --workload examples/workload.yaml --output results/run1
 `;
 
 const OPTIONS = {
