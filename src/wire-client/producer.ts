@@ -86,7 +86,8 @@ export class Producer {
   private readonly partitionCounts = new Map<string, number>();
   private readonly accumulating = new Map<string, Accumulating>();
   private readonly inFlight = new Set<Promise<void>>();
-  private lingerTimer: NodeJS.Timeout | null = null;
+  /** Cancels the pending linger send (a timer, or an immediate for linger.ms 0). */
+  private lingerTimer: (() => void) | null = null;
   private bufferedBytes = 0;
   private failure: Error | null = null;
   /** Records and value+key bytes the brokers acknowledged (written, for acks=0). */
@@ -147,7 +148,17 @@ export class Producer {
     acc.bytes += size;
     this.bufferedBytes += size;
     if (acc.bytes >= this.batchBytes) this.ship([id]);
-    else this.lingerTimer ??= setTimeout(() => this.ship(null), this.lingerMs);
+    // linger.ms 0: send once the current burst of appends is done, not after a timer's 1 ms
+    // minimum (a wait that end-to-end latency measured).
+    else if (this.lingerTimer === null) {
+      if (this.lingerMs === 0) {
+        const t = setImmediate(() => this.ship(null));
+        this.lingerTimer = () => clearImmediate(t);
+      } else {
+        const t = setTimeout(() => this.ship(null), this.lingerMs);
+        this.lingerTimer = () => clearTimeout(t);
+      }
+    }
     return this.bufferedBytes <= this.maxBufferedBytes;
   }
 
@@ -182,7 +193,7 @@ export class Producer {
   /** Seals the batches of `ids` (null: all) and sends them, grouped by leader. */
   private ship(ids: string[] | null): void {
     if (ids === null && this.lingerTimer !== null) {
-      clearTimeout(this.lingerTimer);
+      this.lingerTimer();
       this.lingerTimer = null;
     }
     const ready: Ready[] = [];
