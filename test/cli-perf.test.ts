@@ -7,7 +7,7 @@ import { sluice } from './helpers/cli.js';
 import { tmpDir } from './helpers/tmp.js';
 import { buildBatch } from '../src/record/builder.js';
 import { CorruptRecordError } from '../src/record/errors.js';
-import { countBatch, type BatchCount } from '../src/cli/perf-count.js';
+import { countBatch, forEachStamp, type BatchCount } from '../src/cli/perf-count.js';
 import { rangeShare } from '../src/cli/perf-workload.js';
 
 beforeAll(() => requireTool('kcat', 'apt-get install kcat'));
@@ -143,6 +143,28 @@ describe('sluice perf against a broker process', () => {
     const bad = buildBatch(values, { compression: 'lz4' });
     bad[bad.length - 3] ^= 0xff;
     expect(() => countBatch(bad, 0, Infinity, out)).toThrow(CorruptRecordError);
+    expect(() => forEachStamp(bad, 0, () => {})).toThrow(CorruptRecordError);
+
+    // end-to-end's reader: the perf.sent header among others, read in place, from the position on.
+    const stamp = (t: number) => {
+      const b = Buffer.alloc(8);
+      b.writeDoubleLE(t);
+      return b;
+    };
+    const stamped = Array.from({ length: 20 }, (_, i) => ({
+      value: Buffer.from(`v${i}`),
+      headers: i === 3 ? [] : [{ key: 'other', value: Buffer.from('x') }, { key: 'perf.sent', value: stamp(1000.25 + i) }],
+    }));
+    for (const compression of ['none', 'lz4'] as const) {
+      const seen: [number, number, number][] = [];
+      const walked = forEachStamp(buildBatch(stamped, { compression, baseOffset: 40 }), 45, (sent, append, bytes) => seen.push([sent, append, bytes]));
+      expect(walked).toBe(15);
+      expect(seen).toEqual(Array.from({ length: 15 }, (_, k) => [1005.25 + k, -1, `v${5 + k}`.length]));
+    }
+    const logAppend = buildBatch(stamped.slice(0, 2), { timestampType: 'LogAppendTime', now: 1_700_000_000_123 });
+    const appended: number[] = [];
+    forEachStamp(logAppend, 0, (_s, append) => appended.push(append));
+    expect(appended).toEqual([1_700_000_000_123, 1_700_000_000_123]);
   });
 
   it('end-to-end splits each latency at the broker append (LogAppendTime) and times the warm-up apart', async () => {

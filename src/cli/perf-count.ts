@@ -12,11 +12,13 @@ import { readInt64 } from '../record/header.js';
 import {
   ATTRIBUTE_COMPRESSION_MASK,
   ATTRIBUTE_CONTROL,
+  ATTRIBUTE_TIMESTAMP_TYPE,
   ATTRIBUTES_OFFSET,
   BASE_OFFSET_OFFSET,
   Compression,
   CRC_OFFSET,
   CRC_START,
+  MAX_TIMESTAMP_OFFSET,
   RECORDS_COUNT_OFFSET,
   RECORDS_OFFSET,
 } from '../record/layout.js';
@@ -116,4 +118,63 @@ export function countBatch(batch: Buffer, position: number, limit: number, out: 
   out.bytes = bytes;
   out.complete = i === count;
   return out;
+}
+
+const STAMP_KEY = Buffer.from('perf.sent');
+
+/**
+ * Calls `visit` with the send time each record of `batch` (from offset `position` on) carries
+ * in its 8-byte `perf.sent` header, the batch's LogAppendTime (or -1 under CreateTime) and its value's length,
+ * reading the bytes in place: end-to-end timing without an object per record. Returns the
+ * records walked (stamped or not). Throws CorruptRecordError as countBatch does.
+ */
+export function forEachStamp(batch: Buffer, position: number, visit: (sentMs: number, appendMs: number, valueBytes: number) => void): number {
+  const baseOffset = readInt64(batch, BASE_OFFSET_OFFSET);
+  if (batch.readUInt32BE(CRC_OFFSET) !== crc32c(batch.subarray(CRC_START))) {
+    throw new CorruptRecordError(`batch at offset ${baseOffset}: CRC32C mismatch`);
+  }
+  const attributes = batch.readInt16BE(ATTRIBUTES_OFFSET);
+  if ((attributes & ATTRIBUTE_CONTROL) !== 0) return 0;
+  const appendMs = (attributes & ATTRIBUTE_TIMESTAMP_TYPE) !== 0 ? readInt64(batch, MAX_TIMESTAMP_OFFSET) : -1;
+  const count = batch.readInt32BE(RECORDS_COUNT_OFFSET);
+  const codec = attributes & ATTRIBUTE_COMPRESSION_MASK;
+  let data: Buffer = batch;
+  let end = batch.length;
+  at = RECORDS_OFFSET;
+  if (codec !== Compression.None) {
+    data = codec === Compression.Lz4 ? lz4FrameDecode(batch, RECORDS_OFFSET, end, MAX_DECOMPRESSED, true) : decompress(codec, batch.subarray(RECORDS_OFFSET), { maxSize: MAX_DECOMPRESSED });
+    at = 0;
+    end = data.length;
+  }
+  let walked = 0;
+  for (let i = 0; i < count; i++) {
+    if (at >= end) throw new CorruptRecordError(`batch at offset ${baseOffset}: the records end after ${i} of ${count}`);
+    const length = varint(data);
+    const recordEnd = at + length;
+    if (length <= 0 || recordEnd > end) throw new CorruptRecordError(`batch at offset ${baseOffset}: record ${i} has a bad length ${length}`);
+    at++;
+    skipVarlong(data);
+    const offset = baseOffset + varint(data);
+    const keyLength = varint(data);
+    if (keyLength > 0) at += keyLength;
+    const valueLength = varint(data);
+    if (valueLength > 0) at += valueLength;
+    if (offset >= position) {
+      walked++;
+      const headers = at < recordEnd ? varint(data) : 0;
+      for (let h = 0; h < headers && at < recordEnd; h++) {
+        const k = varint(data);
+        const keyAt = at;
+        at += Math.max(0, k);
+        const v = varint(data);
+        if (k === STAMP_KEY.length && v === 8 && at + 8 <= recordEnd && data.compare(STAMP_KEY, 0, k, keyAt, keyAt + k) === 0) {
+          visit(data.readDoubleLE(at), appendMs, valueLength > 0 ? valueLength : 0);
+          break;
+        }
+        if (v > 0) at += v;
+      }
+    }
+    at = recordEnd;
+  }
+  return walked;
 }

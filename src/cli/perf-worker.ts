@@ -11,7 +11,7 @@ import { Producer, type ProducerCompression, type ProducerOptions } from '../wir
 import { buildBatch } from '../record/builder.js';
 import { computeBatchCrc, writeInt64 } from '../record/header.js';
 import { BASE_TIMESTAMP_OFFSET, CRC_OFFSET, MAX_TIMESTAMP_OFFSET } from '../record/layout.js';
-import { countBatch, type BatchCount } from './perf-count.js';
+import { countBatch, forEachStamp, type BatchCount } from './perf-count.js';
 import { filePayloads, logPayloads } from './perf-payload.js';
 import { LatencyHistogram } from './perf-stats.js';
 
@@ -378,6 +378,46 @@ async function endToEndWith(task: WorkerTask, producer: Producer, consumer: Cons
   })().catch((err: Error) => {
     sendError = err;
   });
+  const time = (sent: number, now: number, appendMs: number) => {
+    if (sent < warmUntil) split.warmup.add(now - sent);
+    else {
+      meter.latency(now - sent);
+      if (appendMs >= 0) {
+        split.append.add(appendMs - sent);
+        split.deliver.add(now - appendMs);
+      }
+    }
+  };
+  if (!task.decodeRecords) {
+    // The send stamps are read in place from the fetched batches (perf-count.ts).
+    let now = 0;
+    let got = 0;
+    const onStamp = (sent: number, appendMs: number, valueBytes: number) => {
+      time(sent, now, appendMs);
+      meter.bytes += valueBytes;
+      got++;
+    };
+    const onBatch = (_topic: string, _partition: number, batch: Buffer, position: number): undefined => {
+      forEachStamp(batch, position, onStamp);
+      return undefined;
+    };
+    while (received < task.records && sendError === null) {
+      got = 0;
+      const polled = consumer.pollBatches((t, p, batch, position) => {
+        if (now === 0) now = origin + performance.now();
+        return onBatch(t, p, batch, position);
+      });
+      await polled;
+      now = 0;
+      received += got;
+      meter.records = received;
+      if (got > 0) lastAt = Date.now();
+      else if (Date.now() - lastAt > task.timeoutMs) throw new Error(`end-to-end: no record came back for ${task.timeoutMs} ms (${received} of ${task.records} received)`);
+    }
+    await sending;
+    if (sendError !== null) throw sendError;
+    return;
+  }
   while (received < task.records && sendError === null) {
     const records = await consumer.poll();
     const now = origin + performance.now();

@@ -72,7 +72,8 @@ Options:
   --reporting-interval <ms>  progress line every this many ms (default 5000)
   --json                     print one JSON result on stdout (progress goes to stderr)
   --encode-records           produce: encode each record as sent (the wire producer's path)
-  --decode-records           consume: build each record (key, value, headers) as a poll would
+  --decode-records           consume and end-to-end: build each record (key, value, headers)
+                             as a poll would, instead of reading counts and stamps in place
   --warmup-ms <ms>           end-to-end: records sent in the first ms are timed apart
   --workload <file>          run a workload file (see above)
   --output <path>            --workload: write path.json and path.svg
