@@ -177,10 +177,15 @@ async function produce(task: WorkerTask, cluster: Cluster, meter: Meter, done: D
       for (let sent = 0, k = 0; sent < task.records; k++) {
         const p = pool[k % pool.length]!;
         const count = Math.min(p.count, task.records - sent);
-        // The last batch, when shorter, holds the first records of the pooled one it stands for.
-        const tail = p.values.slice(0, count);
-        const batch = count === p.count ? stamped(p.batch) : buildBatch(tail.map((value) => ({ value })), { compression: task.producer.compression ?? 'none' });
-        const bytes = count === p.count ? p.bytes : tail.reduce((n, v) => n + v.length, 0);
+        let batch: Buffer;
+        let bytes = p.bytes;
+        if (count === p.count) batch = stamped(p.batch);
+        else {
+          // The last batch, when shorter, holds the first records of the pooled one it stands for.
+          const tail = p.values.slice(0, count);
+          batch = buildBatch(tail.map((value) => ({ value })), { compression: task.producer.compression ?? 'none' });
+          bytes = tail.reduce((n, v) => n + v.length, 0);
+        }
         if (!producer.sendBatch(task.topic, parts[k % parts.length]!, batch, count, bytes)) await producer.room();
         sent += count;
         // Let answers and timers in now and then: sendBatch never yields by itself.
@@ -398,17 +403,15 @@ async function endToEndWith(task: WorkerTask, producer: Producer, consumer: Cons
       got++;
     };
     const onBatch = (_topic: string, _partition: number, batch: Buffer, position: number): undefined => {
+      // Delivery: when the answer is there, the same moment for all of its records.
+      if (now === 0) now = origin + performance.now();
       forEachStamp(batch, position, onStamp);
       return undefined;
     };
     while (received < task.records && sendError === null) {
       got = 0;
-      const polled = consumer.pollBatches((t, p, batch, position) => {
-        if (now === 0) now = origin + performance.now();
-        return onBatch(t, p, batch, position);
-      });
-      await polled;
       now = 0;
+      await consumer.pollBatches(onBatch);
       received += got;
       meter.records = received;
       if (got > 0) lastAt = Date.now();
