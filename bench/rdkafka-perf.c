@@ -49,6 +49,7 @@
 struct options {
   const char *mode, *brokers, *topic, *codec, *acks;
   long records, record_bytes, linger_ms, batch_bytes, sample_every, rate;
+  int linger_given; /* -l was given: e2e otherwise sends each record at once (linger.ms 0) */
 };
 
 /* Producer state shared with the delivery report callback (librdkafka calls it from
@@ -350,10 +351,17 @@ static void *e2e_consume(void *arg) {
   rd_kafka_topic_partition_list_destroy(parts);
   double last = now_ms();
   while (c->consumed < o->records && !c->stop) {
-    /* A 1 ms wait: consume_batch_queue waits for its whole timeout to fill the batch, so a
-     * longer one would be added to every record's end-to-end latency at low rates. */
-    ssize_t got = rd_kafka_consume_batch_queue(queue, 1, batch, CONSUME_BATCH);
-    if (got < 0) die("consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
+    /* No batching wait: consume_batch_queue waits its whole timeout to fill a batch, which
+     * would be added to every record's latency at low rates. consume_queue returns as soon
+     * as one message is there; then whatever else has arrived is taken without waiting. */
+    ssize_t got = 0;
+    rd_kafka_message_t *first = rd_kafka_consume_queue(queue, 100);
+    if (first != NULL) {
+      batch[0] = first;
+      ssize_t more = rd_kafka_consume_batch_queue(queue, 0, batch + 1, CONSUME_BATCH - 1);
+      if (more < 0) die("consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
+      got = 1 + more;
+    }
     int64_t t = now_ns();
     for (ssize_t i = 0; i < got; i++) {
       rd_kafka_message_t *m = batch[i];
@@ -382,7 +390,10 @@ static int e2e(const struct options *o) {
   if (o->record_bytes < 8) die("e2e needs records of at least 8 bytes (the send time)");
   char *pool = make_payloads(o->record_bytes);
   struct delivery d = {0};
-  rd_kafka_conf_t *conf = producer_conf(o, &d);
+  /* Each record goes out at once unless -l asks for a linger: no producer batching wait. */
+  struct options eo = *o;
+  if (!o->linger_given) eo.linger_ms = 0;
+  rd_kafka_conf_t *conf = producer_conf(&eo, &d);
   d.samples = malloc(sizeof(double));
   char err[512];
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
@@ -441,7 +452,7 @@ static int e2e(const struct options *o) {
 static void usage(void) {
   fprintf(stderr,
           "usage: rdkafka-perf produce|consume|e2e -b HOST:PORT -t TOPIC [-n RECORDS] [-s BYTES]\n"
-          "       producer only: [-z CODEC (lz4)] [-a ACKS (1)] [-l LINGER_MS (5)] [-B BATCH_BYTES (1048576)]\n"
+          "       producer only: [-z CODEC (lz4)] [-a ACKS (1)] [-l LINGER_MS (5; e2e 0)] [-B BATCH_BYTES (1048576)]\n"
           "                      [-S SAMPLE_EVERY (16): one latency sample per this many records]\n"
           "                      [-r RECORDS_PER_SEC (0 = as fast as possible)]\n");
   exit(2);
@@ -462,7 +473,7 @@ int main(int argc, char **argv) {
       case 's': o.record_bytes = atol(optarg); break;
       case 'z': o.codec = optarg; break;
       case 'a': o.acks = optarg; break;
-      case 'l': o.linger_ms = atol(optarg); break;
+      case 'l': o.linger_ms = atol(optarg); o.linger_given = 1; break;
       case 'B': o.batch_bytes = atol(optarg); break;
       case 'S': o.sample_every = atol(optarg); break;
       case 'r': o.rate = atol(optarg); break;

@@ -5,6 +5,10 @@ import { startBroker } from './helpers/broker.js';
 import { requireTool, run } from './helpers/clients.js';
 import { sluice } from './helpers/cli.js';
 import { tmpDir } from './helpers/tmp.js';
+import { buildBatch } from '../src/record/builder.js';
+import { CorruptRecordError } from '../src/record/errors.js';
+import { countBatch, forEachStamp, type BatchCount } from '../src/cli/perf-count.js';
+import { rangeShare } from '../src/cli/perf-workload.js';
 
 beforeAll(() => requireTool('kcat', 'apt-get install kcat'));
 
@@ -101,6 +105,167 @@ describe('sluice perf against a broker process', () => {
     expect(p.code, p.stderr).toBe(0);
     expect(p.stdout).toMatch(/^\d+ records sent, [\d.]+ records\/sec \([\d.]+ MB\/sec\), [\d.]+ ms avg latency, [\d.]+ ms max latency\.$/m);
     expect(Number(PRODUCE_SUMMARY.exec(p.stdout)![1])).toBe(1500);
+  });
+
+  it('--encode-records and --decode-records take the record-by-record paths and agree with the fast ones; a group stops exactly at --num-records', async () => {
+    const broker = await startBroker();
+    const b = ['--bootstrap-server', broker.bootstrap];
+    const p = await sluice(['perf', 'produce', '--topic', 'rec', '--partitions', '2', '--num-records', '7000', '--record-size', '120', '--encode-records', '--json', '--producer-props', 'compression.type=lz4', 'linger.ms=1', ...b]);
+    expect(p.code, p.stderr).toBe(0);
+    expect(JSON.parse(p.stdout)).toMatchObject({ records: 7000, bytes: 7000 * 120 });
+    const fast = await sluice(['perf', 'consume', '--topic', 'rec', '--num-records', '7000', '--threads', '2', '--json', ...b]);
+    const slow = await sluice(['perf', 'consume', '--topic', 'rec', '--num-records', '7000', '--decode-records', '--json', ...b]);
+    for (const c of [fast, slow]) {
+      expect(c.code, c.stderr).toBe(0);
+      expect(JSON.parse(c.stdout)).toMatchObject({ records: 7000, bytes: 7000 * 120 });
+    }
+    // Counting from batches in a group: 3,000 of the 7,000 are read and committed, no more.
+    const g = await sluice(['perf', 'consume', '--topic', 'rec', '--num-records', '3000', '--group', 'part', '--json', ...b]);
+    expect(g.code, g.stderr).toBe(0);
+    expect(JSON.parse(g.stdout)).toMatchObject({ records: 3000, bytes: 3000 * 120 });
+    const d = await sluice(['groups', '--describe', '--group', 'part', ...b]);
+    const rows = d.stdout.split('\n').map((l) => l.trim().split(/\s+/)).filter((cols) => cols[0] === 'part' && cols[1] === 'rec');
+    expect(rows.reduce((n, cols) => n + Number(cols[3]), 0)).toBe(3000);
+  });
+
+  it('counts the records of a batch from its bytes: position, limit, control batches, codecs, and a bad CRC', () => {
+    const values = Array.from({ length: 50 }, (_, i) => ({ key: i % 2 === 0 ? Buffer.from(`k${i}`) : null, value: Buffer.from(`value number ${i}`) }));
+    const bytesFrom = (from: number, n: number) => values.slice(from, from + n).reduce((s, r) => s + (r.key?.length ?? 0) + r.value.length, 0);
+    const out: BatchCount = { records: 0, bytes: 0, next: 0, complete: true };
+    for (const compression of ['none', 'lz4', 'gzip', 'snappy'] as const) {
+      const batch = buildBatch(values, { compression, baseOffset: 1000 });
+      expect(countBatch(batch, 1000, Infinity, out)).toMatchObject({ records: 50, bytes: bytesFrom(0, 50), next: 1050, complete: true });
+      expect(countBatch(batch, 1020, Infinity, out)).toMatchObject({ records: 30, bytes: bytesFrom(20, 30), next: 1050, complete: true });
+      expect(countBatch(batch, 1020, 5, out)).toMatchObject({ records: 5, bytes: bytesFrom(20, 5), next: 1025, complete: false });
+    }
+    const control = buildBatch([{ key: Buffer.from([0, 0, 0, 0]), value: Buffer.from([0, 0, 0, 0, 0, 0]) }], { control: true, transactional: true, producerId: 7, baseOffset: 5 });
+    expect(countBatch(control, 5, Infinity, out).records).toBe(0);
+    const bad = buildBatch(values, { compression: 'lz4' });
+    bad[bad.length - 3] ^= 0xff;
+    expect(() => countBatch(bad, 0, Infinity, out)).toThrow(CorruptRecordError);
+    expect(() => forEachStamp(bad, 0, () => {})).toThrow(CorruptRecordError);
+
+    // end-to-end's reader: the perf.sent header among others, read in place, from the position on.
+    const stamp = (t: number) => {
+      const b = Buffer.alloc(8);
+      b.writeDoubleLE(t);
+      return b;
+    };
+    const stamped = Array.from({ length: 20 }, (_, i) => ({
+      value: Buffer.from(`v${i}`),
+      headers: i === 3 ? [] : [{ key: 'other', value: Buffer.from('x') }, { key: 'perf.sent', value: stamp(1000.25 + i) }],
+    }));
+    for (const compression of ['none', 'lz4'] as const) {
+      const seen: [number, number, number][] = [];
+      const walked = forEachStamp(buildBatch(stamped, { compression, baseOffset: 40 }), 45, (sent, append, bytes) => seen.push([sent, append, bytes]));
+      expect(walked).toBe(15);
+      expect(seen).toEqual(Array.from({ length: 15 }, (_, k) => [1005.25 + k, -1, `v${5 + k}`.length]));
+    }
+    const logAppend = buildBatch(stamped.slice(0, 2), { timestampType: 'LogAppendTime', now: 1_700_000_000_123 });
+    const appended: number[] = [];
+    forEachStamp(logAppend, 0, (_s, append) => appended.push(append));
+    expect(appended).toEqual([1_700_000_000_123, 1_700_000_000_123]);
+  });
+
+  it('end-to-end splits each latency at the broker append (LogAppendTime) and times the warm-up apart', async () => {
+    const broker = await startBroker();
+    const e = await sluice(['perf', 'end-to-end', '--topic', 'legs', '--partitions', '2', '--num-records', '900', '--throughput', '600', '--warmup-ms', '500', '--json', '--bootstrap-server', broker.bootstrap]);
+    expect(e.code, e.stderr).toBe(0);
+    type Lat = { p50: number; p99: number; max: number };
+    const r = JSON.parse(e.stdout) as { records: number; latencyMs: Lat; warmupLatencyMs: Lat & { records: number }; appendLatencyMs: Lat; deliveryLatencyMs: Lat };
+    expect(r.records).toBe(900);
+    // About 300 of the 900 were sent in the first 500 ms at 600/s.
+    expect(r.warmupLatencyMs.records).toBeGreaterThan(100);
+    expect(r.warmupLatencyMs.records).toBeLessThan(700);
+    expect(r.appendLatencyMs.p50).toBeLessThanOrEqual(r.appendLatencyMs.max);
+    expect(r.deliveryLatencyMs.p50).toBeGreaterThanOrEqual(0);
+    // The topic perf created has the broker stamp its batches.
+    const d = await sluice(['configs', '--describe', '--entity-type', 'topics', '--entity-name', 'legs', '--bootstrap-server', broker.bootstrap]);
+    expect(d.stdout).toContain('message.timestamp.type=LogAppendTime');
+  });
+
+  it('runs an OpenMessaging-style workload: JSON result, SVG chart, every message consumed by every subscription', async () => {
+    const broker = await startBroker();
+    const dir = tmpDir();
+    const file = path.join(dir, 'workload.yaml');
+    fs.writeFileSync(
+      file,
+      [
+        '# a short OMB-style workload',
+        'name: 2 topics / 3 partitions / 64b',
+        'topics: 2',
+        'partitionsPerTopic: 3',
+        'messageSize: 64',
+        'subscriptionsPerTopic: 2',
+        'consumerPerSubscription: 2',
+        'producersPerTopic: 2',
+        'producerRate: 2000',
+        'consumerBacklogSizeGB: 0',
+        'testDurationMinutes: 0.05',
+        'warmupDurationMinutes: 0.01',
+        'keyDistributor: "NO_KEY"',
+        '',
+      ].join('\n'),
+    );
+    const r = await sluice(['perf', '--workload', file, '--output', path.join(dir, 'result'), '--reporting-interval', '1000', '--bootstrap-server', broker.bootstrap]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^pub rate [\d.]+ msg\/s, cons rate [\d.]+ msg\/s, backlog -?\d+/m);
+    expect(r.stdout).toMatch(/^aggregated end-to-end latency: avg [\d.]+ ms, p50 [\d.]+ ms, p99 [\d.]+ ms/m);
+    const res = JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8')) as Record<string, unknown> & { topics: string[]; sent: number; received: number; windows: unknown[]; publishRate: number[] };
+    expect(res).toMatchObject({ workload: '2 topics / 3 partitions / 64b', partitionsPerTopic: 3, messageSize: 64, subscriptionsPerTopic: 2, testSeconds: 3 });
+    expect(res.topics).toHaveLength(2);
+    // 3 s at 2,000/s; each of the two subscriptions per topic reads every message.
+    expect(res.sent).toBeGreaterThan(4000);
+    expect(res.received).toBe(res.sent * 2);
+    expect(res.windows.length).toBeGreaterThanOrEqual(1);
+    expect(res.publishRate).toHaveLength(res.windows.length);
+    for (const k of ['aggregatedPublishLatency99pct', 'aggregatedEndToEndLatency50pct', 'aggregatedEndToEndLatency99pct']) expect(typeof res[k]).toBe('number');
+    const svg = fs.readFileSync(path.join(dir, 'result.svg'), 'utf8');
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg).toContain('publish rate');
+    expect(svg).toContain('end-to-end p99');
+    expect(svg).toMatch(/<polyline /);
+    // The topics hold what was sent (warm-up included), 64-byte log lines, all partitions used.
+    const out = await run('kcat', ['-C', '-b', broker.bootstrap, '-t', res.topics[0]!, '-e', '-q', '-f', '%p %S\n']);
+    const lines = out.trimEnd().split('\n');
+    expect(lines.length).toBeGreaterThan(res.sent / 2);
+    expect(new Set(lines.map((l) => l.split(' ')[0]))).toEqual(new Set(['0', '1', '2']));
+    for (const l of lines) expect(l.split(' ')[1]).toBe('64');
+  });
+
+  it("runs README's workload example verbatim (examples/workload.yaml)", async () => {
+    const root = path.resolve(import.meta.dirname, '..');
+    const example = fs.readFileSync(path.join(root, 'examples', 'workload.yaml'), 'utf8');
+    expect(fs.readFileSync(path.join(root, 'README.md'), 'utf8')).toContain('```yaml\n' + example + '```');
+    const broker = await startBroker();
+    const out = path.join(tmpDir(), 'run1');
+    const r = await sluice(['perf', '--workload', path.join(root, 'examples', 'workload.yaml'), '--output', out, '--json', '--bootstrap-server', broker.bootstrap]);
+    expect(r.code, r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout) as { sent: number; received: number; testSeconds: number; warmupSeconds: number };
+    expect(res).toMatchObject({ testSeconds: 6, warmupSeconds: 3 });
+    expect(res.sent).toBeGreaterThan(20_000);
+    expect(res.received).toBe(res.sent);
+    expect(JSON.parse(fs.readFileSync(`${out}.json`, 'utf8'))).toEqual(res);
+    expect(fs.readFileSync(`${out}.svg`, 'utf8')).toContain('</svg>');
+  });
+
+  it('rejects bad workload files, naming the key', async () => {
+    const dir = tmpDir();
+    const cases: [string, string, RegExp][] = [
+      ['typo.yaml', 'topics: 1\npartitionsPerTopic: 1\nmessageSize: 10\nproducerRate: 10\ntestDurationMinutes: 1\nproducersPerTopics: 1\n', /unknown workload key 'producersPerTopics' \(did you mean 'producersPerTopic'\?\)/],
+      ['missing.yaml', 'topics: 1\n', /'partitionsPerTopic' is missing/],
+      ['keys.json', '{"topics":1,"partitionsPerTopic":1,"messageSize":10,"producerRate":10,"testDurationMinutes":1,"keyDistributor":"RANDOM_NANO"}', /keyDistributor 'RANDOM_NANO' is not supported/],
+      ['bad.yaml', 'topics: many\n', /'topics' must be a whole number/],
+    ];
+    for (const [name, text, re] of cases) {
+      fs.writeFileSync(path.join(dir, name), text);
+      const r = await sluice(['perf', '--workload', path.join(dir, name), '--bootstrap-server', '127.0.0.1:1']);
+      expect(r.code, `${name}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(re);
+    }
+    expect(rangeShare(5, 2, 0)).toEqual([0, 1, 2]);
+    expect(rangeShare(5, 2, 1)).toEqual([3, 4]);
+    expect(rangeShare(1, 2, 1)).toEqual([]);
   });
 
   it('sends the lines of --payload-file', async () => {

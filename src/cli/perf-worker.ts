@@ -7,7 +7,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Cluster, sleep } from '../wire-client/cluster.js';
 import { Consumer, type ConsumerOptions } from '../wire-client/consumer.js';
 import { GroupMember } from '../wire-client/group-member.js';
-import { Producer, type ProducerOptions } from '../wire-client/producer.js';
+import { Producer, type ProducerCompression, type ProducerOptions } from '../wire-client/producer.js';
+import { buildBatch } from '../record/builder.js';
+import { computeBatchCrc, writeInt64 } from '../record/header.js';
+import { BASE_TIMESTAMP_OFFSET, CRC_OFFSET, MAX_TIMESTAMP_OFFSET } from '../record/layout.js';
+import { countBatch, forEachStamp, type BatchCount } from './perf-count.js';
 import { filePayloads, logPayloads } from './perf-payload.js';
 import { LatencyHistogram } from './perf-stats.js';
 
@@ -36,6 +40,12 @@ export interface WorkerTask {
   group: string | undefined;
   /** consume: stop after this long without a record. */
   timeoutMs: number;
+  /** consume: build every record (key, value, headers) as an application's poll gets them, instead of counting them from the batches. */
+  decodeRecords: boolean;
+  /** produce at -1: encode each record into a batch as sent (the wire producer's path), instead of sending pre-encoded batches. */
+  encodeRecords: boolean;
+  /** end-to-end: records sent in the first this many ms are timed apart (start-up). */
+  warmupMs: number;
 }
 
 export interface WindowReport {
@@ -60,7 +70,14 @@ export interface DoneReport {
   lastRecordAt: number;
   /** epoch ms when this thread began sending or fetching (after connecting and setting up). */
   begunAt: number;
+  /**
+   * end-to-end: records sent during the warm-up (not in `hist`), and, on a LogAppendTime
+   * topic, the two legs of the others: send to the broker's append, and append to delivery.
+   */
+  e2e?: { warmup: HistogramData; append: HistogramData; deliver: HistogramData };
 }
+
+type HistogramData = { counts: Float64Array; count: number; sum: number; max: number };
 
 export type WorkerMessage = WindowReport | DoneReport | { type: 'error'; thread: number; message: string };
 
@@ -130,8 +147,9 @@ async function produce(task: WorkerTask, cluster: Cluster, meter: Meter, done: D
     ...task.producer,
     allowAutoTopicCreation: false,
     onDelivered: (count, first, last) => {
-      // Records of a batch were appended between first and last: spread them evenly.
       const now = performance.now();
+      if (first === last) return meter.latency(now - first, count);
+      // Records of a batch were appended between first and last: spread them evenly.
       const step = count > 1 ? (last - first) / (count - 1) : 0;
       for (let k = 0; k < count; k++) meter.latency(now - (first + step * k));
     },
@@ -151,6 +169,31 @@ async function produce(task: WorkerTask, cluster: Cluster, meter: Meter, done: D
   };
   const syncer = setInterval(sync, 250);
   try {
+    if (task.throughput < 0 && !task.encodeRecords) {
+      // As fast as possible: pre-encoded batches, each only copied, stamped with the time and
+      // its CRC redone before it goes out; the client's own encoding is no longer the limit.
+      const pool = batchPool(values, block, task.producer.compression ?? 'none');
+      done.begunAt = Date.now();
+      for (let sent = 0, k = 0; sent < task.records; k++) {
+        const p = pool[k % pool.length]!;
+        const count = Math.min(p.count, task.records - sent);
+        let batch: Buffer;
+        let bytes = p.bytes;
+        if (count === p.count) batch = stamped(p.batch);
+        else {
+          // The last batch, when shorter, holds the first records of the pooled one it stands for.
+          const tail = p.values.slice(0, count);
+          batch = buildBatch(tail.map((value) => ({ value })), { compression: task.producer.compression ?? 'none' });
+          bytes = tail.reduce((n, v) => n + v.length, 0);
+        }
+        if (!producer.sendBatch(task.topic, parts[k % parts.length]!, batch, count, bytes)) await producer.room();
+        sent += count;
+        // Let answers and timers in now and then: sendBatch never yields by itself.
+        if ((k & 7) === 7) await new Promise(setImmediate);
+      }
+      await producer.flush();
+      return;
+    }
     for (let i = 0; i < task.records; i++) {
       const value = values[i % values.length]!;
       const partition = parts[Math.floor(i / block) % parts.length]!;
@@ -167,6 +210,42 @@ async function produce(task: WorkerTask, cluster: Cluster, meter: Meter, done: D
     clearInterval(syncer);
     sync();
   }
+}
+
+interface PooledBatch {
+  batch: Buffer;
+  values: Buffer[];
+  count: number;
+  /** Value bytes of its records. */
+  bytes: number;
+}
+
+/**
+ * Every payload of the pool in a batch of `perBatch` records, encoded once: the batches differ
+ * as the payloads do, so a codec never sees the same batch twice in a row.
+ */
+function batchPool(values: Buffer[], perBatch: number, compression: ProducerCompression): PooledBatch[] {
+  const now = Date.now();
+  const pool: PooledBatch[] = [];
+  for (let i = 0; i < values.length; i += perBatch) {
+    let chunk = values.slice(i, i + perBatch);
+    // The last batch is filled up from the start of the pool, so every batch holds perBatch.
+    if (chunk.length < perBatch) chunk = chunk.concat(values.slice(0, Math.min(values.length, perBatch) - chunk.length));
+    const batch = buildBatch(chunk.map((value) => ({ value, timestamp: now })), { compression, now });
+    pool.push({ batch, values: chunk, count: chunk.length, bytes: chunk.reduce((n, v) => n + v.length, 0) });
+  }
+  return pool;
+}
+
+/** A copy of a pooled batch with its timestamps set to now (every record's delta is 0) and its CRC redone. */
+function stamped(pooled: Buffer): Buffer {
+  const batch = Buffer.allocUnsafeSlow(pooled.length);
+  pooled.copy(batch);
+  const now = Date.now();
+  writeInt64(batch, BASE_TIMESTAMP_OFFSET, now);
+  writeInt64(batch, MAX_TIMESTAMP_OFFSET, now);
+  batch.writeUInt32BE(computeBatchCrc(batch, 0, batch.length), CRC_OFFSET);
+  return batch;
 }
 
 async function consume(task: WorkerTask, cluster: Cluster, meter: Meter, done: DoneReport): Promise<void> {
@@ -191,6 +270,35 @@ async function consume(task: WorkerTask, cluster: Cluster, meter: Meter, done: D
   done.fetchStart = done.begunAt = Date.now();
   let last = Date.now();
   try {
+    if (!task.decodeRecords) {
+      const counted: BatchCount = { records: 0, bytes: 0, next: 0, complete: true };
+      let got = 0;
+      // Counts each batch's records from its bytes; Atomics keeps threads to --num-records in all.
+      const onBatch = (_topic: string, _partition: number, batch: Buffer, position: number): number | undefined => {
+        const left = Number(total - Atomics.load(shared, 0));
+        if (left <= 0) return position;
+        countBatch(batch, position, left, counted);
+        const before = Atomics.add(shared, 0, BigInt(counted.records));
+        const take = before >= total ? 0 : Math.min(counted.records, Number(total - before));
+        if (take < counted.records) countBatch(batch, position, take, counted);
+        got += counted.records;
+        meter.records += counted.records;
+        meter.bytes += counted.bytes;
+        // Records past --num-records stay unread, so a group commits where the count ended.
+        return counted.complete ? undefined : counted.next;
+      };
+      while (Atomics.load(shared, 0) < total) {
+        got = 0;
+        await consumer.pollBatches(onBatch);
+        const now = Date.now();
+        if (got === 0) {
+          if (now - last > task.timeoutMs) break;
+          continue;
+        }
+        last = done.lastRecordAt = now;
+      }
+      return;
+    }
     while (Atomics.load(shared, 0) < total) {
       const records = await consumer.poll();
       const now = Date.now();
@@ -237,20 +345,37 @@ async function consume(task: WorkerTask, cluster: Cluster, meter: Meter, done: D
 async function endToEnd(task: WorkerTask, cluster: Cluster, meter: Meter, done: DoneReport): Promise<void> {
   const values = payloads(task);
   const producer = new Producer(cluster, { acks: 1, lingerMs: 0, ...task.producer, allowAutoTopicCreation: false });
-  const consumer = new Consumer(cluster, { maxWaitMs: 100, ...task.consumer, minBytes: 1 });
+  // The consumer has connections of its own, as a separate client would: a broker answers one
+  // connection's requests in order, so a Fetch waiting for data held back the Produce answers
+  // queued behind it until its fetch.max.wait.ms ran out (the 100 ms tail at 50% load).
+  const fetching = await Cluster.connect({ bootstrap: task.bootstrap, clientId: `sluice-perf-${task.thread}-consumer`, requestTimeoutMs: task.requestTimeoutMs });
+  try {
+    await endToEndWith(task, producer, new Consumer(fetching, { maxWaitMs: 100, ...task.consumer, minBytes: 1 }), values, meter, done);
+  } finally {
+    fetching.close();
+  }
+}
+
+async function endToEndWith(task: WorkerTask, producer: Producer, consumer: Consumer, values: Buffer[], meter: Meter, done: DoneReport): Promise<void> {
   await producer.partitionsOf(task.topic);
   await consumer.assign(task.topic, task.partitions, { latest: true });
   let received = 0;
   let lastAt = Date.now();
   done.begunAt = lastAt;
   let sendError: Error | null = null;
+  // Send and delivery times are epoch ms with µs precision (timeOrigin + now), so that they
+  // compare with the broker's LogAppendTime stamp (epoch ms) on the same machine.
+  const origin = performance.timeOrigin;
+  const warmUntil = origin + performance.now() + task.warmupMs;
+  const split = { warmup: new LatencyHistogram(), append: new LatencyHistogram(), deliver: new LatencyHistogram() };
+  done.e2e = split;
   const sending = (async () => {
     const due = pacer(task.throughput);
     for (let i = 0; i < task.records; i++) {
       const wait = due(i);
       if (wait !== null) await wait;
       const stamp = Buffer.allocUnsafe(8);
-      stamp.writeDoubleLE(performance.now());
+      stamp.writeDoubleLE(origin + performance.now());
       const partition = task.partitions[i % task.partitions.length]!;
       if (!producer.append({ topic: task.topic, partition, value: values[i % values.length]!, headers: [{ key: SENT_HEADER, value: stamp }] })) await producer.room();
     }
@@ -258,13 +383,60 @@ async function endToEnd(task: WorkerTask, cluster: Cluster, meter: Meter, done: 
   })().catch((err: Error) => {
     sendError = err;
   });
+  const time = (sent: number, now: number, appendMs: number) => {
+    if (sent < warmUntil) split.warmup.add(now - sent);
+    else {
+      meter.latency(now - sent);
+      if (appendMs >= 0) {
+        split.append.add(appendMs - sent);
+        split.deliver.add(now - appendMs);
+      }
+    }
+  };
+  if (!task.decodeRecords) {
+    // The send stamps are read in place from the fetched batches (perf-count.ts).
+    let now = 0;
+    let got = 0;
+    const onStamp = (sent: number, appendMs: number, valueBytes: number) => {
+      time(sent, now, appendMs);
+      meter.bytes += valueBytes;
+      got++;
+    };
+    const onBatch = (_topic: string, _partition: number, batch: Buffer, position: number): undefined => {
+      // Delivery: when the answer is there, the same moment for all of its records.
+      if (now === 0) now = origin + performance.now();
+      forEachStamp(batch, position, onStamp);
+      return undefined;
+    };
+    while (received < task.records && sendError === null) {
+      got = 0;
+      now = 0;
+      await consumer.pollBatches(onBatch);
+      received += got;
+      meter.records = received;
+      if (got > 0) lastAt = Date.now();
+      else if (Date.now() - lastAt > task.timeoutMs) throw new Error(`end-to-end: no record came back for ${task.timeoutMs} ms (${received} of ${task.records} received)`);
+    }
+    await sending;
+    if (sendError !== null) throw sendError;
+    return;
+  }
   while (received < task.records && sendError === null) {
     const records = await consumer.poll();
-    const now = performance.now();
+    const now = origin + performance.now();
     for (const r of records) {
       const h = r.headers.find((x) => x.key === SENT_HEADER);
       if (h?.value == null || h.value.length !== 8) continue;
-      meter.latency(now - h.value.readDoubleLE(0));
+      const sent = h.value.readDoubleLE(0);
+      if (sent < warmUntil) split.warmup.add(now - sent);
+      else {
+        meter.latency(now - sent);
+        // With LogAppendTime the broker stamped each batch as it appended it: the two legs.
+        if (r.timestampType === 'LogAppendTime') {
+          split.append.add(r.timestamp - sent);
+          split.deliver.add(now - r.timestamp);
+        }
+      }
       meter.bytes += r.value?.length ?? 0;
       received++;
     }

@@ -6,6 +6,7 @@
  * loop is not the limit; this thread only adds up and prints.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Cluster } from '../wire-client/cluster.js';
 import { createTopic } from '../wire-client/admin.js';
@@ -13,18 +14,36 @@ import type { ConsumerOptions } from '../wire-client/consumer.js';
 import type { Acks, ProducerCompression, ProducerOptions } from '../wire-client/producer.js';
 import { bootstrapOf, COMMON_HELP, COMMON_OPTIONS, intFlag, keyValues, parse, required, UsageError } from './args.js';
 import { withCluster } from './connect.js';
+import { workloadChart } from './perf-chart.js';
+import { runWorkload, workloadSummary } from './perf-workload.js';
+import { readWorkload } from './perf-workload-file.js';
 import { consumerTime, LatencyHistogram, ms, producerLine, type LatencySummary } from './perf-stats.js';
 import type { DoneReport, PerfMode, WindowReport, WorkerMessage, WorkerTask } from './perf-worker.js';
 
 export const PERF_HELP = `Usage: sluice perf produce|consume|end-to-end --topic T [options]
+       sluice perf --workload FILE [--output PATH]
 
 Benchmarks a broker (Sluice or any Kafka) like Kafka's perf tools:
   produce     sends --num-records records as fast as allowed; prints Kafka's
-              kafka-producer-perf-test lines (records/sec, MB/sec, latency percentiles)
+              kafka-producer-perf-test lines (records/sec, MB/sec, latency percentiles).
+              Flat out (--throughput -1) it sends batches encoded once from the payload pool,
+              only re-stamped (time, CRC) per send, so the client's encoding is not the
+              limit; --encode-records encodes every record as sent instead
   consume     reads --num-records records from the start of the topic; prints
-              kafka-consumer-perf-test's fields (start.time, end.time, MB.sec, nMsg.sec, ...)
+              kafka-consumer-perf-test's fields (start.time, end.time, MB.sec, nMsg.sec, ...).
+              Records are counted from the fetched batches (CRC checked, decompressed, key and
+              value lengths read) without building them; --decode-records builds each one
   end-to-end  sends records at --throughput (default 1000/s) and times each from its send to
-              its delivery by a poll; prints latency percentiles
+              its delivery by a poll; prints latency percentiles. A topic it creates has
+              message.timestamp.type=LogAppendTime, which splits each latency at the broker's
+              append (send to append, append to delivery)
+  --workload  runs an OpenMessaging Benchmark workload file (YAML or JSON: topics,
+              partitionsPerTopic, messageSize, payloadFile, producersPerTopic,
+              subscriptionsPerTopic, consumerPerSubscription, producerRate,
+              testDurationMinutes, warmupDurationMinutes, keyDistributor NO_KEY) on fresh
+              topics; prints a line every --reporting-interval (default 10000 ms) and the
+              aggregated rates and latencies; --output PATH writes PATH.json (OMB's result
+              fields, one window per second) and PATH.svg (throughput and latency over time)
 
 Payloads are JSON log lines (time, level, service, path, status, a message of 2 to 24 words),
 65,536 distinct ones per thread: whole lines of varying length, or cut and joined to exactly
@@ -52,12 +71,19 @@ Options:
                              (default 10000)
   --reporting-interval <ms>  progress line every this many ms (default 5000)
   --json                     print one JSON result on stdout (progress goes to stderr)
+  --encode-records           produce: encode each record as sent (the wire producer's path)
+  --decode-records           consume and end-to-end: build each record (key, value, headers)
+                             as a poll would, instead of reading counts and stamps in place
+  --warmup-ms <ms>           end-to-end: records sent in the first ms are timed apart
+  --workload <file>          run a workload file (see above)
+  --output <path>            --workload: write path.json and path.svg
 ${COMMON_HELP}
 Examples:
   sluice perf produce --topic perf --partitions 8 --num-records 10000000 --record-size 100 \\
     --throughput -1 --producer-props acks=1 compression.type=lz4 --threads 2
   sluice perf consume --topic perf --num-records 10000000 --threads 2
   sluice perf end-to-end --topic e2e --partitions 1 --num-records 10000 --throughput 1000
+  sluice perf --workload examples/workload.yaml --output results/run1
 `;
 
 const OPTIONS = {
@@ -78,6 +104,9 @@ const OPTIONS = {
   timeout: { type: 'string' },
   'reporting-interval': { type: 'string' },
   json: { type: 'boolean' },
+  'decode-records': { type: 'boolean' },
+  'encode-records': { type: 'boolean' },
+  'warmup-ms': { type: 'string' },
 } as const;
 
 /**
@@ -161,7 +190,7 @@ function consumerOptions(list: string[] | undefined): { options: ConsumerOptions
 }
 
 /** The topic's partition count, creating it with `partitions` when missing and asked to. */
-async function ensureTopic(cluster: Cluster, topic: string, partitions: number | undefined, replicationFactor: number | undefined): Promise<number> {
+async function ensureTopic(cluster: Cluster, topic: string, partitions: number | undefined, replicationFactor: number | undefined, configs: Record<string, string> = {}): Promise<number> {
   try {
     return (await cluster.topic(topic)).partitions.length;
   } catch (err) {
@@ -170,11 +199,50 @@ async function ensureTopic(cluster: Cluster, topic: string, partitions: number |
       throw err;
     }
   }
-  await createTopic(cluster, { name: topic, partitions, replicationFactor: replicationFactor ?? -1, configs: {} });
+  await createTopic(cluster, { name: topic, partitions, replicationFactor: replicationFactor ?? -1, configs });
   return (await cluster.topic(topic)).partitions.length;
 }
 
+const WORKLOAD_OPTIONS = {
+  ...COMMON_OPTIONS,
+  workload: { type: 'string' },
+  output: { type: 'string' },
+  'reporting-interval': { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/** `sluice perf --workload FILE [--output PATH]`. */
+async function perfWorkload(argv: string[]): Promise<number> {
+  const v = parse(argv, WORKLOAD_OPTIONS);
+  if (v.help) {
+    process.stdout.write(PERF_HELP);
+    return 0;
+  }
+  const file = required(v.workload, 'workload', 'the workload file to run');
+  const workload = readWorkload(file);
+  const reportMs = intFlag(v['reporting-interval'], 'reporting-interval', 100) ?? 10_000;
+  const json = v.json === true;
+  let outJson: string | null = null;
+  let outSvg: string | null = null;
+  if (v.output !== undefined) {
+    const base = v.output.replace(/\.(json|svg)$/i, '');
+    [outJson, outSvg] = [`${base}.json`, `${base}.svg`];
+    const dir = path.dirname(path.resolve(outJson));
+    if (!fs.existsSync(dir)) throw new UsageError(`--output ${v.output}: folder ${dir} does not exist`);
+  }
+  const log = (line: string) => (json ? process.stderr : process.stdout).write(line + '\n');
+  const result = await runWorkload(workload, { bootstrap: bootstrapOf(v), requestTimeoutMs: intFlag(v['request-timeout-ms'], 'request-timeout-ms', 1, 2 ** 31 - 1), reportMs, log });
+  if (outJson !== null && outSvg !== null) {
+    fs.writeFileSync(outJson, JSON.stringify(result, null, 2) + '\n');
+    fs.writeFileSync(outSvg, workloadChart(result));
+    log(`wrote ${outJson} and ${outSvg}`);
+  }
+  process.stdout.write((json ? JSON.stringify(result) : workloadSummary(result)) + '\n');
+  return 0;
+}
+
 export async function perf(argv: string[]): Promise<number> {
+  if (argv.some((a) => a === '--workload' || a.startsWith('--workload='))) return perfWorkload(argv);
   const [mode, ...rest] = argv;
   if (mode === '--help' || mode === '-h' || mode === 'help') {
     process.stdout.write(PERF_HELP);
@@ -216,6 +284,8 @@ export async function perf(argv: string[]): Promise<number> {
   if (m === 'end-to-end' && threadsFlag > 1) throw new UsageError('end-to-end runs on one thread (it times each record from send to poll in one event loop): leave out --threads');
   const timeoutMs = intFlag(v.timeout, 'timeout', 1) ?? 10_000;
   const reportMs = intFlag(v['reporting-interval'], 'reporting-interval', 100) ?? 5000;
+  const warmupMs = intFlag(v['warmup-ms'], 'warmup-ms', 0) ?? 0;
+  if (v['warmup-ms'] !== undefined && m !== 'end-to-end') throw new UsageError('--warmup-ms is for perf end-to-end');
   const producer = producerOptions(v['producer-props']);
   const { options: consumer, group: groupProp } = consumerOptions(v['consumer-props']);
   const group = v.group ?? groupProp;
@@ -223,7 +293,10 @@ export async function perf(argv: string[]): Promise<number> {
   const json = v.json === true;
   const bootstrap = bootstrapOf(v);
 
-  const partitionCount = await withCluster(v, 'sluice-perf', (cluster) => ensureTopic(cluster, topic, partitionsFlag, replicationFactor));
+  const partitionCount = await withCluster(v, 'sluice-perf', (cluster) =>
+    // end-to-end: the broker stamps each batch as it appends it, which splits every latency in two.
+    ensureTopic(cluster, topic, partitionsFlag, replicationFactor, m === 'end-to-end' ? { 'message.timestamp.type': 'LogAppendTime' } : {}),
+  );
   // Consuming without a group, a thread with no partition would have nothing to do.
   const threads = m === 'consume' && group === undefined ? Math.min(threadsFlag, partitionCount) : threadsFlag;
   if (threads < threadsFlag) process.stderr.write(`sluice perf: ${threads} thread(s), one per partition of '${topic}' (asked for ${threadsFlag})\n`);
@@ -248,6 +321,9 @@ export async function perf(argv: string[]): Promise<number> {
     consumer,
     group,
     timeoutMs,
+    decodeRecords: v['decode-records'] === true,
+    encodeRecords: v['encode-records'] === true,
+    warmupMs,
   }));
   const result = await runWorkers(tasks, m, reportMs, json);
   const out = json ? JSON.stringify(toJson(m, result, { topic, partitions: partitionCount, threads, recordSize: recordSize ?? null, throughput, producer, consumer, group: group ?? null })) : render(m, result);
@@ -266,6 +342,10 @@ interface RunResult {
   endMs: number;
   seconds: number;
   latency: LatencySummary;
+  /** end-to-end: latency of the records sent during --warmup-ms, apart from the rest. */
+  warmup: (LatencySummary & { records: number }) | null;
+  /** end-to-end on a LogAppendTime topic: send to the broker's append, append to delivery. */
+  legs: { append: LatencySummary; deliver: LatencySummary } | null;
   rebalanceMs: number;
   fetchSeconds: number;
 }
@@ -275,6 +355,7 @@ async function runWorkers(tasks: WorkerTask[], mode: PerfMode, reportMs: number,
   const t0 = performance.now();
   const windows = new Map<number, WindowReport>();
   const hist = new LatencyHistogram();
+  const split = { warmup: new LatencyHistogram(), append: new LatencyHistogram(), deliver: new LatencyHistogram() };
   const dones: DoneReport[] = [];
   let lastRecords = 0;
   let lastBytes = 0;
@@ -319,6 +400,7 @@ async function runWorkers(tasks: WorkerTask[], mode: PerfMode, reportMs: number,
               } else if (msg.type === 'done') {
                 dones.push(msg);
                 hist.merge(msg.hist);
+                if (msg.e2e !== undefined) for (const k of ['warmup', 'append', 'deliver'] as const) split[k].merge(msg.e2e[k]);
                 resolve();
               } else reject(new Error(msg.message));
             });
@@ -348,6 +430,8 @@ async function runWorkers(tasks: WorkerTask[], mode: PerfMode, reportMs: number,
     endMs,
     seconds: Math.max(1e-3, (endMs - begunAt) / 1000),
     latency: hist.summary(),
+    warmup: split.warmup.count > 0 ? { records: split.warmup.count, ...split.warmup.summary() } : null,
+    legs: split.append.count > 0 ? { append: split.append.summary(), deliver: split.deliver.summary() } : null,
     rebalanceMs,
     fetchSeconds: Math.max(1e-3, (endMs - fetchStart) / 1000),
   };
@@ -373,8 +457,14 @@ function render(mode: PerfMode, r: RunResult): string {
     ].join(', ');
     return `${head}\n${row}`;
   }
-  const l = r.latency;
-  return `${r.records} records, ${(r.records / r.seconds).toFixed(1)} records/sec, end-to-end latency: avg ${ms(l.avg)} ms, p50 ${ms(l.p50)} ms, p95 ${ms(l.p95)} ms, p99 ${ms(l.p99)} ms, p99.9 ${ms(l.p999)} ms, max ${ms(l.max)} ms.`;
+  const pct = (l: LatencySummary) => `p50 ${ms(l.p50)} ms, p95 ${ms(l.p95)} ms, p99 ${ms(l.p99)} ms, p99.9 ${ms(l.p999)} ms, max ${ms(l.max)} ms`;
+  const lines = [`${r.records} records, ${(r.records / r.seconds).toFixed(1)} records/sec, end-to-end latency: avg ${ms(r.latency.avg)} ms, ${pct(r.latency)}.`];
+  if (r.warmup !== null) lines.push(`warm-up (${r.warmup.records} records, not above): ${pct(r.warmup)}.`);
+  if (r.legs !== null) {
+    lines.push(`send to broker append (LogAppendTime, 1 ms steps): ${pct(r.legs.append)}.`);
+    lines.push(`broker append to delivery: ${pct(r.legs.deliver)}.`);
+  }
+  return lines.join('\n');
 }
 
 function toJson(mode: PerfMode, r: RunResult, params: Record<string, unknown>): Record<string, unknown> {
@@ -392,5 +482,13 @@ function toJson(mode: PerfMode, r: RunResult, params: Record<string, unknown>): 
   }
   const l = r.latency;
   const round = (n: number) => +n.toFixed(3);
-  return { ...base, latencyMs: { avg: round(l.avg), max: round(l.max), p50: round(l.p50), p95: round(l.p95), p99: round(l.p99), p999: round(l.p999) } };
+  const lat = (l: LatencySummary) => ({ avg: round(l.avg), max: round(l.max), p50: round(l.p50), p95: round(l.p95), p99: round(l.p99), p999: round(l.p999) });
+  if (mode === 'produce') return { ...base, latencyMs: lat(l) };
+  return {
+    ...base,
+    latencyMs: lat(l),
+    warmupLatencyMs: r.warmup === null ? null : { records: r.warmup.records, ...lat(r.warmup) },
+    appendLatencyMs: r.legs === null ? null : lat(r.legs.append),
+    deliveryLatencyMs: r.legs === null ? null : lat(r.legs.deliver),
+  };
 }

@@ -15,7 +15,8 @@
 import { ApiKey } from '../protocol/apis.js';
 import { ErrorCode, isRetriable } from '../protocol/error-codes.js';
 import { readEndTransactionMarker } from '../record/control.js';
-import { readBatchHeader } from '../record/header.js';
+import { readBatchHeader, readInt64 } from '../record/header.js';
+import { BASE_OFFSET_OFFSET, LAST_OFFSET_DELTA_OFFSET } from '../record/layout.js';
 import { batchesIn, readRecords, type RecordHeaderOutput } from '../record/reader.js';
 import { TimestampType } from '../record/layout.js';
 import { EARLIEST, LATEST, listOffsets } from './admin.js';
@@ -125,18 +126,42 @@ export class Consumer {
       return [];
     }
     const byLeader = await this.cluster.byLeader(this.assigned.values(), (a) => a);
+    const decode = (a: Assigned, records: Buffer, out: ConsumedRecord[], aborted: readonly { producerId: number; firstOffset: number }[]) => this.decode(a, records, out, aborted);
     // One leader (the common case) needs no merge; flat() of a large poll cost a tenth of its time.
     if (byLeader.size === 1) {
       const [[leader, list]] = byLeader;
-      return this.fetchFrom(leader, list);
+      return this.fetchFrom(leader, list, decode);
     }
-    const results = await Promise.all([...byLeader].map(([leader, list]) => this.fetchFrom(leader, list)));
+    const results = await Promise.all([...byLeader].map(([leader, list]) => this.fetchFrom(leader, list, decode)));
     const out = results[0]!;
     for (let i = 1; i < results.length; i++) for (const r of results[i]!) out.push(r);
     return out;
   }
 
-  private async fetchFrom(leader: number, list: Assigned[]): Promise<ConsumedRecord[]> {
+  /**
+   * One round of fetches that hands over each fetched batch (data batches and control ones)
+   * as bytes instead of decoding records, for callers that count or forward them (benchmarks):
+   * `onBatch` gets the partition, the batch (a view of the response, valid during the call)
+   * and the partition's position before it (records below it were already read). The
+   * position moves past the batch, or to the offset `onBatch` returns (records it left).
+   */
+  async pollBatches(onBatch: (topic: string, partition: number, batch: Buffer, position: number) => number | undefined): Promise<void> {
+    if (this.assigned.size === 0) {
+      await sleep(this.maxWaitMs);
+      return;
+    }
+    const byLeader = await this.cluster.byLeader(this.assigned.values(), (a) => a);
+    const hand = (a: Assigned, records: Buffer) => {
+      for (const batch of batchesIn(records)) {
+        const last = readInt64(batch, BASE_OFFSET_OFFSET) + batch.readInt32BE(LAST_OFFSET_DELTA_OFFSET);
+        if (last < a.position) continue;
+        a.position = onBatch(a.topic, a.partition, batch, a.position) ?? last + 1;
+      }
+    };
+    await Promise.all([...byLeader].map(([leader, list]) => this.fetchFrom(leader, list, hand)));
+  }
+
+  private async fetchFrom<T>(leader: number, list: Assigned[], sink: (a: Assigned, records: Buffer, out: T[], abortedTxns: readonly { producerId: number; firstOffset: number }[]) => void): Promise<T[]> {
     const conn = await this.cluster.broker(leader);
     const topics = new Map<string, Assigned[]>();
     for (const a of list) {
@@ -164,7 +189,7 @@ export class Consumer {
       { extraTimeoutMs: this.maxWaitMs },
     );
     if (res.errorCode !== 0) throw brokerError(res.errorCode, `fetching from broker ${conn.address}`);
-    const out: ConsumedRecord[] = [];
+    const out: T[] = [];
     let refresh = false;
     for (const t of res.responses) {
       for (const p of t.partitions) {
@@ -180,7 +205,7 @@ export class Consumer {
           continue;
         }
         a.highWatermark = p.highWatermark;
-        if (p.records !== null && p.records.length > 0) this.decode(a, p.records, out, p.abortedTransactions ?? []);
+        if (p.records !== null && p.records.length > 0) sink(a, p.records, out, p.abortedTransactions ?? []);
       }
     }
     if (refresh) {

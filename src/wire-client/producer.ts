@@ -86,7 +86,8 @@ export class Producer {
   private readonly partitionCounts = new Map<string, number>();
   private readonly accumulating = new Map<string, Accumulating>();
   private readonly inFlight = new Set<Promise<void>>();
-  private lingerTimer: NodeJS.Timeout | null = null;
+  /** Cancels the pending linger send (a timer, or an immediate for linger.ms 0). */
+  private lingerTimer: (() => void) | null = null;
   private bufferedBytes = 0;
   private failure: Error | null = null;
   /** Records and value+key bytes the brokers acknowledged (written, for acks=0). */
@@ -147,7 +148,32 @@ export class Producer {
     acc.bytes += size;
     this.bufferedBytes += size;
     if (acc.bytes >= this.batchBytes) this.ship([id]);
-    else this.lingerTimer ??= setTimeout(() => this.ship(null), this.lingerMs);
+    // linger.ms 0: send once the current burst of appends is done, not after a timer's 1 ms
+    // minimum (a wait that end-to-end latency measured).
+    else if (this.lingerTimer === null) {
+      if (this.lingerMs === 0) {
+        const t = setImmediate(() => this.ship(null));
+        this.lingerTimer = () => clearImmediate(t);
+      } else {
+        const t = setTimeout(() => this.ship(null), this.lingerMs);
+        this.lingerTimer = () => clearTimeout(t);
+      }
+    }
+    return this.bufferedBytes <= this.maxBufferedBytes;
+  }
+
+  /**
+   * Sends one already encoded RecordBatch v2 to a partition at once (no accumulating, no
+   * linger), for benchmarks that encode their own batches. `count` records and `bytes` of keys
+   * and values count in stats when it is acknowledged. Returns false when the caller should
+   * await room() before sending more. The Buffer must not change until acknowledged.
+   */
+  sendBatch(topic: string, partition: number, batch: Buffer, count: number, bytes: number): boolean {
+    if (this.failure !== null) throw this.failure;
+    const at = this.onDelivered === undefined ? 0 : performance.now();
+    const size = bytes + 16 * count;
+    this.bufferedBytes += size;
+    this.track(this.sendReady([{ topic, partition, batch, count, bytes: size, attempts: 0, firstAt: at, lastAt: at }]));
     return this.bufferedBytes <= this.maxBufferedBytes;
   }
 
@@ -167,7 +193,7 @@ export class Producer {
   /** Seals the batches of `ids` (null: all) and sends them, grouped by leader. */
   private ship(ids: string[] | null): void {
     if (ids === null && this.lingerTimer !== null) {
-      clearTimeout(this.lingerTimer);
+      this.lingerTimer();
       this.lingerTimer = null;
     }
     const ready: Ready[] = [];
