@@ -15,9 +15,10 @@
  * frames map their own memory, given back on close) come from the heap, and up to
  * TRIM_THRESHOLD of freed heap stays mapped for the next requests.
  *
- * Measured with bench/broker-cpu.ts (100 B records, lz4, librdkafka, acks=1), produce only:
- * minor page faults went from 3,000-9,000 to under 1,000 per million records, and the broker's
- * system CPU from 0.06-0.13 to 0.03-0.05 s per million records.
+ * Measured as bench/broker-cpu.ts runs it (100 B records, lz4, librdkafka, acks=1), produce
+ * only, 7 runs of 3 each way on this shared 2-core machine: minor page faults per million
+ * records went from 0-9,000 (3,000-9,000 in most runs) to 0-1,000, and the broker's system CPU
+ * from 0.03-0.13 s per million records (median 0.105) to 0.025-0.05 (median 0.045).
  * The cost: up to TRIM_THRESHOLD of freed heap stays in the process's RSS after a burst.
  */
 import { mallocThresholds } from '../native.js';
