@@ -1,6 +1,9 @@
 // Module entry: the MappedFile class and the free functions over plain buffers.
 #include <napi.h>
 #include <fcntl.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -180,6 +183,30 @@ Napi::Value WalkRecordsJs(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, ok);
 }
 
+// mallocThresholds(mmapThreshold, trimThreshold) -> true when glibc took both (false elsewhere:
+// musl and others have no mallopt). Fixes the allocation size from which malloc maps fresh
+// pages per call, and how much freed memory it keeps before giving pages back to the OS; see
+// src/server/malloc-thresholds.ts for why the broker sets them.
+Napi::Value MallocThresholdsJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "mallocThresholds(mmapThreshold: number, trimThreshold: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const double mmapThreshold = info[0].As<Napi::Number>().DoubleValue();
+  const double trimThreshold = info[1].As<Napi::Number>().DoubleValue();
+  if (!(mmapThreshold >= 0 && mmapThreshold <= 2147483647.0 && trimThreshold >= 0 && trimThreshold <= 2147483647.0)) {
+    Napi::RangeError::New(env, "mallocThresholds: thresholds must be between 0 and 2^31-1 bytes").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+#if defined(__GLIBC__)
+  const bool ok = mallopt(M_MMAP_THRESHOLD, static_cast<int>(mmapThreshold)) == 1 && mallopt(M_TRIM_THRESHOLD, static_cast<int>(trimThreshold)) == 1;
+  return Napi::Boolean::New(env, ok);
+#else
+  return Napi::Boolean::New(env, false);
+#endif
+}
+
 Napi::Value LiveMappingsJs(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), LiveMappings()); }
 
 }  // namespace
@@ -194,6 +221,7 @@ static Napi::Object InitSluice(Napi::Env env, Napi::Object exports) {
   exports.Set("lz4DecodeBlock", Napi::Function::New(env, Lz4DecodeBlockJs));
   exports.Set("walkRecords", Napi::Function::New(env, WalkRecordsJs));
   exports.Set("liveMappings", Napi::Function::New(env, LiveMappingsJs));
+  exports.Set("mallocThresholds", Napi::Function::New(env, MallocThresholdsJs));
   exports.Set("lockFile", Napi::Function::New(env, LockFileJs));
   exports.Set("unlockFile", Napi::Function::New(env, UnlockFileJs));
   exports.Set("syncFilesystem", Napi::Function::New(env, SyncFilesystemJs));

@@ -69,6 +69,7 @@ interface NativeAddon {
   lz4DecodeBlock(src: Uint8Array, dst: Uint8Array, dstStart: number): number;
   walkRecords(data: Uint8Array, start: number, end: number, count: number, out: Float64Array): boolean;
   liveMappings(): number;
+  mallocThresholds(mmapThreshold: number, trimThreshold: number): boolean;
   lockFile(path: string): number;
   unlockFile(fd: number): void;
   syncFilesystem(path: string): void;
@@ -121,6 +122,11 @@ export const lz4DecodeBlock = addon.lz4DecodeBlock;
 export const walkRecords = addon.walkRecords;
 /** Mappings not yet released (open files plus closed ones with live views). For tests. */
 export const liveMappings = addon.liveMappings;
+/**
+ * glibc's M_MMAP_THRESHOLD and M_TRIM_THRESHOLD (mallopt), in bytes; true when both were taken,
+ * false on a C library without mallopt. See server/malloc-thresholds.ts.
+ */
+export const mallocThresholds = addon.mallocThresholds;
 /** Takes an exclusive flock on `path` (created when missing); returns the descriptor to unlock. */
 export const lockFile = addon.lockFile;
 /** Releases a lock taken by lockFile. */
