@@ -51,7 +51,7 @@ export const SETTINGS: Setting[] = [
   { flag: 'num-partitions', file: ['num.partitions'], kind: int(1, 100_000), default: '1', doc: 'partitions of an auto-created topic' },
   { flag: 'auto-create-topics', file: ['auto.create.topics.enable'], kind: { type: 'bool' }, default: 'true', doc: 'create topics on first use by Metadata and Produce' },
   { flag: 'durability', file: ['sluice.durability'], kind: { type: 'enum', values: ['pagecache', 'fsync'] }, default: 'pagecache', doc: "'pagecache' acknowledges from the page cache (Kafka's default); 'fsync' fsyncs before every acknowledgement" },
-  { flag: 'acks-all-fsync', file: ['sluice.acks.all.fsync'], kind: { type: 'bool' }, default: 'true', doc: 'acks=-1 waits for an fsync (group commit): acks=all keeps its promise on one broker' },
+  { flag: 'acks-all-fsync', file: ['sluice.acks.all.fsync'], kind: { type: 'bool' }, default: 'true', doc: 'acks=-1 waits for an fsync (group commit): acks=all keeps its promise on one broker (off by default in a cluster, where replication is the durability)' },
   { flag: 'max-request-bytes', file: ['socket.request.max.bytes'], kind: int(1024, MAX_INT), default: '104857600', doc: 'largest request accepted' },
   { flag: 'queued-max-request-bytes', file: ['queued.max.request.bytes'], kind: int(1024, Number.MAX_SAFE_INTEGER), default: '536870912', doc: 'memory for requests being received or not yet answered, all connections together; a connection whose next request does not fit stops reading until it does (at least --max-request-bytes)' },
   { flag: 'max-connections', file: ['max.connections'], kind: int(1, 1_000_000), default: '10000', doc: 'connections beyond this are refused' },
