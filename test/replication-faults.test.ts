@@ -98,6 +98,26 @@ it(`keeps every acknowledged acks=all record through ${CYCLES} cycles of kills, 
   const exited = new Promise<void>((r) => producer.on('exit', () => r()));
 
   await eventually(() => acks.length, (n) => n > 100, 30_000, 'producer running');
+  // On a failure, every broker's log and the producer's output go to test/artifacts/ for a post-mortem.
+  const logs = new Map<number, string[]>();
+  const keep = (id: number, b: BrokerProcess) => {
+    const list = logs.get(id) ?? [];
+    list.push('');
+    const i = list.length - 1;
+    const t = setInterval(() => (list[i] = b.output()), 500);
+    cleanups.push(() => clearInterval(t));
+    logs.set(id, list);
+  };
+  nodes.forEach((b, i) => keep(i + 1, b));
+  cleanups.push(() => {
+    if (!failed) return;
+    const dir = path.resolve(import.meta.dirname, 'artifacts', 'replication-faults');
+    fs.mkdirSync(dir, { recursive: true });
+    for (const [id, list] of logs) fs.writeFileSync(path.join(dir, `broker-${id}.log`), list.join('\n--- restart ---\n'));
+    fs.writeFileSync(path.join(dir, 'producer.log'), producerOut);
+    fs.writeFileSync(path.join(dir, 'faults.txt'), faults.join('\n'));
+  });
+  let failed = true;
   const failovers: number[] = [];
   const faults: string[] = [];
   const bootstrapNow = () => nodes.map((n) => n.bootstrap);
@@ -110,11 +130,13 @@ it(`keeps every acknowledged acks=all record through ${CYCLES} cycles of kills, 
     const led = views.map((v, p) => (v.leader === target ? p : -1)).filter((p) => p >= 0);
     const node = nodes[target - 1]!;
     const t0 = Date.now();
+    faults.push(`cycle ${cycle} at ${new Date(t0).toISOString()}: leaders ${JSON.stringify(views.map((v) => [v.leader, v.isr]))}`);
     if (kind === 0) {
       faults.push(`kill ${target}`);
       await node.kill();
       await sleep(rand(500, 3000));
       nodes[target - 1] = await startNode(etcd.endpoint, target, node.dir);
+      keep(target, nodes[target - 1]!);
     } else if (kind === 1) {
       faults.push(`pause ${target}`);
       node.proc.kill('SIGSTOP');
@@ -124,6 +146,7 @@ it(`keeps every acknowledged acks=all record through ${CYCLES} cycles of kills, 
       faults.push(`controlled shutdown ${target}`);
       expect(await node.stop()).toBe(0);
       nodes[target - 1] = await startNode(etcd.endpoint, target, node.dir);
+      keep(target, nodes[target - 1]!);
     }
     // Failover: from the fault to the first acknowledgement on each partition it led.
     if (kind !== 2) {
@@ -184,6 +207,7 @@ it(`keeps every acknowledged acks=all record through ${CYCLES} cycles of kills, 
   expect(lost).toBe(0);
   expect(duplicated).toBe(0);
   expect(acked.size).toBeGreaterThan(500);
+  failed = false;
 }, 120_000 + CYCLES * 60_000);
 
 it('truncates a cut-off leader: its acks=1 writes go, acks=all writes stay, and every replica ends byte-equal', async () => {

@@ -133,6 +133,10 @@ export class Partition {
   truncateTo(offset: number): void {
     if (offset >= this.log.logEndOffset) return;
     if (offset < this.log.logStartOffset) return this.startAt(offset);
+    // Only whole batches go: an offset inside a batch cuts from that batch's start (what is
+    // cut beyond the divergence is fetched again from the leader).
+    const first = this.log.read(offset, 1, this.log.logEndOffset).firstOffset;
+    if (first >= 0 && first < offset) offset = first;
     this.log.truncateTo(offset);
     this.leaderEpochs?.truncateFromEnd(offset);
     this.afterTruncation();

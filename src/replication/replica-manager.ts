@@ -77,6 +77,13 @@ class LeaderState {
   modRevision: number;
   /** An ISR write is in flight: no second one until it lands. */
   altering = false;
+  /**
+   * The ISR being written while the write is in flight. The high watermark counts the union
+   * of both (Kafka's "maximal ISR"): a follower about to join must hold what is acknowledged
+   * from then on, or a record acknowledged by the old ISR could be missing on a member of the
+   * new one (and on a leader elected from it).
+   */
+  pendingIsr: number[] | null = null;
 
   constructor(
     readonly topic: string,
@@ -360,7 +367,8 @@ export class ReplicaManager {
 
   /** ISR of this broker alone: high watermark = log end offset, no bookkeeping per append. */
   private applyHighWatermarkMode(ls: LeaderState): void {
-    const alone = ls.isr.length === 1 && ls.isr[0] === this.options.nodeId;
+    const me = this.options.nodeId;
+    const alone = ls.isr.length === 1 && ls.isr[0] === me && (ls.pendingIsr === null || (ls.pendingIsr.length === 1 && ls.pendingIsr[0] === me));
     if (alone && ls.partition.replicated) ls.partition.setHighWatermark(null);
     else if (!alone && !ls.partition.replicated) ls.partition.setHighWatermark(ls.partition.logEndOffset);
     if (alone) this.completeWaiters(ls);
@@ -370,7 +378,8 @@ export class ReplicaManager {
     const p = ls.partition;
     if (!p.replicated) return this.completeWaiters(ls);
     let hw = p.logEndOffset;
-    for (const r of ls.isr) {
+    const members = ls.pendingIsr === null ? ls.isr : [...new Set([...ls.isr, ...ls.pendingIsr])];
+    for (const r of members) {
       if (r === this.options.nodeId) continue;
       const f = ls.followers.get(r);
       hw = Math.min(hw, f ? f.leo : -1);
@@ -435,6 +444,10 @@ export class ReplicaManager {
     const state = cache.partitionState(ls.topic, ls.index);
     if (!state || state.leader !== nodeId || state.leaderEpoch !== ls.leaderEpoch || state.modRevision !== ls.modRevision) return;
     ls.altering = true;
+    ls.pendingIsr = isr;
+    // A follower joining a leader that was alone: the high watermark stops following the log
+    // end at once, so nothing is acknowledged that the joining follower lacks.
+    this.applyHighWatermarkMode(ls);
     const next = { version: 1 as const, leader: nodeId, leaderEpoch: ls.leaderEpoch, isr, partitionEpoch: state.partitionEpoch + 1, controllerEpoch: state.controllerEpoch };
     const guard = [{ key: cache.keys.broker(nodeId), target: 'create' as const, result: 'greater' as const, createRevision: 0 }];
     store
@@ -452,7 +465,13 @@ export class ReplicaManager {
         this.failShrunkWaiters(ls);
       })
       .catch((err: unknown) => logger.warn({ partition: `${ls.topic}-${ls.index}`, err: (err as Error).message }, 'changing the ISR failed; retrying'))
-      .finally(() => (ls.altering = false));
+      .finally(() => {
+        ls.altering = false;
+        ls.pendingIsr = null;
+        if (this.leaders.get(key(ls.topic, ls.index)) !== ls) return;
+        this.applyHighWatermarkMode(ls);
+        this.advanceHighWatermark(ls);
+      });
   }
 }
 
