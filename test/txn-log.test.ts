@@ -5,7 +5,6 @@
  * and the embedded consumer's isolationLevel. Transactional batches and markers are appended
  * through the engine (the coordinator that writes them in production is another module).
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import { ABORTED_TXN_SIZE, readTxnIndex, txnIndexPath } from '../src/storage/txn
 import { openSluice } from './helpers/sluice.js';
 import { sluice } from './helpers/cli.js';
 import { tmpDir } from './helpers/tmp.js';
+import { runUntilKilled } from './helpers/kill-child.js';
 
 /** A transactional data batch of `producerId` with one record per value (the key is the value). */
 function txn(producerId: number, values: string[], compression: 'none' | 'lz4' = 'none'): Buffer {
@@ -156,16 +156,11 @@ describe('transactions in the log', () => {
       console.log('done ' + p.lastStableOffset);
       setInterval(() => {}, 1000);
     `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (d) => {
-        out += d;
-        if (out.includes('done')) child.kill('SIGKILL');
-      });
-      child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`child exited ${code}: ${err}`))));
+    await runUntilKilled('--input-type=module', ['-e', script], (line) => {
+      out += `${line}
+`;
+      return line.includes('done');
     });
     expect(out).toContain('done 11');
     expect(fs.existsSync(path.join(dir, 't-0', '.clean-shutdown'))).toBe(false);

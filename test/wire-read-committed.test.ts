@@ -6,7 +6,6 @@
  * whose transactional batches and markers were appended through the engine of an in-process
  * broker (the coordinator that writes them in production is another module).
  */
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as RdKafka from 'node-rdkafka';
@@ -18,6 +17,7 @@ import { Cluster, Consumer as WireConsumer, listOffsets, LATEST } from '../src/w
 import { startBroker } from './helpers/broker.js';
 import { PYTHON, python, run } from './helpers/clients.js';
 import { tmpDir } from './helpers/tmp.js';
+import { runUntilKilled } from './helpers/kill-child.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const require = createRequire(import.meta.url);
@@ -144,16 +144,11 @@ describe('read_committed over the wire', () => {
       console.log('appended ' + p.lastStableOffset);
       setInterval(() => {}, 1000);
     `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (d) => {
-        out += d;
-        if (out.includes('appended')) child.kill('SIGKILL');
-      });
-      child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`writer exited ${code}: ${err}`))));
+    await runUntilKilled('--input-type=module', ['-e', script], (line) => {
+      out += `${line}
+`;
+      return line.includes('appended');
     });
     expect(out).toContain('appended 11');
     const broker = await startBroker({ dir });
