@@ -239,6 +239,15 @@ export class KafkaBroker {
     }
   }
 
+  /**
+   * In a cluster, the controlled shutdown: leaderships move to other in-sync replicas while
+   * this broker still answers, so clients are told where to go instead of finding it gone.
+   */
+  async prepareShutdown(): Promise<void> {
+    this.readiness.notReady = 'shutting down';
+    await this.cluster?.controlledShutdown().catch(() => {});
+  }
+
   /** Stops accepting, finishes in-flight requests, then closes Sluice cleanly. */
   async close(): Promise<void> {
     this.readiness.notReady = 'shutting down';

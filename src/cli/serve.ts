@@ -191,7 +191,7 @@ export async function serve(argv: string[]): Promise<void> {
       logger.info({}, 'broker stopped');
       process.stdout.write('Sluice stopped cleanly\n');
     },
-    { logger },
+    { logger, beforeClose: () => broker.prepareShutdown() },
   );
 }
 

@@ -369,7 +369,7 @@ export class ClusterNode {
    * stops the controller (handing the role on), its fetchers, and revokes the lease.
    */
   async stop(): Promise<void> {
-    if (this.session?.lease) await this.controlledShutdown().catch((err: unknown) => this.options.logger.warn({ err: (err as Error).message }, 'controlled shutdown failed; leaving anyway'));
+    await this.controlledShutdown();
     await this.replicas.stop();
     await this.controller.stop();
     await this.session?.stop();
@@ -377,7 +377,17 @@ export class ClusterNode {
     this.etcd.close();
   }
 
-  private async controlledShutdown(): Promise<void> {
+  /** Moves this broker's leaderships and ISR memberships away (once; stop() does it too). */
+  controlledShutdown(): Promise<void> {
+    this.shutdown ??= this.session?.lease
+      ? this.moveAway().catch((err: unknown) => this.options.logger.warn({ err: (err as Error).message }, 'controlled shutdown failed; leaving anyway'))
+      : Promise.resolve();
+    return this.shutdown;
+  }
+
+  private shutdown: Promise<void> | null = null;
+
+  private async moveAway(): Promise<void> {
     const me = this.options.nodeId;
     const registration = this.cache.brokers.get(me);
     if (!registration) return;

@@ -279,6 +279,7 @@ export class ReplicaManager {
     if (current) this.resign(k);
     this.unfollow(k);
     await partition.drainAppends();
+    if (this.stopped) return;
     const epochs = partition.enableLeaderEpochs();
     // The first batch of the new epoch starts here (KIP-101): followers truncate to it.
     epochs.assign(state.leaderEpoch, partition.logEndOffset);
@@ -301,6 +302,7 @@ export class ReplicaManager {
     this.resign(k);
     this.unfollow(k);
     await partition.drainAppends();
+    if (this.stopped) return; // stop() ran meanwhile: no new fetcher may outlive it
     partition.enableLeaderEpochs();
     if (!partition.replicated) partition.setHighWatermark(partition.highWatermark);
     // A follower can fetch damaged data again: damage it finds is cut off, not quarantined,
@@ -343,6 +345,7 @@ export class ReplicaManager {
   }
 
   private fetcherFor(broker: number): ReplicaFetcher {
+    if (this.stopped) throw new Error('the replica manager is stopped');
     let f = this.fetchers.get(broker);
     if (!f) {
       const o = this.options;

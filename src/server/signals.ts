@@ -10,6 +10,8 @@ import type { KafkaServer } from './server.js';
 import type { CloseOptions, Logger } from './types.js';
 
 export interface SignalHandlerOptions extends CloseOptions {
+  /** Runs first on a signal, while the server still serves (its failure does not stop the shutdown). */
+  beforeClose?: () => Promise<void>;
   /** Default ['SIGINT', 'SIGTERM']. */
   signals?: NodeJS.Signals[];
   logger?: Logger;
@@ -52,6 +54,8 @@ export function installSignalHandlers(
     log('info', { signal }, 'signal received: shutting down (send it again to exit at once)');
     void (async () => {
       try {
+        // Work that needs the listener still open (a cluster broker moving its leaderships away).
+        await options.beforeClose?.();
         await server.close(options.graceMs === undefined ? {} : { graceMs: options.graceMs });
         await onShutdown?.(signal);
         log('info', { signal }, 'shutdown complete');
