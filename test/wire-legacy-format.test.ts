@@ -145,7 +145,8 @@ describe('librdkafka (kcat) in its pre-ApiVersions modes', () => {
       const legacy = ['-X', 'api.version.request=false', '-X', `broker.version.fallback=${fallback}`];
       for (const codec of ['lz4', 'snappy', 'gzip']) {
         const topic = `kc-${codec}-${fallback.replace(/\./g, '')}`;
-        await run('kcat', ['-b', broker.bootstrap, '-t', topic, '-p', '0', '-P', '-K:', '-z', codec, ...legacy], 'a:1\nb:\nc:3\n');
+        // One message set of three: a linger long enough that a busy machine cannot split the three lines.
+        await run('kcat', ['-b', broker.bootstrap, '-t', topic, '-p', '0', '-P', '-K:', '-z', codec, '-X', 'queue.buffering.max.ms=500', ...legacy], 'a:1\nb:\nc:3\n');
         const out = await run('kcat', ['-b', broker.bootstrap, '-t', topic, '-p', '0', '-C', '-o', 'beginning', '-e', '-q', '-f', '%o|%k|%s\n', ...legacy]);
         expect(out).toBe('0|a|1\n1|b|\n2|c|3\n');
         if (fallback === '0.9.0') {
