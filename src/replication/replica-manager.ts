@@ -445,7 +445,17 @@ export class ReplicaManager {
     if (ls.altering || this.stopped) return;
     const { cache, store, nodeId, logger } = this.options;
     const state = cache.partitionState(ls.topic, ls.index);
-    if (!state || state.leader !== nodeId || state.leaderEpoch !== ls.leaderEpoch || state.modRevision !== ls.modRevision) return;
+    if (!state || state.leader !== nodeId || state.leaderEpoch !== ls.leaderEpoch) return;
+    if (state.modRevision > ls.modRevision) {
+      // Someone (the controller) wrote a newer state: take its ISR first and decide again later.
+      ls.isr = state.isr;
+      ls.modRevision = state.modRevision;
+      this.applyHighWatermarkMode(ls);
+      this.advanceHighWatermark(ls);
+      this.failShrunkWaiters(ls);
+      return;
+    }
+    if (state.modRevision !== ls.modRevision) return;
     ls.altering = true;
     ls.pendingIsr = isr;
     // A follower joining a leader that was alone: the high watermark stops following the log
@@ -457,6 +467,9 @@ export class ReplicaManager {
       .writePartitionState(ls.topic, ls.index, next, state.modRevision, guard)
       .then((rev) => {
         if (rev === null || this.leaders.get(key(ls.topic, ls.index)) !== ls) return;
+        // A newer state (the controller's) may have been adopted while this write was in
+        // flight: this one is older then, and applying it would leave the leader on a stale ISR.
+        if (rev < ls.modRevision) return;
         const grew = isr.length > state.isr.length;
         ls.isr = isr;
         ls.modRevision = rev;
