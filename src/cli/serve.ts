@@ -190,6 +190,8 @@ export async function serve(argv: string[]): Promise<void> {
       await broker.close();
       logger.info({}, 'broker stopped');
       process.stdout.write('Sluice stopped cleanly\n');
+      // Everything is closed and flushed: a handle left open (a late socket) must not keep the process alive.
+      setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
     },
     { logger, beforeClose: () => broker.prepareShutdown() },
   );
