@@ -6,15 +6,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { assignReplicas } from '../src/cluster/assignment.js';
-import { Controller } from '../src/cluster/controller.js';
 import { EtcdClient, EtcdError } from '../src/cluster/etcd.js';
-import { MetadataCache } from '../src/cluster/metadata-cache.js';
-import { BrokerSession } from '../src/cluster/session.js';
 import { ClusterStateError, ClusterStore } from '../src/cluster/store.js';
-import { ClusterKeys, NO_LEADER, type TopicRecord } from '../src/cluster/types.js';
+import { ClusterKeys, NO_LEADER } from '../src/cluster/types.js';
 import { freePort, startEtcd } from './helpers/etcd.js';
+import { startTestBroker, topicRecord } from './helpers/controller-broker.js';
 
-const quiet = { info() {}, warn() {}, error() {} };
 
 describe('replica assignment', () => {
   it('spreads leaders round-robin and followers at a growing shift', () => {
@@ -119,62 +116,6 @@ describe('etcd client and store', () => {
   });
 });
 
-interface TestBroker {
-  id: number;
-  etcd: EtcdClient;
-  cache: MetadataCache;
-  session: BrokerSession;
-  controller: Controller;
-  store: ClusterStore;
-  /** A crash: no renewal, no resignation; the lease runs out. */
-  crash: () => void;
-  stop: () => Promise<void>;
-}
-
-async function startTestBroker(endpoint: string, id: number, ttlSeconds = 2): Promise<TestBroker> {
-  const etcd = new EtcdClient({ endpoints: [endpoint] });
-  const keys = new ClusterKeys('test');
-  const store = new ClusterStore(etcd, keys);
-  const cache = new MetadataCache(etcd, keys, quiet);
-  await cache.start();
-  const session = new BrokerSession({
-    etcd,
-    store,
-    registration: { version: 1, id, host: '127.0.0.1', port: 9000 + id, rack: null, startedAt: Date.now(), software: 'test' },
-    ttlSeconds,
-    logger: quiet,
-  });
-  await session.start();
-  const controller = new Controller({ brokerId: id, cache, store, lease: () => session.lease, logger: quiet });
-  controller.start();
-  return {
-    id,
-    etcd,
-    cache,
-    session,
-    controller,
-    store,
-    crash: () => {
-      // Stop everything without telling etcd: the lease expires on its own.
-      (session as unknown as { stopped: boolean }).stopped = true;
-      clearTimeout((session as unknown as { timer: NodeJS.Timeout }).timer);
-      void controller.stop().catch(() => {});
-      (controller as unknown as { active: null }).active = null;
-      cache.close();
-      etcd.close();
-    },
-    stop: async () => {
-      await controller.stop();
-      await session.stop();
-      cache.close();
-      etcd.close();
-    },
-  };
-}
-
-function topic(name: string, replicas: number[][]): TopicRecord {
-  return { version: 1, name, id: `id-${name}`, replicas, config: {}, createdAt: Date.now() };
-}
 
 describe('controller', () => {
   it('elects one controller, initialises partitions, moves leaders off a dead broker and back, and fails over', async () => {
@@ -191,9 +132,9 @@ describe('controller', () => {
       expect(b1!.controller.isActive).toBe(true);
 
       // A topic with RF 1 on every broker and one with RF 3.
-      expect(await b1!.store.createTopic(topic('one', [[1], [2], [3]]))).toBe(true);
-      expect(await b1!.store.createTopic(topic('one', [[1]]))).toBe(false);
-      expect(await b1!.store.createTopic(topic('three', [[1, 2, 3], [2, 3, 1], [3, 1, 2]]))).toBe(true);
+      expect(await b1!.store.createTopic(topicRecord('one', [[1], [2], [3]]))).toBe(true);
+      expect(await b1!.store.createTopic(topicRecord('one', [[1]]))).toBe(false);
+      expect(await b1!.store.createTopic(topicRecord('three', [[1, 2, 3], [2, 3, 1], [3, 1, 2]]))).toBe(true);
       const allLed = () => ['one', 'three'].every((t) => [0, 1, 2].every((p) => (view.partitionState(t, p)?.leader ?? NO_LEADER) !== NO_LEADER));
       expect(await view.waitFor(allLed, 10_000)).toBe(true);
       expect(view.partitionState('one', 1)).toMatchObject({ leader: 2, leaderEpoch: 0, isr: [2] });

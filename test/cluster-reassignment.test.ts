@@ -5,69 +5,13 @@
  * follower has caught up (src/replication/ does that in the brokers).
  */
 import { describe, expect, it } from 'vitest';
-import { Controller } from '../src/cluster/controller.js';
-import { EtcdClient } from '../src/cluster/etcd.js';
-import { MetadataCache } from '../src/cluster/metadata-cache.js';
 import { describeReassignment, reassignmentOf, withReassignment, writeElectionRequests, writeReassignments } from '../src/cluster/reassignment.js';
-import { BrokerSession } from '../src/cluster/session.js';
-import { ClusterStore } from '../src/cluster/store.js';
-import { ClusterKeys, NO_LEADER, type TopicRecord } from '../src/cluster/types.js';
+import { NO_LEADER, type TopicRecord } from '../src/cluster/types.js';
 import { ErrorCode } from '../src/protocol/error-codes.js';
 import { startEtcd } from './helpers/etcd.js';
+import { startTestBroker, topicRecord, type TestBroker } from './helpers/controller-broker.js';
 
-const quiet = { info() {}, warn() {}, error() {} };
 
-interface TestBroker {
-  id: number;
-  cache: MetadataCache;
-  store: ClusterStore;
-  controller: Controller;
-  crash: () => void;
-  stop: () => Promise<void>;
-}
-
-async function startBroker(endpoint: string, id: number, options: { autoLeaderRebalance?: boolean } = {}): Promise<TestBroker> {
-  const etcd = new EtcdClient({ endpoints: [endpoint] });
-  const keys = new ClusterKeys('test');
-  const store = new ClusterStore(etcd, keys);
-  const cache = new MetadataCache(etcd, keys, quiet);
-  await cache.start();
-  const session = new BrokerSession({
-    etcd,
-    store,
-    registration: { version: 1, id, host: '127.0.0.1', port: 9000 + id, rack: null, startedAt: Date.now(), software: 'test' },
-    ttlSeconds: 2,
-    logger: quiet,
-  });
-  await session.start();
-  const controller = new Controller({ brokerId: id, cache, store, lease: () => session.lease, logger: quiet, autoLeaderRebalance: options.autoLeaderRebalance });
-  controller.start();
-  return {
-    id,
-    cache,
-    store,
-    controller,
-    crash: () => {
-      // No renewal, no resignation: the lease runs out on its own.
-      (session as unknown as { stopped: boolean }).stopped = true;
-      clearTimeout((session as unknown as { timer: NodeJS.Timeout }).timer);
-      void controller.stop().catch(() => {});
-      (controller as unknown as { active: null }).active = null;
-      cache.close();
-      etcd.close();
-    },
-    stop: async () => {
-      await controller.stop();
-      await session.stop();
-      cache.close();
-      etcd.close();
-    },
-  };
-}
-
-function topic(name: string, replicas: number[][]): TopicRecord {
-  return { version: 1, name, id: `id-${name}`, replicas, config: {}, createdAt: Date.now() };
-}
 
 /** What a partition leader does when followers join the ISR: CAS on the state's revision. */
 async function setIsr(b: TestBroker, name: string, p: number, isr: number[]): Promise<void> {
@@ -78,9 +22,9 @@ async function setIsr(b: TestBroker, name: string, p: number, isr: number[]): Pr
 
 /** Three brokers; broker 1 starts first and so is the controller. */
 async function threeBrokers(endpoint: string, options: { autoLeaderRebalance?: boolean } = {}): Promise<TestBroker[]> {
-  const brokers = [await startBroker(endpoint, 1, options)];
+  const brokers = [await startTestBroker(endpoint, 1, options)];
   await brokers[0]!.cache.waitFor(() => brokers[0]!.controller.isActive, 10_000);
-  brokers.push(await startBroker(endpoint, 2, options), await startBroker(endpoint, 3, options));
+  brokers.push(await startTestBroker(endpoint, 2, options), await startTestBroker(endpoint, 3, options));
   await Promise.all(brokers.map((b) => b.cache.waitFor(() => b.cache.brokers.size === 3 && b.cache.controller !== null, 10_000)));
   return brokers;
 }
@@ -88,7 +32,7 @@ async function threeBrokers(endpoint: string, options: { autoLeaderRebalance?: b
 describe('reassignment records', () => {
   const live = new Set([1, 2, 3, 4]);
   it('puts the target first, keeps the original, and refuses bad targets with Kafka codes', () => {
-    const t = topic('t', [[1, 2], [3]]);
+    const t = topicRecord('t', [[1, 2], [3]]);
     const r = withReassignment(t, 0, [3, 4], live);
     expect(r.replicas[0]).toEqual([3, 4, 1, 2]);
     expect(r.reassignments).toEqual({ 0: { target: [3, 4], original: [1, 2] } });
@@ -131,7 +75,7 @@ describe('controller reassignment', () => {
     const view = b1!.cache;
     const live = new Set([1, 2, 3]);
     try {
-      expect(await b1!.store.createTopic(topic('r', [[1, 2], [1]]))).toBe(true);
+      expect(await b1!.store.createTopic(topicRecord('r', [[1, 2], [1]]))).toBe(true);
       expect(await view.waitFor(() => view.partitionState('r', 0)?.leader === 1 && view.partitionState('r', 1)?.leader === 1, 10_000)).toBe(true);
 
       // [1, 2] -> [2, 3]: 3 joins the replica list at once, the original stays until the end.
@@ -164,7 +108,7 @@ describe('controller reassignment', () => {
       expect(view.topics.get('r')!.replicas[1]).toEqual([3]);
       expect(view.partitionState('r', 1)).toMatchObject({ leader: 3, leaderEpoch: 1, isr: [3] });
 
-      expect(await b1!.store.createTopic(topic('c', [[1, 2]]))).toBe(true);
+      expect(await b1!.store.createTopic(topicRecord('c', [[1, 2]]))).toBe(true);
       expect(await view.waitFor(() => view.partitionState('c', 0)?.leader === 1, 10_000)).toBe(true);
       await writeReassignments(b1!.store, live, 'c', [{ partition: 0, replicas: [3, 2] }]);
       expect(await view.waitFor(() => view.topics.get('c')!.replicas[0]!.length === 3, 5000)).toBe(true);
@@ -204,8 +148,8 @@ describe('controller reassignment', () => {
     const [b1, b2, b3] = brokers;
     const live = new Set([1, 2, 3]);
     try {
-      expect(await b2!.store.createTopic(topic('f', [[1, 2]]))).toBe(true);
-      expect(await b2!.store.createTopic(topic('u', [[3, 2]]))).toBe(true);
+      expect(await b2!.store.createTopic(topicRecord('f', [[1, 2]]))).toBe(true);
+      expect(await b2!.store.createTopic(topicRecord('u', [[3, 2]]))).toBe(true);
       const view = b2!.cache;
       expect(await view.waitFor(() => view.partitionState('f', 0)?.leader === 1 && view.partitionState('u', 0)?.leader === 3, 10_000)).toBe(true);
       await writeReassignments(b2!.store, live, 'f', [{ partition: 0, replicas: [3, 2] }]);
