@@ -16,11 +16,10 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, expect, it } from 'vitest';
 import { PYTHON, requireTool, run } from './helpers/clients.js';
 import { startEtcd } from './helpers/etcd.js';
-import { describe, eventually, partitionBytes, startNode, TTL_MS } from './helpers/replicas.js';
+import { describe, eventually, kafka, partitionBytes, startNode, startThree, TTL_MS } from './helpers/replicas.js';
 import { tmpDir } from './helpers/tmp.js';
 import type { BrokerProcess } from './helpers/broker.js';
 
@@ -31,16 +30,6 @@ const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-function kafka(bootstrap: string[]) {
-  return new Kafka({ brokers: bootstrap, logLevel: logLevel.NOTHING, retry: { retries: 15, initialRetryTime: 100, maxRetryTime: 1000 } });
-}
-
-async function startThree(etcd: string): Promise<BrokerProcess[]> {
-  const nodes = [await startNode(etcd, 1)];
-  nodes.push(...(await Promise.all([2, 3].map((id) => startNode(etcd, id)))));
-  return nodes;
-}
 
 async function createTopic(nodes: BrokerProcess[], topic: string, partitions: number): Promise<void> {
   const admin = kafka(nodes.map((n) => n.bootstrap)).admin();

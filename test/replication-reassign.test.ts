@@ -8,11 +8,10 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, expect, it } from 'vitest';
 import { PYTHON, requireTool, run } from './helpers/clients.js';
 import { startEtcd } from './helpers/etcd.js';
-import { describe, eventually, partitionBytes, startNode } from './helpers/replicas.js';
+import { describe, eventually, kafka, partitionBytes, startThree } from './helpers/replicas.js';
 import { tmpDir } from './helpers/tmp.js';
 
 const PRODUCER = path.resolve(import.meta.dirname, 'helpers', 'crash-producer.py');
@@ -25,11 +24,9 @@ it('moves a partition to another broker under an acks=all load with nothing lost
   requireTool('kcat', 'apt-get install kcat');
   const etcd = await startEtcd();
   cleanups.push(() => etcd.kill());
-  const nodes = [await startNode(etcd.endpoint, 1)];
-  nodes.push(...(await Promise.all([2, 3].map((id) => startNode(etcd.endpoint, id)))));
+  const nodes = await startThree(etcd.endpoint);
   const bootstrap = nodes.map((n) => n.bootstrap);
-  const kafka = new Kafka({ brokers: bootstrap, logLevel: logLevel.NOTHING, retry: { retries: 15, initialRetryTime: 100, maxRetryTime: 1000 } });
-  const admin = kafka.admin();
+  const admin = kafka(bootstrap).admin();
   cleanups.push(() => admin.disconnect());
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: 'moving', replicaAssignment: [{ partition: 0, replicas: [1, 2] }], configEntries: [{ name: 'min.insync.replicas', value: '1' }] }], waitForLeaders: true });

@@ -7,12 +7,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe as suite, expect, it } from 'vitest';
 import { requireTool, run } from './helpers/clients.js';
 import { startEtcd } from './helpers/etcd.js';
-import { describe, eventually, LAG_MAX_MS, partitionBytes, startNode, TTL_MS } from './helpers/replicas.js';
-import type { BrokerProcess } from './helpers/broker.js';
+import { describe, eventually, kafka, LAG_MAX_MS, partitionBytes, startNode, startThree, TTL_MS } from './helpers/replicas.js';
 import { WireClient } from './helpers/wire-client.js';
 import { ApiKey } from '../src/protocol/apis.js';
 
@@ -20,16 +18,6 @@ const clients: { disconnect(): Promise<void> }[] = [];
 afterEach(async () => {
   for (const c of clients.splice(0)) await c.disconnect().catch(() => {});
 });
-
-function kafka(bootstrap: string[]) {
-  return new Kafka({ brokers: bootstrap, logLevel: logLevel.NOTHING, retry: { retries: 15, initialRetryTime: 100, maxRetryTime: 1000 } });
-}
-
-async function startThree(etcd: string): Promise<BrokerProcess[]> {
-  const nodes = [await startNode(etcd, 1)];
-  nodes.push(...(await Promise.all([2, 3].map((id) => startNode(etcd, id)))));
-  return nodes;
-}
 
 /** kcat producing `lines` with the given acks; resolves with kcat's output (delivery errors included). */
 function kcatProduce(bootstrap: string, topic: string, partition: number, lines: string[], acks: string): Promise<string> {

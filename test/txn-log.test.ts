@@ -201,8 +201,7 @@ describe('transactions in the log', () => {
     p.append(marker(400, false)); // 13: abort 400
     expect(p.txns.abortedTransactionsAll().map((a) => a.producerId)).toEqual([200, 400]);
     expect(p.lastStableOffset).toBe(14);
-    p.log.truncateTo(7); // cuts the abort of 200 and everything after
-    p.onTruncated(7);
+    p.truncateTo(7); // cuts the abort of 200 and everything after
     expect(p.lastStableOffset).toBe(3); // 200's transaction, from b1 at 3, is undecided again
     expect(p.txns.abortedTransactionsAll()).toEqual([]);
     expect(fs.existsSync(txnIndexPath(p.log.dir, 0))).toBe(false);
@@ -224,8 +223,7 @@ describe('transactions in the log', () => {
     s = await openSluice({ dir }); // from the snapshot: nothing open, nothing aborted
     p = s.partition('t', 0);
     expect(p.txns.ongoingTransactions()).toEqual([]);
-    p.log.truncateTo(1); // the commit marker is gone: x is undecided again
-    p.onTruncated(1);
+    p.truncateTo(1); // the commit marker is gone: x is undecided again
     expect(p.lastStableOffset).toBe(0);
     p.append(plain(['z'])); // 1
     p.append(plain(['w'])); // 2: the log ends where the old snapshot said, with x still open

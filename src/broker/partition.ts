@@ -67,8 +67,6 @@ export class Partition {
   private hw: number | null = null;
   /** The partition's leader epochs, once it is part of a cluster (null alone: one epoch ever). */
   leaderEpochs: LeaderEpochCache | null = null;
-  /** Called after the log is truncated (producer and transaction state roll back with it). */
-  private readonly truncateListeners: ((offset: number) => void)[] = [];
   /** Ongoing and aborted transactions, from the batches appended (src/txn/partition-txns.ts). */
   readonly txns: PartitionTxns;
 
@@ -102,31 +100,16 @@ export class Partition {
 
   /** Reads (or builds from the batches) the leader-epoch checkpoint; done once a cluster manages the partition. */
   enableLeaderEpochs(): LeaderEpochCache {
-    this.leaderEpochs ??= LeaderEpochCache.open(this.log.dir, () => this.scanEpochs());
-    return this.leaderEpochs;
-  }
-
-  /** (epoch, first offset) of each change of partitionLeaderEpoch along the log, from its batch headers. */
-  private *scanEpochs(): Iterable<EpochEntry> {
-    let offset = this.log.logStartOffset;
-    let last = -1;
-    while (offset < this.log.logEndOffset) {
-      const r = this.log.read(offset, 1 << 20);
-      if (r.records.length === 0) break;
-      const view = r.records;
-      for (let pos = 0; pos + RECORDS_OFFSET <= view.length; pos += view.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD) {
+    this.leaderEpochs ??= LeaderEpochCache.open(this.log.dir, () => {
+      // (epoch, first offset) of each rise of partitionLeaderEpoch along the batch headers.
+      const found: EpochEntry[] = [];
+      this.log.forEachBatch(this.log.logStartOffset, (view, pos) => {
         const epoch = view.readInt32BE(pos + PARTITION_LEADER_EPOCH_OFFSET);
-        if (epoch > last) {
-          last = epoch;
-          yield { epoch, startOffset: Number(view.readBigInt64BE(pos)) };
-        }
-      }
-      offset = r.nextOffset;
-    }
-  }
-
-  onTruncate(listener: (offset: number) => void): void {
-    this.truncateListeners.push(listener);
+        if (epoch > (found.at(-1)?.epoch ?? -1)) found.push({ epoch, startOffset: Number(view.readBigInt64BE(pos)) });
+      });
+      return found;
+    });
+    return this.leaderEpochs;
   }
 
   /** Cuts the log back to `offset` (a follower matching its leader), with its leader epochs and high watermark. */
@@ -152,7 +135,6 @@ export class Partition {
   private afterTruncation(): void {
     if (this.hw !== null) this.hw = Math.min(this.hw, this.log.logEndOffset);
     this.txns.onTruncated(this.log.logEndOffset);
-    for (const l of this.truncateListeners) l(this.log.logEndOffset);
   }
 
   /**
@@ -193,14 +175,6 @@ export class Partition {
   /** The offset a reader of this kind may read up to (exclusive). */
   boundOf(bound: ReadBound): number {
     return bound === 'hw' ? this.highWatermark : bound === 'lso' ? this.lastStableOffset : this.log.logEndOffset;
-  }
-
-  /**
-   * Call after the log was truncated to `offset` (a follower matching its leader) if not
-   * through this class: transaction state rolls back with it.
-   */
-  onTruncated(offset: number): void {
-    this.txns.onTruncated(Math.min(offset, this.log.logEndOffset));
   }
 
   get logStartOffset(): number {

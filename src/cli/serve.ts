@@ -190,8 +190,12 @@ export async function serve(argv: string[]): Promise<void> {
       await broker.close();
       logger.info({}, 'broker stopped');
       process.stdout.write('Sluice stopped cleanly\n');
-      // Everything is closed and flushed: a handle left open (a late socket) must not keep the process alive.
-      setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
+      // Everything is closed and flushed: a handle still open a second later (a leak) must not
+      // keep the process alive, and is named so it can be found.
+      setTimeout(() => {
+        logger.warn({ activeResources: process.getActiveResourcesInfo() }, 'still running a second after a clean shutdown: exiting');
+        process.exit(process.exitCode ?? 0);
+      }, 1000).unref();
     },
     { logger, beforeClose: () => broker.prepareShutdown() },
   );

@@ -92,6 +92,16 @@ export class ReplicaFetcher {
   }
 
   private async loop(): Promise<void> {
+    try {
+      await this.fetchWhileFollowing();
+    } finally {
+      // The loop ends when nothing is followed from this broker any more, or at stop.
+      this.conn?.close();
+      this.conn = null;
+    }
+  }
+
+  private async fetchWhileFollowing(): Promise<void> {
     while (!this.stopped && this.parts.size > 0) {
       try {
         const conn = await this.connection();
@@ -121,8 +131,15 @@ export class ReplicaFetcher {
     this.conn = null;
     const address = this.options.address();
     if (address === null) return null;
-    this.conn = await Connection.open({ ...address, clientId: `sluice-replica-fetcher-${this.options.nodeId}`, requestTimeoutMs: 30_000 });
-    return this.conn;
+    const conn = await Connection.open({ ...address, clientId: `sluice-replica-fetcher-${this.options.nodeId}`, requestTimeoutMs: 30_000 });
+    // Stopped while connecting: stop() found no connection to close, so this one goes now
+    // (an open socket would keep a stopping broker's process alive).
+    if (this.stopped) {
+      conn.close();
+      return null;
+    }
+    this.conn = conn;
+    return conn;
   }
 
   /** OffsetForLeaderEpoch for every truncating partition, then truncation to the divergence point. */

@@ -17,6 +17,7 @@ import {
   LOG_OVERHEAD,
   MAX_TIMESTAMP_OFFSET,
   MIN_BATCH_LENGTH,
+  RECORD_BATCH_OVERHEAD,
   RECORDS_COUNT_OFFSET,
 } from '../record/layout.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
@@ -462,6 +463,23 @@ export class Log {
       logStartOffset: this._logStartOffset,
       logEndOffset,
     };
+  }
+
+  /**
+   * Calls `visit(chunk, position)` for each batch from the one holding `from` to the log end:
+   * `chunk` is a view read from the segments (valid during the walk) and `position` where the
+   * batch starts in it. The one walk over batch headers that state rebuilt from a log needs
+   * (producer state, leader epochs, transactions). Read errors are thrown to the caller.
+   */
+  forEachBatch(from: number, visit: (chunk: Buffer, position: number) => void, chunkBytes = 1 << 20): void {
+    let offset = from;
+    while (offset < this.logEndOffset) {
+      const r = this.read(offset, chunkBytes);
+      const view = r.records;
+      if (view.length === 0) break;
+      for (let pos = 0; pos + RECORD_BATCH_OVERHEAD <= view.length; pos += view.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD) visit(view, pos);
+      offset = r.nextOffset;
+    }
   }
 
   /**

@@ -319,22 +319,18 @@ export class PartitionTxns {
    * partition still opens, and no snapshot vouches for what was not seen.
    */
   private scan(from: number): void {
-    let offset = from;
-    while (offset < this.log.logEndOffset) {
-      let r;
-      try {
-        r = this.log.read(offset, SCAN_CHUNK);
-      } catch {
-        this.scanIncomplete = true;
-        return;
-      }
-      if (r.records.length === 0) break;
-      const view = r.records;
-      for (let pos = 0; pos + RECORDS_OFFSET <= view.length; pos += view.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD) {
-        const attributes = view.readInt16BE(pos + ATTRIBUTES_OFFSET);
-        if ((attributes & ATTRIBUTE_TRANSACTIONAL) !== 0) this.observe(view, pos, attributes, false);
-      }
-      offset = r.nextOffset;
+    try {
+      this.log.forEachBatch(
+        from,
+        (view, pos) => {
+          const attributes = view.readInt16BE(pos + ATTRIBUTES_OFFSET);
+          if ((attributes & ATTRIBUTE_TRANSACTIONAL) !== 0) this.observe(view, pos, attributes, false);
+        },
+        SCAN_CHUNK,
+      );
+    } catch {
+      // A range that cannot be read (damage, a closing log): the state is incomplete, and says so.
+      this.scanIncomplete = true;
     }
   }
 

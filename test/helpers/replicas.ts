@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startBroker, type BrokerProcess } from './broker.js';
 import { freePort } from './etcd.js';
+import { Kafka, logLevel } from 'kafkajs';
 import { WireClient } from './wire-client.js';
 import { ApiKey } from '../../src/protocol/apis.js';
 
@@ -33,6 +34,18 @@ export async function startNode(etcd: string, id: number, dir?: string, extra: s
       ...extra,
     ],
   });
+}
+
+/** Brokers 1, 2 and 3 of the cluster on `etcd`; broker 1 starts first, so it is the controller. */
+export async function startThree(etcd: string): Promise<BrokerProcess[]> {
+  const nodes = [await startNode(etcd, 1)];
+  nodes.push(...(await Promise.all([2, 3].map((id) => startNode(etcd, id)))));
+  return nodes;
+}
+
+/** kafkajs with retries long enough to ride through a leader change. */
+export function kafka(bootstrap: string[]): Kafka {
+  return new Kafka({ brokers: bootstrap, logLevel: logLevel.NOTHING, retry: { retries: 15, initialRetryTime: 100, maxRetryTime: 1000 } });
 }
 
 /** The bytes of every batch of a partition on one broker, in offset order (segments joined). */

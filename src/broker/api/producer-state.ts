@@ -20,11 +20,8 @@ import { readInt64 } from '../../record/header.js';
 import {
   BASE_SEQUENCE_OFFSET,
   LAST_OFFSET_DELTA_OFFSET,
-  LENGTH_OFFSET,
-  LOG_OVERHEAD,
   PRODUCER_EPOCH_OFFSET,
   PRODUCER_ID_OFFSET,
-  RECORD_BATCH_OVERHEAD,
 } from '../../record/layout.js';
 
 /** Batches remembered per producer for duplicate detection (Kafka's max.in.flight limit for idempotence). */
@@ -95,23 +92,20 @@ export class PartitionProducerState {
 
   /** Replays every idempotent batch header of the partition's log, oldest first. */
   rebuild(partition: Partition): void {
-    let offset = partition.logStartOffset;
-    while (offset < partition.logEndOffset) {
-      // Up to the log end, not the high watermark: a new leader holds batches its followers
-      // have not confirmed yet, and a producer's retry of one of them is a duplicate.
-      const r = partition.read(offset, 16 * 1024 * 1024, partition.logEndOffset);
-      const v = r.records;
-      if (v.length === 0) break;
-      for (let pos = 0; pos + RECORD_BATCH_OVERHEAD <= v.length; pos += v.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD) {
+    // Up to the log end, not the high watermark: a new leader holds batches its followers
+    // have not confirmed yet, and a producer's retry of one of them is a duplicate.
+    partition.log.forEachBatch(
+      partition.logStartOffset,
+      (v, pos) => {
         const producerId = readInt64(v, pos + PRODUCER_ID_OFFSET);
         const seq = v.readInt32BE(pos + BASE_SEQUENCE_OFFSET);
-        if (producerId < 0 || seq < 0) continue;
+        if (producerId < 0 || seq < 0) return;
         const delta = v.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET);
         const base = readInt64(v, pos);
         this.record(producerId, v.readInt16BE(pos + PRODUCER_EPOCH_OFFSET), seq, seq + delta, base, base + delta);
-      }
-      offset = r.nextOffset;
-    }
+      },
+      16 * 1024 * 1024,
+    );
   }
 }
 
