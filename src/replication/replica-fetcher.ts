@@ -145,8 +145,7 @@ export class ReplicaFetcher {
   /** OffsetForLeaderEpoch for every truncating partition, then truncation to the divergence point. */
   private async truncate(conn: Connection): Promise<void> {
     const states = [...this.parts.values()].filter((s) => s.truncating);
-    const byTopic = new Map<string, FetchState[]>();
-    for (const s of states) byTopic.set(s.topic, [...(byTopic.get(s.topic) ?? []), s]);
+    const byTopic = groupByTopic(states);
     const asked = states.map((s) => ({ s, epoch: s.partition.leaderEpochs?.latestEpoch ?? UNDEFINED_EPOCH }));
     const epochOf = new Map(asked.map((a) => [a.s, a.epoch]));
     const res = await conn.request(
@@ -194,8 +193,7 @@ export class ReplicaFetcher {
   }
 
   private async fetch(conn: Connection, ready: FetchState[]): Promise<void> {
-    const byTopic = new Map<string, FetchState[]>();
-    for (const s of ready) byTopic.set(s.topic, [...(byTopic.get(s.topic) ?? []), s]);
+    const byTopic = groupByTopic(ready);
     const offsets = new Map(ready.map((s) => [s, s.partition.logEndOffset]));
     const res = await conn.request(
       1,
@@ -288,4 +286,15 @@ export class ReplicaFetcher {
       };
     });
   }
+}
+
+/** The partitions of a request, by topic (a Fetch or OffsetForLeaderEpoch lists them so). */
+function groupByTopic(states: FetchState[]): Map<string, FetchState[]> {
+  const byTopic = new Map<string, FetchState[]>();
+  for (const s of states) {
+    const list = byTopic.get(s.topic);
+    if (list) list.push(s);
+    else byTopic.set(s.topic, [s]);
+  }
+  return byTopic;
 }
