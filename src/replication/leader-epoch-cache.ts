@@ -59,7 +59,7 @@ export class LeaderEpochCache {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     if (text !== null) {
-      const entries = parse(text, file);
+      const entries = parse(text);
       if (entries !== null) return new LeaderEpochCache(file, entries);
     }
     const cache = new LeaderEpochCache(file, []);
@@ -148,7 +148,7 @@ export class LeaderEpochCache {
 }
 
 /** The entries of a checkpoint file, or null when it is not one this code can read (rebuilt then). */
-function parse(text: string, file: string): EpochEntry[] | null {
+function parse(text: string): EpochEntry[] | null {
   const lines = text.split('\n').filter((l) => l.trim() !== '');
   if (lines.length < 2 || Number(lines[0]) !== VERSION) return null;
   const count = Number(lines[1]);
@@ -161,6 +161,5 @@ function parse(text: string, file: string): EpochEntry[] | null {
     if (last && (e! <= last.epoch || o! < last.startOffset)) return null;
     entries.push({ epoch: e!, startOffset: o! });
   }
-  void file;
   return entries;
 }

@@ -154,7 +154,7 @@ function gather(slots: Slot[], maxBytes: number, logger: StorageLogger | undefin
       // limits; after it, whole batches only while they fit both budgets.
       const minOne = bytes === 0;
       if (budget === 0 && !minOne) return empty(s.request.partition, ErrorCode.NONE, hw, p.logStartOffset, lso, readCommitted);
-      const r = p.read(s.request.fetchOffset, Math.max(budget, 1), bound === 'hw' ? undefined : p.boundOf(bound));
+      const r = p.read(s.request.fetchOffset, Math.max(budget, 1), p.boundOf(bound));
       // The log returns at least one batch; past the first partition, one too large is left for the next fetch.
       if (!minOne && r.records.length > budget) return empty(s.request.partition, ErrorCode.NONE, hw, r.logStartOffset, lso, readCommitted);
       bytes += r.records.length;
