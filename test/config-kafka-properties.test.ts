@@ -19,12 +19,12 @@ import { tmpDir } from './helpers/tmp.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const FIXTURE = path.resolve(import.meta.dirname, 'fixtures', 'kafka-3.8-kraft-server.properties');
-// offsets.topic.replication.factor is not among them: a cluster applies it (replication).
+// offsets.topic.replication.factor and transaction.state.log.replication.factor / .min.isr are
+// not among them: a cluster applies them (replication, transactions).
 const STOCK_IGNORED = [
   'process.roles', 'controller.quorum.voters', 'inter.broker.listener.name', 'controller.listener.names',
   'num.network.threads', 'num.io.threads', 'socket.send.buffer.bytes', 'socket.receive.buffer.bytes',
-  'num.recovery.threads.per.data.dir', 'transaction.state.log.replication.factor',
-  'transaction.state.log.min.isr',
+  'num.recovery.threads.per.data.dir',
 ];
 
 function freePort(): Promise<number> {

@@ -31,7 +31,9 @@ describe('registry', () => {
     expect(byKey.get(ApiKey.Fetch)).toMatchObject({ minVersion: 0, maxVersion: 16 });
     expect(byKey.get(ApiKey.ApiVersions)).toMatchObject({ name: 'ApiVersions', minVersion: 0, maxVersion: 3 });
     expect(byKey.get(ApiKey.OffsetDelete)).toMatchObject({ minVersion: 0, maxVersion: 0 });
-    expect(byKey.size).toBe(38);
+    // Brokers send WriteTxnMarkers to each other (a coordinator to partition leaders).
+    expect(byKey.get(ApiKey.WriteTxnMarkers)).toMatchObject({ name: 'WriteTxnMarkers', minVersion: 0, maxVersion: 1 });
+    expect(byKey.size).toBe(39);
     const keys = advertisedApis().map((a) => a.apiKey);
     expect(keys).toEqual([...keys].sort((a, b) => a - b));
   });

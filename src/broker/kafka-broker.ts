@@ -13,6 +13,8 @@ import { LogDirSpace } from './log-dir-space.js';
 import { Sluice, type SluiceOptions } from './sluice.js';
 import { ClusterNode } from '../cluster/node.js';
 import type { ReplicationSettings } from '../replication/replica-manager.js';
+import { BrokerChannel } from '../cluster/broker-channel.js';
+import { TRANSACTION_STATE_TOPIC } from '../txn/transaction-log-record.js';
 import { OFFSETS_TOPIC } from '../group/index.js';
 import { ErrorCode, errorName, KafkaError } from '../protocol/error-codes.js';
 import { registerClusterMetrics } from '../observability/cluster-metrics.js';
@@ -98,6 +100,7 @@ export class KafkaBroker {
     private readonly webConsole: RunningConsole | null = null,
     /** The transaction coordinator. */
     readonly transactions: TransactionCoordinator | null = null,
+    private readonly brokerChannel: BrokerChannel | null = null,
   ) {}
 
   /** Where the web console is served, or null when off. */
@@ -116,6 +119,7 @@ export class KafkaBroker {
     });
     let cluster: ClusterNode | null = null;
     let transactions: TransactionCoordinator | undefined;
+    let brokerChannel: BrokerChannel | undefined;
     try {
       const settings: BrokerSettings = {
         advertisedHost: options.advertisedHost ?? options.host ?? '127.0.0.1',
@@ -135,8 +139,6 @@ export class KafkaBroker {
         logger: options.logger,
         logDirSpace: new LogDirSpace(sluice.dir, options.logger),
       };
-      transactions = ctx.transactions = await openTransactionCoordinator(ctx, options.transactions, options.durability);
-      sluice.useTransactionCoordinator(transactions);
       if (options.cluster) {
         cluster = ClusterNode.create(
           {
@@ -170,13 +172,23 @@ export class KafkaBroker {
             if (code !== ErrorCode.NONE) throw new KafkaError(code === ErrorCode.NOT_LEADER_OR_FOLLOWER ? ErrorCode.NOT_COORDINATOR : ErrorCode.COORDINATOR_NOT_AVAILABLE, `offsets partition ${p}: the write was not replicated (${errorName(code)})`);
           },
         };
+        brokerChannel = ctx.brokerChannel = new BrokerChannel({ nodeId: options.cluster.nodeId, address: (id) => node.brokers().find((b) => b.id === id) });
         cluster.onRoleChange((partition, role) => {
           // A new leader rebuilds producer state from its log (a follower copied batches without it),
-          // and a new coordinator reads its groups from its offsets partition.
+          // and a new coordinator reads its groups from its offsets partition, or its
+          // transactional ids from its transaction state partition.
           if (role === 'leader' || role === 'none') ctx.producers.drop(partition);
           if (partition.topic === OFFSETS_TOPIC) sluice.groups.loadPartition(partition.index, role === 'leader');
+          if (partition.topic === TRANSACTION_STATE_TOPIC) {
+            const epoch = node.partitionState(TRANSACTION_STATE_TOPIC, partition.index)?.leaderEpoch;
+            if (role === 'leader' && epoch !== undefined) ctx.transactions?.loadPartition(partition.index, epoch);
+            else ctx.transactions?.unloadPartition(partition.index);
+          }
         });
       }
+      // After the cluster node: the coordinator's partitions are served once it joins.
+      transactions = ctx.transactions = await openTransactionCoordinator(ctx, options.transactions, options.durability);
+      sluice.useTransactionCoordinator(transactions);
       const server = new KafkaServer(createDispatcher(ctx), {
         ...options.server,
         host: options.host ?? '127.0.0.1',
@@ -231,8 +243,9 @@ export class KafkaBroker {
           throw err;
         });
       }
-      return new KafkaBroker(sluice, server, address, metricsAddress, metricsServer, cluster, readiness, webConsole, ctx.transactions ?? null);
+      return new KafkaBroker(sluice, server, address, metricsAddress, metricsServer, cluster, readiness, webConsole, ctx.transactions ?? null, ctx.brokerChannel ?? null);
     } catch (err) {
+      brokerChannel?.close();
       await transactions?.close().catch(() => {});
       await sluice.close();
       throw err;
@@ -256,6 +269,7 @@ export class KafkaBroker {
     await this.webConsole?.close();
     await this.server.close();
     await new Promise<void>((r) => (this.metricsServer ? this.metricsServer.close(() => r()) : r()));
+    this.brokerChannel?.close();
     await this.transactions?.close().catch(() => {});
     await this.sluice.close();
   }

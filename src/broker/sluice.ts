@@ -35,6 +35,8 @@ import { InvalidTopicError } from './errors.js';
 import { TrafficCounters } from '../observability/traffic.js';
 import type { TransactionCoordinator } from '../txn/coordinator.js';
 import { openEmbeddedTransactionCoordinator } from '../txn/embedded.js';
+import type { TransactionStateLog } from '../txn/transaction-state-log.js';
+import { TRANSACTION_STATE_TOPIC } from '../txn/transaction-log-record.js';
 
 export interface SluiceOptions {
   /** Data directory (created when missing; default ./data). */
@@ -109,7 +111,8 @@ export interface TopicDescription {
 }
 
 /** The configs `__consumer_offsets` has in Kafka (offsets.topic.segment.bytes; compaction is the group coordinator's). */
-const OFFSETS_TOPIC_CONFIG: TopicConfig = { 'cleanup.policy': 'compact', 'segment.bytes': String(100 * 1024 * 1024), 'compression.type': 'producer' };
+/** The config of the internal topics (`__consumer_offsets`, `__transaction_state`). */
+const INTERNAL_TOPIC_CONFIG: TopicConfig = { 'cleanup.policy': 'compact', 'segment.bytes': String(100 * 1024 * 1024), 'compression.type': 'producer' };
 
 export interface CreateTopicOptions {
   /** Number of partitions (default: numPartitions of the broker). */
@@ -152,6 +155,8 @@ export class Sluice {
   private compacting = false;
   /** The transaction coordinator: the broker's, or one opened on first use by a transactional producer. */
   private transactions: Promise<TransactionCoordinator> | null = null;
+  /** The coordinator's `__transaction_state` (a cluster replicates it like any topic), once there is one. */
+  private transactionState: TransactionStateLog | null = null;
 
   private constructor(
     private readonly options: SluiceOptions,
@@ -287,16 +292,22 @@ export class Sluice {
     removeDeletedTopicDirs(this.dir);
   }
 
-  /** The topics; with `internal`, `__consumer_offsets` too (as Kafka's Metadata lists it). */
-  listTopics(options: { internal?: boolean } = {}): string[] {
+  /**
+   * The topics; with `internal`, `__consumer_offsets` too (as Kafka's Metadata lists it); with
+   * `transactionState`, `__transaction_state` too (a cluster lists it once it has created it).
+   */
+  listTopics(options: { internal?: boolean; transactionState?: boolean } = {}): string[] {
     this.ensureOpen();
     const names = this.registry.names();
-    return options.internal ? [...names, OFFSETS_TOPIC] : names;
+    const internal = options.internal ? [OFFSETS_TOPIC] : [];
+    if (options.transactionState && this.transactionState) internal.push(TRANSACTION_STATE_TOPIC);
+    return [...names, ...internal];
   }
 
   /** The topic's id (a UUID string), or UnknownTopicError. */
   topicId(name: string): string {
     if (name === OFFSETS_TOPIC) return this.groups.offsetStore.topicId;
+    if (name === TRANSACTION_STATE_TOPIC && this.transactionState) return this.transactionState.topicId;
     const meta = this.registry.get(name);
     if (!meta) throw new UnknownTopicError(name);
     return meta.id;
@@ -305,19 +316,20 @@ export class Sluice {
   /** The name of the topic with this id, or undefined. */
   topicById(id: string): string | undefined {
     if (id === this.groups.offsetStore.topicId) return OFFSETS_TOPIC;
+    if (this.transactionState && id === this.transactionState.topicId) return TRANSACTION_STATE_TOPIC;
     return this.registry.all().find((t) => t.id === id)?.name;
   }
 
-  /** True for the user topics and for the internal `__consumer_offsets`. */
+  /** True for the user topics and for the internal `__consumer_offsets` and `__transaction_state`. */
   hasTopic(name: string): boolean {
-    return this.registry.get(name) !== undefined || name === OFFSETS_TOPIC;
+    return this.registry.get(name) !== undefined || name === OFFSETS_TOPIC || (name === TRANSACTION_STATE_TOPIC && this.transactionState !== null);
   }
 
   describeTopic(name: string): TopicDescription {
     this.ensureOpen();
-    const internal = name === OFFSETS_TOPIC;
-    const meta = internal ? { id: this.groups.offsetStore.topicId, config: OFFSETS_TOPIC_CONFIG } : this.registry.get(name);
-    const parts = internal ? this.offsetsPartitions() : this.partitions.get(name);
+    const internal = this.isInternal(name);
+    const meta = internal ? { id: this.topicId(name), config: INTERNAL_TOPIC_CONFIG } : this.registry.get(name);
+    const parts = internal ? this.internalPartitions(name) : this.partitions.get(name);
     if (!meta || !parts) throw new UnknownTopicError(name);
     return {
       name,
@@ -342,7 +354,7 @@ export class Sluice {
 
   /** The config in force for a topic: broker defaults overlaid with the topic's own keys. */
   topicConfig(name: string): TopicConfig {
-    if (name === OFFSETS_TOPIC) return { ...this.defaults, ...OFFSETS_TOPIC_CONFIG };
+    if (this.isInternal(name)) return { ...this.defaults, ...INTERNAL_TOPIC_CONFIG };
     const meta = this.registry.get(name);
     if (!meta) throw new UnknownTopicError(name);
     return { ...this.defaults, ...meta.config };
@@ -435,7 +447,7 @@ export class Sluice {
   /** @internal The partition, or UnknownTopicError. */
   partition(topic: string, index: number): Partition {
     this.ensureOpen();
-    const parts = topic === OFFSETS_TOPIC ? this.offsetsPartitions() : this.partitions.get(topic);
+    const parts = this.isInternal(topic) ? this.internalPartitions(topic) : this.partitions.get(topic);
     if (!parts) throw new UnknownTopicError(topic);
     const p = parts[index];
     if (!p) throw new UnknownTopicError(topic, index);
@@ -444,13 +456,26 @@ export class Sluice {
 
   partitionCount(topic: string): number {
     if (topic === OFFSETS_TOPIC) return this.groups.offsetStore.partitionCount;
+    if (topic === TRANSACTION_STATE_TOPIC && this.transactionState) return this.transactionState.partitionCount;
     const parts = this.partitions.get(topic);
     if (!parts) throw new UnknownTopicError(topic);
     return parts.length;
   }
 
-  /** The partitions of `__consumer_offsets`, owned by the group coordinator (read-only to clients). */
-  private offsetsPartitions(): Partition[] {
+  /** `__consumer_offsets`, or `__transaction_state` once a transaction coordinator is attached. */
+  private isInternal(name: string): boolean {
+    return name === OFFSETS_TOPIC || (name === TRANSACTION_STATE_TOPIC && this.transactionState !== null);
+  }
+
+  /**
+   * The partitions of an internal topic, owned by the group coordinator (`__consumer_offsets`)
+   * or the transaction coordinator (`__transaction_state`): read-only to clients.
+   */
+  private internalPartitions(name: string): Partition[] {
+    if (name === TRANSACTION_STATE_TOPIC && this.transactionState) {
+      const log = this.transactionState;
+      return Array.from({ length: log.partitionCount }, (_, i) => log.partition(i)!);
+    }
     const store = this.groups.offsetStore;
     return Array.from({ length: store.partitionCount }, (_, i) => store.partition(i)!);
   }
@@ -467,6 +492,7 @@ export class Sluice {
   /** @internal A KafkaBroker's coordinator, shared with the embedded producers. */
   useTransactionCoordinator(coordinator: TransactionCoordinator): void {
     this.transactions = Promise.resolve(coordinator);
+    this.transactionState = coordinator.stateLog;
   }
 
   // ---- clients ---------------------------------------------------------------------------
@@ -662,8 +688,9 @@ export class Sluice {
     if (idleMs > 0) {
       this.timers.push(
         setInterval(() => {
-          // __consumer_offsets too: its partitions are as idle as any when their groups are.
-          for (const parts of [...this.partitions.values(), this.offsetsPartitions()]) {
+          // The internal topics too: their partitions are as idle as any when their groups are.
+          const internal = [this.internalPartitions(OFFSETS_TOPIC), ...(this.transactionState ? [this.internalPartitions(TRANSACTION_STATE_TOPIC)] : [])];
+          for (const parts of [...this.partitions.values(), ...internal]) {
             for (const p of parts) p.log.releaseIdleFiles(idleMs).catch((err: unknown) => this.options.logger?.warn({ err, topic: p.topic, partition: p.index }, 'closing idle files failed'));
           }
         }, Math.min(idleMs, 10_000)).unref(),

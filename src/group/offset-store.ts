@@ -329,9 +329,11 @@ export class OffsetStore {
       pending.push({ change: c, size: key.length + (value?.length ?? 0) + RECORD_OVERHEAD });
     }
     const part = this.parts[p]!;
-    part.partition.append(buildBatch(records, { now, producerId, producerEpoch, transactional: true }), this.appendOptions(p));
+    const info = part.partition.append(buildBatch(records, { now, producerId, producerEpoch, transactional: true }), this.appendOptions(p));
     this.addPending(p, producerId, pending);
     if (this.options.durability === 'fsync') await part.partition.log.flush();
+    // In a cluster, as Kafka's TxnOffsetCommit: answered once the in-sync replicas have it.
+    if (this.replication) await this.replication.replicated(p, info.lastOffset + 1);
   }
 
   /**
@@ -343,10 +345,12 @@ export class OffsetStore {
     if (part === undefined) throw new RangeError(`${OFFSETS_TOPIC} has no partition ${groupPartition}`);
     await this.waitForCompactions([groupPartition]);
     const now = this.options.time();
-    part.partition.append(buildEndTransactionMarker({ committed: commit, producerId, producerEpoch, coordinatorEpoch, timestamp: now }), this.appendOptions(groupPartition));
+    const info = part.partition.append(buildEndTransactionMarker({ committed: commit, producerId, producerEpoch, coordinatorEpoch, timestamp: now }), this.appendOptions(groupPartition));
     this.endPending(part, producerId, commit);
     if (this.options.durability === 'fsync') await part.partition.log.flush();
     this.maybeCompact(groupPartition);
+    // In a cluster the coordinator counts the marker once the in-sync replicas have it.
+    if (this.replication) await this.replication.replicated(groupPartition, info.lastOffset + 1);
   }
 
   /** True while the group has offsets committed in a transaction that has not ended (OffsetFetch requireStable). */

@@ -14,12 +14,18 @@
  * so no transactional batch can slip into a partition after its transaction was decided
  * (KIP-890 part 1; Jepsen's Bufstream analysis).
  *
+ * In a cluster `__transaction_state` is a replicated topic and the coordinator of an id is the
+ * leader of its partition: a broker loads a partition's ids from its copy of the log when it
+ * becomes that leader (loadPartition, finishing the decided transactions as a restart does),
+ * drops them when it stops leading, and counts a state change as written only once the
+ * partition's in-sync replicas have it. The partition's leader epoch is the coordinator epoch
+ * its markers carry.
+ *
  * State machine: transaction-state.ts. Not thread-safe: one event loop.
  */
-import { ErrorCode } from '../protocol/error-codes.js';
-import type { Partition } from '../broker/partition.js';
+import { ErrorCode, KafkaError } from '../protocol/error-codes.js';
 import type { StorageLogger } from '../storage/index.js';
-import { writeTxnMarker } from './markers.js';
+import type { MarkerWriter } from './markers.js';
 import { TransactionStateLog } from './transaction-state-log.js';
 import type { TransactionLogValue } from './transaction-log-record.js';
 import {
@@ -30,6 +36,14 @@ import {
   type TransactionMetadata,
   type TransactionStateName,
 } from './transaction-state.js';
+
+const TRANSACTION_STATE_PARTITION_MOVED = 'its __transaction_state partition moved to another coordinator (find the coordinator again)';
+
+/** The error code of a failed state write: a KafkaError's own (NOT_COORDINATOR, ...), else a storage error. */
+function codeOf(err: unknown): number {
+  const code = (err as { errorCode?: unknown } | null)?.errorCode;
+  return typeof code === 'number' ? code : ErrorCode.KAFKA_STORAGE_ERROR;
+}
 
 /** Highest epoch handed out before a producer id is replaced (Kafka: Short.MaxValue - 1). */
 const MAX_PRODUCER_EPOCH = 32766;
@@ -45,22 +59,38 @@ export interface TransactionCoordinatorConfig {
   maxTimeoutMs?: number;
   /** transaction.abort.timed.out.transaction.cleanup.interval.ms (default 10000). */
   abortTimedOutIntervalMs?: number;
+  /** transactional.id.expiration.ms (default 604800000, 7 days): an id idle this long is forgotten. */
+  transactionalIdExpirationMs?: number;
+  /** In a cluster, how `__transaction_state` is created: replicas per partition and min.insync.replicas (Kafka's 3 and 2). */
+  stateLogReplication?: { factor: number; minIsr: number };
   /** A fresh producer id (the broker's allocator). */
   allocateProducerId: () => number | Promise<number>;
-  /** This broker's partition of a topic, or an error (unknown topic, not served here). */
-  partition: (topic: string, index: number) => Partition;
-  /** The leader epoch a batch appended to the partition carries (0 on a lone broker). */
-  leaderEpoch?: (topic: string, index: number) => number;
-  /** Whether the topic has this partition. */
+  /** Whether the topic has this partition (anywhere in the cluster). */
   hasPartition: (topic: string, index: number) => boolean;
-  /** The group coordinator's side: the partition of `__consumer_offsets` a group lives in, and its markers. */
+  /** The group coordinator's side: the partition of `__consumer_offsets` a group lives in. */
   offsets: {
     topic: string;
     partitionFor(groupId: string): number;
-    writeTxnMarker(partition: number, producerId: number, producerEpoch: number, commit: boolean, coordinatorEpoch: number): Promise<void>;
+  };
+  /** Writes a decided transaction's markers (markers.ts). */
+  writeMarkers: MarkerWriter;
+  /**
+   * In a cluster: no partition of the state log is loaded until this broker leads it
+   * (loadPartition); `beforeAppend` throws a KafkaError unless a state change may be appended
+   * now (this broker leads the partition, with enough in-sync replicas), and the change counts
+   * once `replicated` resolves (it throws when the in-sync replicas did not take it).
+   */
+  cluster?: {
+    beforeAppend(partition: number): void;
+    replicated(partition: number, endOffset: number): Promise<void>;
   };
   time?: () => number;
 }
+
+/** Kafka's default transactional.id.expiration.ms: 7 days. */
+export const DEFAULT_TRANSACTIONAL_ID_EXPIRATION_MS = 7 * 24 * 3600 * 1000;
+/** How long a decided transaction's markers are retried before the answer goes back (the timer goes on trying). */
+const MARKER_RETRY_MS = 10_000;
 
 /** The answer to InitProducerId. */
 export interface ProducerIdAndEpoch {
@@ -88,20 +118,91 @@ export class TransactionCoordinator {
   private readonly time: () => number;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
-  /** Marker writes that failed (a full disk): retried by the timer. */
+  /** Marker writes that failed (a full disk, a leader away): retried by the timer. */
   private readonly unfinished = new Set<string>();
-  /** On a lone broker the coordinator epoch (the state partition's leader epoch) is 0. */
-  readonly coordinatorEpoch = 0;
+  /** The state partitions this coordinator has loaded, with their coordinator epoch (the partition's leader epoch). */
+  private readonly loaded = new Map<number, number>();
+  private readonly expirationMs: number;
+  readonly stateLogReplication: { factor: number; minIsr: number };
 
   private constructor(
     private readonly config: TransactionCoordinatorConfig,
     readonly stateLog: TransactionStateLog,
-    loaded: Map<string, TransactionLogValue>,
   ) {
     this.maxTimeoutMs = config.maxTimeoutMs ?? 900_000;
+    this.expirationMs = config.transactionalIdExpirationMs ?? DEFAULT_TRANSACTIONAL_ID_EXPIRATION_MS;
+    this.stateLogReplication = config.stateLogReplication ?? { factor: 3, minIsr: 2 };
     this.time = config.time ?? Date.now;
-    for (const [id, v] of loaded) {
-      this.txns.set(id, {
+  }
+
+  /**
+   * Opens `__transaction_state`. Alone, every partition is loaded at once (coordinator epoch 0)
+   * and the transactions decided before a stop are finished before this resolves (their
+   * markers are written again: a marker for a transaction that already ended in a partition
+   * changes nothing there). In a cluster nothing is loaded until loadPartition.
+   */
+  static async open(config: TransactionCoordinatorConfig): Promise<TransactionCoordinator> {
+    const stateLog = TransactionStateLog.open({ dir: config.dir, partitions: config.stateLogPartitions, durability: config.durability, logger: config.logger });
+    const c = new TransactionCoordinator(config, stateLog);
+    if (!config.cluster) {
+      let decided: TransactionMetadata[] = [];
+      for (let p = 0; p < stateLog.partitionCount; p++) decided = decided.concat(c.load(p, 0));
+      await Promise.all(decided.map((m) => c.serialized(m.transactionalId, () => c.completeTransaction(m, m.state === 'PrepareCommit'))));
+      if (c.txns.size > 0) {
+        config.logger.info({ transactionalIds: c.txns.size, completed: decided.length, ongoing: [...c.txns.values()].filter((m) => m.state === 'Ongoing').length }, 'loaded the transaction state');
+      }
+    }
+    const interval = config.abortTimedOutIntervalMs ?? 10_000;
+    c.timer = setInterval(() => void c.tick(), interval);
+    c.timer.unref();
+    return c;
+  }
+
+  /**
+   * A cluster broker became the leader of state partition `index` at `leaderEpoch` (its copy of
+   * the log is what the partition holds): its ids are read from the log, and the transactions
+   * decided there are finished in the background. Any earlier load of it is dropped first.
+   */
+  loadPartition(index: number, leaderEpoch: number): void {
+    if (this.closed) return;
+    this.unloadPartition(index);
+    const decided = this.load(index, leaderEpoch);
+    for (const m of decided) {
+      void this.serialized(m.transactionalId, () => this.completeTransaction(m, m.state === 'PrepareCommit')).catch((err: unknown) =>
+        this.config.logger.warn({ transactionalId: m.transactionalId, err }, 'finishing a decided transaction failed; retried later'),
+      );
+    }
+    const ids = [...this.txns.values()].filter((m) => this.stateLog.partitionFor(m.transactionalId) === index);
+    if (ids.length > 0) {
+      this.config.logger.info({ partition: index, coordinatorEpoch: leaderEpoch, transactionalIds: ids.length, completing: decided.length, ongoing: ids.filter((m) => m.state === 'Ongoing').length }, 'took over transaction state partition');
+    }
+  }
+
+  /** This broker no longer leads state partition `index`: its ids are forgotten here. */
+  unloadPartition(index: number): void {
+    if (!this.loaded.delete(index)) return;
+    for (const id of [...this.txns.keys()]) {
+      if (this.stateLog.partitionFor(id) !== index) continue;
+      this.txns.delete(id);
+      this.unfinished.delete(id);
+    }
+  }
+
+  /** True when this coordinator has the state of `transactionalId` (its partition is loaded here). */
+  coordinates(transactionalId: string): boolean {
+    return this.loaded.has(this.stateLog.partitionFor(transactionalId));
+  }
+
+  /** Reads partition `index` into memory at `coordinatorEpoch`; returns its decided transactions. */
+  private load(index: number, coordinatorEpoch: number): TransactionMetadata[] {
+    const found = new Map<string, TransactionLogValue>();
+    this.stateLog.replayPartition(index, (id, value) => {
+      if (value === null) found.delete(id);
+      else found.set(id, value);
+    });
+    const decided: TransactionMetadata[] = [];
+    for (const [id, v] of found) {
+      const m: TransactionMetadata = {
         transactionalId: id,
         producerId: v.producerId,
         lastProducerId: -1,
@@ -112,39 +213,12 @@ export class TransactionCoordinator {
         partitions: new Set(v.partitions.flatMap((t) => t.partitionIds.map((p) => partitionKey(t.topic, p)))),
         startTimestampMs: v.startTimestampMs,
         lastUpdateTimestampMs: v.lastUpdateTimestampMs,
-      });
+      };
+      this.txns.set(id, m);
+      if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') decided.push(m);
     }
-  }
-
-  /**
-   * Loads `__transaction_state`, finishes the transactions that were decided before a stop
-   * (their markers are written again: a marker for a transaction that already ended in a
-   * partition changes nothing there) and starts the timeout timer.
-   */
-  static async open(config: TransactionCoordinatorConfig): Promise<TransactionCoordinator> {
-    const loaded = new Map<string, TransactionLogValue>();
-    const stateLog = TransactionStateLog.open(
-      { dir: config.dir, partitions: config.stateLogPartitions, durability: config.durability, logger: config.logger },
-      (id, value) => {
-        if (value === null) loaded.delete(id);
-        else loaded.set(id, value);
-      },
-    );
-    const c = new TransactionCoordinator(config, stateLog, loaded);
-    let decided = 0;
-    for (const m of c.txns.values()) {
-      if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') {
-        decided++;
-        await c.serialized(m.transactionalId, () => c.completeTransaction(m, m.state === 'PrepareCommit'));
-      }
-    }
-    if (c.txns.size > 0) {
-      config.logger.info({ transactionalIds: c.txns.size, completed: decided, ongoing: [...c.txns.values()].filter((m) => m.state === 'Ongoing').length }, 'loaded the transaction state');
-    }
-    const interval = config.abortTimedOutIntervalMs ?? 10_000;
-    c.timer = setInterval(() => void c.tick(), interval);
-    c.timer.unref();
-    return c;
+    this.loaded.set(index, coordinatorEpoch);
+    return decided;
   }
 
   // ---- the client's requests -------------------------------------------------------------
@@ -161,47 +235,58 @@ export class TransactionCoordinator {
     if (!(timeoutMs > 0) || timeoutMs > this.maxTimeoutMs) return Promise.resolve(fail(ErrorCode.INVALID_TRANSACTION_TIMEOUT));
     return this.serialized(transactionalId, async () => {
       if (this.closed) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-      const now = this.time();
-      let m = this.txns.get(transactionalId);
-      if (m === undefined) {
-        const producerId = await this.config.allocateProducerId();
-        m = {
-          transactionalId,
-          producerId,
-          lastProducerId: -1,
-          producerEpoch: 0,
-          lastProducerEpoch: -1,
-          timeoutMs,
-          state: 'Empty',
-          partitions: new Set(),
-          startTimestampMs: -1,
-          lastUpdateTimestampMs: now,
-        };
-        await this.persist(m);
-        this.txns.set(transactionalId, m);
-        this.config.logger.info({ transactionalId, producerId, producerEpoch: 0 }, 'new transactional producer');
-        return { errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
+      if (!this.coordinates(transactionalId)) return fail(ErrorCode.NOT_COORDINATOR);
+      try {
+        return await this.initProducerIdNow(transactionalId, timeoutMs, expected);
+      } catch (err) {
+        this.config.logger.warn({ transactionalId, err }, 'InitProducerId failed');
+        return fail(codeOf(err));
       }
-      if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
-      if (expected !== null && expected.producerId >= 0) {
-        // A retry of an InitProducerId that bumped the epoch already: answer what it got.
-        const retried = (expected.producerId === m.lastProducerId || expected.producerId === m.producerId) && expected.producerEpoch === m.lastProducerEpoch;
-        if (retried) return { errorCode: ErrorCode.NONE, producerId: m.producerId, producerEpoch: m.producerEpoch };
-        if (expected.producerId !== m.producerId || expected.producerEpoch !== m.producerEpoch) return fail(ErrorCode.PRODUCER_FENCED);
-      }
-      if (m.state === 'Ongoing') {
-        // The old instance's transaction: aborted under a bumped epoch, so its late writes are refused.
-        await this.abortWithBumpedEpoch(m, 'a new instance of the producer started');
-        m = this.txns.get(transactionalId)!;
-        // Markers not all written (a full disk): the new instance retries, as with Kafka.
-        if (m.state !== 'CompleteAbort') return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
-      }
-      const before = { producerId: m.producerId, producerEpoch: m.producerEpoch };
-      await this.bumpEpoch(m, timeoutMs);
-      m = this.txns.get(transactionalId)!;
-      this.config.logger.info({ transactionalId, producerId: m.producerId, producerEpoch: m.producerEpoch, previous: before }, 'transactional producer (re)initialised; older instances are fenced');
-      return { errorCode: ErrorCode.NONE, producerId: m.producerId, producerEpoch: m.producerEpoch };
     });
+  }
+
+  private async initProducerIdNow(transactionalId: string, timeoutMs: number, expected: { producerId: number; producerEpoch: number } | null): Promise<ProducerIdAndEpoch> {
+    const fail = (errorCode: number): ProducerIdAndEpoch => ({ errorCode, producerId: -1, producerEpoch: -1 });
+    const now = this.time();
+    let m = this.txns.get(transactionalId);
+    if (m === undefined) {
+      const producerId = await this.config.allocateProducerId();
+      m = {
+        transactionalId,
+        producerId,
+        lastProducerId: -1,
+        producerEpoch: 0,
+        lastProducerEpoch: -1,
+        timeoutMs,
+        state: 'Empty',
+        partitions: new Set(),
+        startTimestampMs: -1,
+        lastUpdateTimestampMs: now,
+      };
+      await this.persist(transactionalId, this.logValue(m));
+      this.txns.set(transactionalId, m);
+      this.config.logger.info({ transactionalId, producerId, producerEpoch: 0 }, 'new transactional producer');
+      return { errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
+    }
+    if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
+    if (expected !== null && expected.producerId >= 0) {
+      // A retry of an InitProducerId that bumped the epoch already: answer what it got.
+      const retried = (expected.producerId === m.lastProducerId || expected.producerId === m.producerId) && expected.producerEpoch === m.lastProducerEpoch;
+      if (retried) return { errorCode: ErrorCode.NONE, producerId: m.producerId, producerEpoch: m.producerEpoch };
+      if (expected.producerId !== m.producerId || expected.producerEpoch !== m.producerEpoch) return fail(ErrorCode.PRODUCER_FENCED);
+    }
+    if (m.state === 'Ongoing') {
+      // The old instance's transaction: aborted under a bumped epoch, so its late writes are refused.
+      await this.abortWithBumpedEpoch(m, 'a new instance of the producer started');
+      m = this.txns.get(transactionalId)!;
+      // Markers not all written (a full disk): the new instance retries, as with Kafka.
+      if (m.state !== 'CompleteAbort') return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
+    }
+    const before = { producerId: m.producerId, producerEpoch: m.producerEpoch };
+    await this.bumpEpoch(m, timeoutMs);
+    m = this.txns.get(transactionalId)!;
+    this.config.logger.info({ transactionalId, producerId: m.producerId, producerEpoch: m.producerEpoch, previous: before }, 'transactional producer (re)initialised; older instances are fenced');
+    return { errorCode: ErrorCode.NONE, producerId: m.producerId, producerEpoch: m.producerEpoch };
   }
 
   /** AddPartitionsToTxn: per topic and partition, an error code (all NONE when added). */
@@ -218,7 +303,7 @@ export class TransactionCoordinator {
         return codes;
       };
       const m = this.txns.get(transactionalId);
-      const error = this.checkProducer(m, producerId, producerEpoch);
+      const error = this.checkProducer(transactionalId, m, producerId, producerEpoch);
       if (error !== ErrorCode.NONE) return all(error);
       if (m!.state === 'PrepareCommit' || m!.state === 'PrepareAbort') return all(ErrorCode.CONCURRENT_TRANSACTIONS);
       // One unknown partition fails the request; the others are not attempted (as Kafka).
@@ -240,7 +325,7 @@ export class TransactionCoordinator {
         await this.addToTransaction(m!, added);
       } catch (err) {
         this.config.logger.warn({ transactionalId, err }, 'adding partitions to the transaction failed');
-        return all(ErrorCode.KAFKA_STORAGE_ERROR);
+        return all(codeOf(err));
       }
       return codes;
     });
@@ -249,7 +334,8 @@ export class TransactionCoordinator {
   /** AddPartitionsToTxn v4+ verifyOnly (KIP-890): whether each partition is in the ongoing transaction. */
   verifyPartitions(transactionalId: string, producerId: number, producerEpoch: number, topics: readonly { name: string; partitions: readonly number[] }[]): Map<string, number> {
     const codes = new Map<string, number>();
-    for (const t of topics) for (const p of t.partitions) codes.set(partitionKey(t.name, p), this.checkProduce(transactionalId, producerId, producerEpoch, t.name, p));
+    const here = this.coordinates(transactionalId);
+    for (const t of topics) for (const p of t.partitions) codes.set(partitionKey(t.name, p), here ? this.checkProduce(transactionalId, producerId, producerEpoch, t.name, p) : ErrorCode.NOT_COORDINATOR);
     return codes;
   }
 
@@ -257,7 +343,7 @@ export class TransactionCoordinator {
   addOffsets(transactionalId: string, producerId: number, producerEpoch: number, groupId: string): Promise<number> {
     return this.serialized(transactionalId, async () => {
       const m = this.txns.get(transactionalId);
-      const error = this.checkProducer(m, producerId, producerEpoch);
+      const error = this.checkProducer(transactionalId, m, producerId, producerEpoch);
       if (error !== ErrorCode.NONE) return error;
       if (m!.state === 'PrepareCommit' || m!.state === 'PrepareAbort') return ErrorCode.CONCURRENT_TRANSACTIONS;
       const key = partitionKey(this.config.offsets.topic, this.config.offsets.partitionFor(groupId));
@@ -266,7 +352,7 @@ export class TransactionCoordinator {
         await this.addToTransaction(m!, [key]);
       } catch (err) {
         this.config.logger.warn({ transactionalId, err }, 'adding the offsets partition to the transaction failed');
-        return ErrorCode.KAFKA_STORAGE_ERROR;
+        return codeOf(err);
       }
       return ErrorCode.NONE;
     });
@@ -276,7 +362,7 @@ export class TransactionCoordinator {
   endTransaction(transactionalId: string, producerId: number, producerEpoch: number, commit: boolean): Promise<number> {
     return this.serialized(transactionalId, async () => {
       const m = this.txns.get(transactionalId);
-      const error = this.checkProducer(m, producerId, producerEpoch);
+      const error = this.checkProducer(transactionalId, m, producerId, producerEpoch);
       if (error !== ErrorCode.NONE) return error;
       switch (m!.state) {
         case 'Ongoing':
@@ -297,7 +383,7 @@ export class TransactionCoordinator {
         await this.decide(m!, commit);
       } catch (err) {
         this.config.logger.warn({ transactionalId, err }, 'writing the transaction decision failed');
-        return ErrorCode.KAFKA_STORAGE_ERROR;
+        return codeOf(err);
       }
       await this.completeTransaction(this.txns.get(transactionalId)!, commit);
       return ErrorCode.NONE;
@@ -321,7 +407,7 @@ export class TransactionCoordinator {
   /** For TxnOffsetCommit: NONE when the producer is current and the group's partition is in its transaction. */
   checkTxnOffsetCommit(transactionalId: string, producerId: number, producerEpoch: number, groupId: string): number {
     const m = this.txns.get(transactionalId);
-    const error = this.checkProducer(m, producerId, producerEpoch);
+    const error = this.checkProducer(transactionalId, m, producerId, producerEpoch);
     if (error !== ErrorCode.NONE) return error;
     if (m!.state !== 'Ongoing' || !m!.partitions.has(partitionKey(this.config.offsets.topic, this.config.offsets.partitionFor(groupId)))) return ErrorCode.INVALID_TXN_STATE;
     return ErrorCode.NONE;
@@ -398,8 +484,9 @@ export class TransactionCoordinator {
   }
 
   /** Producer id and epoch checks shared by the requests of an ongoing producer. */
-  private checkProducer(m: TransactionMetadata | undefined, producerId: number, producerEpoch: number): number {
+  private checkProducer(transactionalId: string, m: TransactionMetadata | undefined, producerId: number, producerEpoch: number): number {
     if (this.closed) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (!this.coordinates(transactionalId)) return ErrorCode.NOT_COORDINATOR;
     if (m === undefined || m.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
     if (producerEpoch !== m.producerEpoch) return ErrorCode.PRODUCER_FENCED;
     return ErrorCode.NONE;
@@ -424,38 +511,39 @@ export class TransactionCoordinator {
     await this.transition(m, next);
   }
 
-  /** Writes the markers of a decided transaction, then CompleteCommit / CompleteAbort. */
+  /**
+   * Writes the markers of a decided transaction, then CompleteCommit / CompleteAbort. In a
+   * cluster a marker whose partition's leader is away is retried for a while (a failover
+   * takes seconds); what is still missing then is left to the timer.
+   */
   private async completeTransaction(m: TransactionMetadata, commit: boolean): Promise<void> {
-    const marker = { producerId: m.producerId, producerEpoch: m.producerEpoch, commit, coordinatorEpoch: this.coordinatorEpoch };
-    const failures: unknown[] = [];
-    await Promise.all(
-      [...m.partitions].map(async (key) => {
-        const [topic, index] = splitPartitionKey(key);
-        try {
-          if (topic === this.config.offsets.topic) {
-            await this.config.offsets.writeTxnMarker(index, marker.producerId, marker.producerEpoch, commit, marker.coordinatorEpoch);
-          } else {
-            if (!this.config.hasPartition(topic, index)) return; // deleted since: nothing to end there
-            await writeTxnMarker(this.config.partition(topic, index), marker, this.config.leaderEpoch?.(topic, index) ?? 0);
-          }
-        } catch (err) {
-          failures.push(err);
-          this.config.logger.warn({ transactionalId: m.transactionalId, topic, partition: index, err }, `writing the ${commit ? 'commit' : 'abort'} marker failed; retried later`);
-        }
-      }),
-    );
-    if (failures.length > 0) {
-      this.unfinished.add(m.transactionalId);
-      return;
+    const statePartition = this.stateLog.partitionFor(m.transactionalId);
+    const coordinatorEpoch = this.loaded.get(statePartition);
+    if (coordinatorEpoch === undefined) return;
+    const marker = { producerId: m.producerId, producerEpoch: m.producerEpoch, commit, coordinatorEpoch };
+    // A partition deleted since has nothing to end.
+    const live = (t: { topic: string; partition: number }) => t.topic === this.config.offsets.topic || this.config.hasPartition(t.topic, t.partition);
+    let targets = [...m.partitions].map((k) => splitPartitionKey(k)).map(([topic, partition]) => ({ topic, partition })).filter(live);
+    const deadline = Date.now() + (this.config.cluster ? MARKER_RETRY_MS : 0);
+    for (let delay = 50; targets.length > 0; delay = Math.min(delay * 2, 1000)) {
+      const failures = await this.config.writeMarkers(marker, targets);
+      targets = failures.filter(live);
+      if (targets.length === 0) break;
+      if (this.closed || this.loaded.get(statePartition) !== coordinatorEpoch || Date.now() + delay > deadline) {
+        for (const f of failures) this.config.logger.warn({ transactionalId: m.transactionalId, topic: f.topic, partition: f.partition, reason: f.reason }, `writing the ${commit ? 'commit' : 'abort'} marker failed; retried later`);
+        if (this.loaded.get(statePartition) === coordinatorEpoch) this.unfinished.add(m.transactionalId);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, delay));
     }
     this.unfinished.delete(m.transactionalId);
     const next: TransactionMetadata = { ...m, state: commit ? 'CompleteCommit' : 'CompleteAbort', partitions: new Set(), lastUpdateTimestampMs: this.time() };
     try {
       await this.transition(m, next);
     } catch (err) {
-      // The markers are written: a restart writes them again and completes it.
+      // The markers are written: the timer (or the next coordinator) writes them again and completes it.
       this.config.logger.warn({ transactionalId: m.transactionalId, err }, 'recording the completed transaction failed; retried later');
-      this.unfinished.add(m.transactionalId);
+      if (this.loaded.get(statePartition) === coordinatorEpoch) this.unfinished.add(m.transactionalId);
     }
   }
 
@@ -508,22 +596,29 @@ export class TransactionCoordinator {
     if (!isLegalTransition(from.state, next.state)) {
       throw new Error(`transactional id '${from.transactionalId}': illegal transition ${from.state} -> ${next.state}`);
     }
+    const id = next.transactionalId;
+    const statePartition = this.stateLog.partitionFor(id);
+    const coordinatorEpoch = this.loaded.get(statePartition);
     const early = next.state === 'PrepareCommit' || next.state === 'PrepareAbort';
-    if (early) this.txns.set(next.transactionalId, next);
+    if (early) this.txns.set(id, next);
+    // While the write was out the partition may have moved to another coordinator: its state is
+    // no longer this one's to change (and a reload here must not be overwritten).
+    const stillHere = () => coordinatorEpoch !== undefined && this.loaded.get(statePartition) === coordinatorEpoch;
     try {
-      await this.persist(next);
+      await this.persist(id, this.logValue(next), statePartition, coordinatorEpoch);
     } catch (err) {
-      if (this.txns.get(next.transactionalId) === next) this.txns.set(from.transactionalId, from);
+      if (stillHere() && this.txns.get(id) === next) this.txns.set(id, from);
       throw err;
     }
-    this.txns.set(next.transactionalId, next);
+    if (!stillHere()) throw new KafkaError(ErrorCode.NOT_COORDINATOR, `transactional id '${id}': ${TRANSACTION_STATE_PARTITION_MOVED}`);
+    this.txns.set(id, next);
     if (from.state !== next.state || from.producerEpoch !== next.producerEpoch) {
-      this.config.logger.debug?.({ transactionalId: next.transactionalId, from: from.state, to: next.state, producerEpoch: next.producerEpoch }, 'transaction state change');
+      this.config.logger.debug?.({ transactionalId: id, from: from.state, to: next.state, producerEpoch: next.producerEpoch }, 'transaction state change');
     }
   }
 
-  private persist(m: TransactionMetadata): Promise<void> {
-    return this.stateLog.write(m.transactionalId, {
+  private logValue(m: TransactionMetadata): TransactionLogValue {
+    return {
       producerId: m.producerId,
       producerEpoch: m.producerEpoch,
       transactionTimeoutMs: m.timeoutMs,
@@ -531,7 +626,43 @@ export class TransactionCoordinator {
       partitions: partitionsByTopic(m.partitions),
       lastUpdateTimestampMs: m.lastUpdateTimestampMs,
       startTimestampMs: m.startTimestampMs,
-    });
+    };
+  }
+
+  /**
+   * Appends an id's state (null: its tombstone) to its partition, stamped with the coordinator
+   * epoch; in a cluster only while this broker leads the partition, and done once replicated.
+   */
+  private async persist(transactionalId: string, value: TransactionLogValue | null, statePartition = this.stateLog.partitionFor(transactionalId), coordinatorEpoch = this.loaded.get(statePartition)): Promise<void> {
+    const cluster = this.config.cluster;
+    if (coordinatorEpoch === undefined) throw new KafkaError(ErrorCode.NOT_COORDINATOR, `transactional id '${transactionalId}': ${TRANSACTION_STATE_PARTITION_MOVED}`);
+    cluster?.beforeAppend(statePartition);
+    const endOffset = await this.stateLog.write(transactionalId, value, coordinatorEpoch);
+    if (cluster) await cluster.replicated(statePartition, endOffset);
+  }
+
+  /**
+   * transactional.id.expiration.ms: an id with no transaction open that has been idle that
+   * long is forgotten (its tombstone is written), as Kafka does; its next InitProducerId
+   * starts afresh with a new producer id.
+   */
+  async expireTransactionalIds(): Promise<number> {
+    const now = this.time();
+    const idle = (m: TransactionMetadata | undefined): m is TransactionMetadata =>
+      m !== undefined && (m.state === 'Empty' || m.state === 'CompleteCommit' || m.state === 'CompleteAbort') && now - m.lastUpdateTimestampMs > this.expirationMs;
+    let expired = 0;
+    for (const m0 of [...this.txns.values()].filter(idle)) {
+      const id = m0.transactionalId;
+      await this.serialized(id, async () => {
+        const m = this.txns.get(id);
+        if (!idle(m)) return;
+        await this.persist(id, null);
+        if (this.txns.get(id) === m) this.txns.delete(id);
+        expired++;
+        this.config.logger.info({ transactionalId: id, producerId: m.producerId, idleMs: now - m.lastUpdateTimestampMs }, 'transactional id expired (transactional.id.expiration.ms)');
+      }).catch((err: unknown) => this.config.logger.warn({ transactionalId: id, err }, 'expiring a transactional id failed; retried later'));
+    }
+    return expired;
   }
 
   private async tick(): Promise<void> {
@@ -544,6 +675,7 @@ export class TransactionCoordinator {
       }).catch(() => {});
     }
     await this.abortTimedOutTransactions();
+    await this.expireTransactionalIds();
     await this.stateLog.maybeCompact();
   }
 }

@@ -10,6 +10,7 @@ import type { Partition } from '../broker/partition.js';
 import { ProducerStateManager } from '../broker/api/producer-state.js';
 import type { StorageLogger } from '../storage/index.js';
 import { TransactionCoordinator } from './coordinator.js';
+import { eachTarget, writeTxnMarker } from './markers.js';
 
 export interface EmbeddedTransactionHost {
   readonly dir: string;
@@ -25,7 +26,6 @@ export function openEmbeddedTransactionCoordinator(host: EmbeddedTransactionHost
     durability,
     logger,
     allocateProducerId: () => ids.allocate(),
-    partition: (topic, index) => host.partition(topic, index),
     hasPartition: (topic, index) => {
       try {
         host.partition(topic, index);
@@ -34,10 +34,11 @@ export function openEmbeddedTransactionCoordinator(host: EmbeddedTransactionHost
         return false;
       }
     },
-    offsets: {
-      topic: OFFSETS_TOPIC,
-      partitionFor: (groupId) => store().partitionFor(groupId),
-      writeTxnMarker: (p, producerId, producerEpoch, commit, coordinatorEpoch) => store().writeTxnMarker(p, producerId, producerEpoch, commit, coordinatorEpoch),
-    },
+    offsets: { topic: OFFSETS_TOPIC, partitionFor: (groupId) => store().partitionFor(groupId) },
+    writeMarkers: (m, targets) =>
+      eachTarget(targets, async (t) => {
+        if (t.topic === OFFSETS_TOPIC) await store().writeTxnMarker(t.partition, m.producerId, m.producerEpoch, m.commit, m.coordinatorEpoch);
+        else await writeTxnMarker(host.partition(t.topic, t.partition), m);
+      }),
   });
 }

@@ -57,7 +57,21 @@ interface Snapshot {
   transactional: boolean;
 }
 
+/**
+ * KIP-890 part 1 on a partition whose transaction coordinator is another broker: the token of
+ * one producer's verification (src/txn/verification.ts). It holds from before the question goes
+ * to the coordinator until a marker of that producer lands here; a batch verified under a guard
+ * that no longer holds came after its transaction ended and is refused.
+ */
+export interface VerificationGuard {
+  readonly producerEpoch: number;
+  /** The coordinator said the partition is in the producer's ongoing transaction. */
+  verified: boolean;
+}
+
 export class PartitionTxns {
+  /** producerId -> its verification guard (see VerificationGuard). */
+  private readonly guards = new Map<number, VerificationGuard>();
   /** producerId -> first offset of its ongoing transaction. */
   private readonly ongoing = new Map<number, number>();
   /** Lowest value of `ongoing` (Infinity when none): the first unstable offset. */
@@ -144,6 +158,20 @@ export class PartitionTxns {
     return out;
   }
 
+  /** The guard of `producerId` at `producerEpoch`: the one that holds, or a new one. */
+  verificationGuard(producerId: number, producerEpoch: number): VerificationGuard {
+    const g = this.guards.get(producerId);
+    if (g !== undefined && g.producerEpoch === producerEpoch) return g;
+    const fresh: VerificationGuard = { producerEpoch, verified: false };
+    this.guards.set(producerId, fresh);
+    return fresh;
+  }
+
+  /** True while `guard` is still the producer's: no marker of it landed since it was made. */
+  guardHolds(producerId: number, guard: VerificationGuard): boolean {
+    return this.guards.get(producerId) === guard;
+  }
+
   /**
    * Observes batches just appended (their base offsets assigned). Only the attributes of a
    * non-transactional batch are read: nothing is allocated for it.
@@ -165,6 +193,7 @@ export class PartitionTxns {
    * ended past it are open again, ones begun past it never were.
    */
   onTruncated(logEndOffset: number): void {
+    this.guards.clear();
     if (this.seenTransactional || this.aborted.some((e) => e.lastOffset >= logEndOffset)) return this.rebuild();
     // No transactions, but a snapshot past the cut would describe a log that is no more.
     if (this.snapshotAt > logEndOffset) {
@@ -209,6 +238,7 @@ export class PartitionTxns {
     } catch {
       return; // a control record that is not a commit or abort marker ends nothing
     }
+    this.guards.delete(producerId);
     const firstOffset = this.ongoing.get(producerId);
     if (firstOffset === undefined) return; // a marker with no data here: nothing to skip
     this.ongoing.delete(producerId);

@@ -60,8 +60,12 @@ export class TransactionStateLog {
     private readonly options: TransactionStateLogOptions,
   ) {}
 
-  /** Opens (creating on first use) every partition; `onRecord` sees each live record, oldest first. */
-  static open(options: TransactionStateLogOptions, onRecord: (transactionalId: string, value: TransactionLogValue | null) => void): TransactionStateLog {
+  /**
+   * Opens (creating on first use) every partition; `onRecord`, when given, sees each live
+   * record, oldest first. (In a cluster the coordinator reads a partition when it becomes its
+   * leader instead: replayPartition.)
+   */
+  static open(options: TransactionStateLogOptions, onRecord?: (transactionalId: string, value: TransactionLogValue | null) => void): TransactionStateLog {
     fs.mkdirSync(options.dir, { recursive: true });
     const metaPath = path.join(options.dir, TRANSACTION_STATE_META_FILE);
     let meta: StateMeta;
@@ -81,13 +85,18 @@ export class TransactionStateLog {
       for (let p = 0; p < meta.partitions; p++) {
         const part = new Partition(TRANSACTION_STATE_TOPIC, p, Log.open(path.join(options.dir, `${TRANSACTION_STATE_TOPIC}-${p}`), log.logOptions()), false);
         log.parts.push(part);
-        log.replay(part, onRecord);
+        if (onRecord) log.replay(part, onRecord);
       }
     } catch (err) {
       for (const part of log.parts) void part.close().catch(() => {});
       throw err;
     }
     return log;
+  }
+
+  /** The topic id of `__transaction_state` in this data directory. */
+  get topicId(): string {
+    return this.meta.topicId;
   }
 
   get partitionCount(): number {
@@ -104,15 +113,25 @@ export class TransactionStateLog {
   }
 
   /**
-   * Appends the new state of `transactionalId` (null: a tombstone). Throws when the append
-   * fails (a full disk): the caller must not act on a state that is not in the log.
+   * Appends the new state of `transactionalId` (null: a tombstone), stamped with the partition's
+   * leader epoch, and resolves with the log end offset after it (what a cluster waits to see
+   * replicated). Throws when the append fails (a full disk): the caller must not act on a
+   * state that is not in the log.
    */
-  async write(transactionalId: string, value: TransactionLogValue | null): Promise<void> {
+  async write(transactionalId: string, value: TransactionLogValue | null, leaderEpoch = 0): Promise<number> {
     if (this.closed) throw new Error(`the transaction state log in ${this.dir} is closed`);
     const part = this.parts[this.partitionFor(transactionalId)]!;
     const now = Date.now();
-    part.append(buildBatch([{ key: encodeTransactionLogKey(transactionalId), value: value === null ? null : encodeTransactionLogValue(value), timestamp: now }], { now }), { leaderEpoch: 0 });
+    const info = part.append(buildBatch([{ key: encodeTransactionLogKey(transactionalId), value: value === null ? null : encodeTransactionLogValue(value), timestamp: now }], { now }), { leaderEpoch });
     if (this.options.durability === 'fsync') await part.log.flush();
+    return info.lastOffset + 1;
+  }
+
+  /** Every live record of partition `index`, oldest first (a coordinator taking the partition over). */
+  replayPartition(index: number, onRecord: (transactionalId: string, value: TransactionLogValue | null) => void): void {
+    const part = this.parts[index];
+    if (part === undefined) throw new RangeError(`${TRANSACTION_STATE_TOPIC} has no partition ${index}`);
+    this.replay(part, onRecord);
   }
 
   /** Compacts partitions whose sealed segments are mostly superseded records. */

@@ -19,10 +19,11 @@ export interface Node {
   broker: BrokerProcess | null;
 }
 
-/** Starts (or restarts on its data directory) broker `id` of the cluster on `etcd`. */
-export async function startNode(etcd: string, id: number, dir?: string, extra: string[] = []): Promise<BrokerProcess> {
+/** Starts (or restarts on its data directory, and on `port` when given) broker `id` of the cluster on `etcd`. */
+export async function startNode(etcd: string, id: number, dir?: string, extra: string[] = [], port?: number): Promise<BrokerProcess> {
   return startBroker({
     dir,
+    port,
     args: [
       '--node-id', String(id), '--etcd', etcd,
       '--broker-session-timeout-ms', String(TTL_MS),

@@ -9,7 +9,7 @@ import type { BrokerContext } from './context.js';
 import { authorizedOperations, CLUSTER_OPERATIONS } from './authorized-operations.js';
 import { errorCodeOf } from './errors.js';
 import { brokersOf, controllerIdOf } from './leadership.js';
-import { clusterGroupCoordinator } from './coordinator-placement.js';
+import { clusterCoordinator } from './coordinator-placement.js';
 
 export function handleDescribeCluster(ctx: BrokerContext, req: { includeClusterAuthorizedOperations?: boolean } = {}) {
   return {
@@ -25,10 +25,10 @@ export function handleDescribeCluster(ctx: BrokerContext, req: { includeClusterA
 }
 
 export async function handleFindCoordinator(ctx: BrokerContext, req: { key: string; keyType: number; coordinatorKeys: string[] }, version: number) {
-  // A transactional id (key type 1) is placed as a group id is (see transactions.ts).
+  // A group (key type 0) by its __consumer_offsets partition, a transactional id (1) by its __transaction_state partition.
   if (ctx.cluster && (req.keyType === 0 || req.keyType === 1)) {
     const keys = version >= 4 ? req.coordinatorKeys : [req.key];
-    const answers = await Promise.all(keys.map(async (key) => ({ key, ...(await clusterGroupCoordinator(ctx, key)) })));
+    const answers = await Promise.all(keys.map(async (key) => ({ key, ...(await clusterCoordinator(ctx, key, req.keyType)) })));
     if (version >= 4) return { throttleTimeMs: 0, coordinators: answers };
     const a = answers[0]!;
     return { throttleTimeMs: 0, errorCode: a.errorCode, errorMessage: a.errorMessage, nodeId: a.nodeId, host: a.host, port: a.port };

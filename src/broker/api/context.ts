@@ -3,6 +3,7 @@
  * should see it (advertised host and port), and the broker-level settings of the protocol
  * face. Not thread-safe: one event loop.
  */
+import type { BrokerChannel } from '../../cluster/broker-channel.js';
 import type { Sluice } from '../sluice.js';
 import type { ProducerStateManager } from './producer-state.js';
 import type { StorageLogger } from '../../storage/index.js';
@@ -41,6 +42,8 @@ export interface BrokerContext {
   cluster?: ClusterNode;
   /** This broker's replicas in a cluster: followers' fetches, the ISR, acks=all waits. */
   replicas?: ReplicaManager;
+  /** Requests to the other brokers of the cluster (transaction markers, KIP-890 verification). */
+  brokerChannel?: BrokerChannel;
   /** Full-disk incidents of the log dir: told once, counted, and their end told. */
   logDirSpace?: LogDirSpace;
   /** The transaction coordinator (absent: transactional requests are refused). */

@@ -52,6 +52,7 @@ import {
   handleDescribeProducers,
   handleDescribeTransactions,
   handleEndTxn,
+  handleWriteTxnMarkers,
   handleListTransactions,
   handleTransactionalInitProducerId,
   handleTxnOffsetCommit,
@@ -149,6 +150,8 @@ async function runApplied(ctx: BrokerContext, apiKey: number, version: number, b
       return handleAddOffsetsToTxn(ctx, body, version);
     case 26:
       return handleEndTxn(ctx, body, version);
+    case 27:
+      return handleWriteTxnMarkers(ctx, body);
     case 28:
       return handleTxnOffsetCommit(ctx, body, version);
     case 32:

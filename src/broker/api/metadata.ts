@@ -7,6 +7,7 @@
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { AUTHORIZED_OPERATIONS_OMITTED, type BrokerContext } from './context.js';
 import { OFFSETS_TOPIC } from '../../group/index.js';
+import { TRANSACTION_STATE_TOPIC } from '../../txn/transaction-log-record.js';
 import { brokersOf, controllerIdOf, partitionLeadership } from './leadership.js';
 import { authorizedOperations, CLUSTER_OPERATIONS, TOPIC_OPERATIONS } from './authorized-operations.js';
 import { autoCreateBudget, collisionLookup, ensureTopicForRequest, missingTopicError, topicIdLookup } from './topics.js';
@@ -23,8 +24,8 @@ export async function handleMetadata(ctx: BrokerContext, req: MetadataRequest, v
   const all = req.topics === null || (version === 0 && req.topics.length === 0);
   let names: (string | null)[];
   let requested: { topicId: string; name: string | null }[] = [];
-  // In a cluster, the offsets topic is listed once the cluster has it (FindCoordinator creates it).
-  if (all) names = s.listTopics({ internal: !ctx.cluster || ctx.cluster.topic(OFFSETS_TOPIC) !== undefined });
+  // In a cluster, the internal topics are listed once the cluster has them (FindCoordinator creates them).
+  if (all) names = s.listTopics({ internal: !ctx.cluster || ctx.cluster.topic(OFFSETS_TOPIC) !== undefined, transactionState: ctx.cluster?.topic(TRANSACTION_STATE_TOPIC) !== undefined });
   else {
     // Each topic once, as Kafka answers (a request naming one topic 100,000 times gets one entry).
     const seen = new Set<string>();

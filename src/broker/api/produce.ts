@@ -32,6 +32,8 @@ import { recordErrorsOf, validateProduced } from './log-validation.js';
 import { autoCreateBudget, ensureTopicError } from './topics.js';
 import { leaderEpochOf, NotServedError, servedPartition } from './leadership.js';
 import { upConvertProduce } from './legacy-format.js';
+import type { VerificationGuard } from '../../txn/partition-txns.js';
+import { needsRemoteVerification, verifyWithCoordinator } from '../../txn/verification.js';
 
 export interface ProduceRequest {
   transactionalId: string | null;
@@ -146,6 +148,7 @@ async function producePartition(
     const config = ctx.sluice.topicConfig(topic);
     const codec = config['compression.type']!;
     let producerId = -1;
+    let producerEpoch = -1;
     let transactional = false;
     for (let pos = 0; pos < records.length; pos += records.readInt32BE(pos + LENGTH_OFFSET) + LOG_OVERHEAD) {
       const attributes = records.readInt16BE(pos + ATTRIBUTES_OFFSET);
@@ -163,10 +166,17 @@ async function producePartition(
         throw new KafkaError(ErrorCode.INVALID_RECORD, `batch at byte ${pos} of ${topic}-${index}: record count ${count} does not match its offset range (lastOffsetDelta ${lastOffsetDelta})`);
       }
       producerId = readInt64(records, pos + PRODUCER_ID_OFFSET);
+      producerEpoch = records.readInt16BE(pos + PRODUCER_EPOCH_OFFSET);
     }
     // min.insync.replicas: an acks=all write is refused before the append when the ISR is too small.
     const minIsr = Number(config['min.insync.replicas'] ?? 1);
     if (acks === -1) ctx.replicas?.checkMinIsr(topic, index, minIsr);
+    // KIP-890 part 1 with the coordinator on another broker: asked before the append, and its
+    // guard checked at the append (txn/verification.ts).
+    let guard: VerificationGuard | null = null;
+    if (transactional && needsRemoteVerification(ctx, transactionalId!)) {
+      guard = await verifyWithCoordinator(ctx, transactionalId!, producerId, producerEpoch, partition, ErrorCode.NOT_ENOUGH_REPLICAS);
+    }
     const needsConversion = codec !== 'producer' && batchCodecs(records).some((c) => c !== CODECS[codec]);
     // Kafka's LogValidator rules (records against their header, keys, timestamps, maxTimestamp),
     // maybe on a worker, while the append keeps its place in the partition's order. The
@@ -184,7 +194,10 @@ async function producePartition(
       // KIP-890 part 1, checked the moment before the append: a transactional batch goes in only
       // while its producer's transaction is ongoing and holds this partition, so a late produce
       // can never land after the transaction's marker.
-      if (transactional) verifyTransactional(ctx, transactionalId!, batches, topic, index);
+      if (guard !== null && !partition.txns.guardHolds(producerId, guard)) {
+        throw new KafkaError(ErrorCode.INVALID_TXN_STATE, `the transaction of '${transactionalId}' in ${topic}-${index} ended while this batch was being verified; a batch sent after EndTxn is refused`);
+      }
+      if (transactional && guard === null) verifyTransactional(ctx, transactionalId!, batches, topic, index);
       return state === null ? undefined : checkSequences(state, batches, topic, index);
     });
     if (state !== null && info.records >= 0) recordSequences(state, checked, info);

@@ -5,18 +5,20 @@
  * (src/txn/coordinator.ts); this file maps requests and answers, and gives clients of the
  * versions before KIP-588 INVALID_PRODUCER_EPOCH where newer ones get PRODUCER_FENCED.
  *
- * In a cluster a transactional id is coordinated by one broker, found as a group's is: the
- * leader of the `__consumer_offsets` partition the id hashes to (coordinator-placement.ts), so
- * every instance of a producer meets the same coordinator and fencing holds. Other brokers
- * answer NOT_COORDINATOR. The state stays in that broker's own `__transaction_state` log (not
- * replicated yet), and its markers go only to partitions it leads.
+ * In a cluster a transactional id is coordinated by one broker: the leader of the
+ * `__transaction_state` partition the id hashes to (coordinator-placement.ts), so every
+ * instance of a producer meets the same coordinator and fencing holds. Other brokers answer
+ * NOT_COORDINATOR. The coordinator sends markers to partitions led elsewhere with
+ * WriteTxnMarkers (27), which this file serves too.
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { partitionKey } from '../../txn/transaction-state.js';
 import type { BrokerContext } from './context.js';
-import { coordinatorError } from './coordinator-placement.js';
+import { coordinatorError, transactionCoordinatorError } from './coordinator-placement.js';
 import { errorCodeOf, errorMessageOf } from './errors.js';
 import { servedPartition } from './leadership.js';
+import { needsRemoteVerification, verifyWithCoordinator } from '../../txn/verification.js';
+import { writeMarkerHere } from '../../txn/broker.js';
 
 /** PRODUCER_FENCED exists from these versions on (KIP-588); older clients know INVALID_PRODUCER_EPOCH. */
 function fenced(code: number, version: number, firstVersion: number): number {
@@ -29,7 +31,7 @@ export async function handleTransactionalInitProducerId(
   version: number,
 ) {
   if (ctx.transactions === undefined) return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, producerId: -1, producerEpoch: -1 };
-  const placed = coordinatorError(ctx, req.transactionalId);
+  const placed = transactionCoordinatorError(ctx, req.transactionalId);
   if (placed !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: placed, producerId: -1, producerEpoch: -1 };
   const expected = version >= 3 && req.producerId >= 0 ? { producerId: req.producerId, producerEpoch: req.producerEpoch } : null;
   const r = await ctx.transactions.initProducerId(req.transactionalId, req.transactionTimeoutMs, expected);
@@ -60,7 +62,7 @@ export async function handleAddPartitionsToTxn(
   const all = (topics: TxnTopics, code: number) => topicResults(topics, new Map(topics.flatMap((t) => t.partitions.map((p) => [partitionKey(t.name, p), code] as const))));
   if (version < 4) {
     if (txns === undefined) return { throttleTimeMs: 0, resultsByTopicV3AndBelow: all(req.v3AndBelowTopics, ErrorCode.COORDINATOR_NOT_AVAILABLE) };
-    const placed = coordinatorError(ctx, req.v3AndBelowTransactionalId);
+    const placed = transactionCoordinatorError(ctx, req.v3AndBelowTransactionalId);
     if (placed !== ErrorCode.NONE) return { throttleTimeMs: 0, resultsByTopicV3AndBelow: all(req.v3AndBelowTopics, placed) };
     const codes = await txns.addPartitions(req.v3AndBelowTransactionalId, req.v3AndBelowProducerId, req.v3AndBelowProducerEpoch, req.v3AndBelowTopics);
     for (const [k, c] of codes) codes.set(k, fenced(c, version, 2));
@@ -70,7 +72,7 @@ export async function handleAddPartitionsToTxn(
   const results = await Promise.all(
     req.transactions.map(async (t) => {
       if (txns === undefined) return { transactionalId: t.transactionalId, topicResults: all(t.topics, ErrorCode.COORDINATOR_NOT_AVAILABLE) };
-      const placed = coordinatorError(ctx, t.transactionalId);
+      const placed = transactionCoordinatorError(ctx, t.transactionalId);
       if (placed !== ErrorCode.NONE) return { transactionalId: t.transactionalId, topicResults: all(t.topics, placed) };
       const codes = t.verifyOnly
         ? txns.verifyPartitions(t.transactionalId, t.producerId, t.producerEpoch, t.topics)
@@ -83,7 +85,7 @@ export async function handleAddPartitionsToTxn(
 
 export async function handleAddOffsetsToTxn(ctx: BrokerContext, req: { transactionalId: string; producerId: number; producerEpoch: number; groupId: string }, version: number) {
   if (ctx.transactions === undefined) return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
-  const placed = coordinatorError(ctx, req.transactionalId);
+  const placed = transactionCoordinatorError(ctx, req.transactionalId);
   if (placed !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: placed };
   const code = await ctx.transactions.addOffsets(req.transactionalId, req.producerId, req.producerEpoch, req.groupId);
   return { throttleTimeMs: 0, errorCode: fenced(code, version, 2) };
@@ -91,7 +93,7 @@ export async function handleAddOffsetsToTxn(ctx: BrokerContext, req: { transacti
 
 export async function handleEndTxn(ctx: BrokerContext, req: { transactionalId: string; producerId: number; producerEpoch: number; committed: boolean }, version: number) {
   if (ctx.transactions === undefined) return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
-  const placed = coordinatorError(ctx, req.transactionalId);
+  const placed = transactionCoordinatorError(ctx, req.transactionalId);
   if (placed !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: placed };
   const code = await ctx.transactions.endTransaction(req.transactionalId, req.producerId, req.producerEpoch, req.committed);
   return { throttleTimeMs: 0, errorCode: fenced(code, version, 2) };
@@ -118,8 +120,20 @@ export async function handleTxnOffsetCommit(
   const placed = coordinatorError(ctx, req.groupId);
   if (placed !== ErrorCode.NONE) return all(placed);
   if (ctx.transactions === undefined) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-  const check = ctx.transactions.checkTxnOffsetCommit(req.transactionalId, req.producerId, req.producerEpoch, req.groupId);
-  if (check !== ErrorCode.NONE) return all(fenced(check, version, 3));
+  if (needsRemoteVerification(ctx, req.transactionalId)) {
+    // The transaction's coordinator is another broker: asked, as for a transactional produce.
+    const store = ctx.sluice.groups.offsetStore;
+    const partition = store.partition(store.partitionFor(req.groupId))!;
+    try {
+      const guard = await verifyWithCoordinator(ctx, req.transactionalId, req.producerId, req.producerEpoch, partition, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      if (!partition.txns.guardHolds(req.producerId, guard)) return all(ErrorCode.INVALID_TXN_STATE);
+    } catch (err) {
+      return all(fenced(errorCodeOf(err), version, 3));
+    }
+  } else {
+    const check = ctx.transactions.checkTxnOffsetCommit(req.transactionalId, req.producerId, req.producerEpoch, req.groupId);
+    if (check !== ErrorCode.NONE) return all(fenced(check, version, 3));
+  }
   const res = await ctx.sluice.groups.commitTransactionalOffsets({
     groupId: req.groupId,
     generationId: req.generationId,
@@ -143,9 +157,9 @@ export function handleDescribeTransactions(ctx: BrokerContext, req: { transactio
   return {
     throttleTimeMs: 0,
     transactionStates: req.transactionalIds.map((id) =>
-      ctx.transactions && coordinatorError(ctx, id) === ErrorCode.NONE
+      ctx.transactions && transactionCoordinatorError(ctx, id) === ErrorCode.NONE
         ? ctx.transactions.describe(id)
-        : { errorCode: ctx.transactions ? coordinatorError(ctx, id) : ErrorCode.COORDINATOR_NOT_AVAILABLE, transactionalId: id, transactionState: '', transactionTimeoutMs: 0, transactionStartTimeMs: -1, producerId: -1, producerEpoch: -1, topics: [] },
+        : { errorCode: ctx.transactions ? transactionCoordinatorError(ctx, id) : ErrorCode.COORDINATOR_NOT_AVAILABLE, transactionalId: id, transactionState: '', transactionTimeoutMs: 0, transactionStartTimeMs: -1, producerId: -1, producerEpoch: -1, topics: [] },
     ),
   };
 }
@@ -165,5 +179,37 @@ export function handleDescribeProducers(ctx: BrokerContext, req: { topics: { nam
         }
       }),
     })),
+  };
+}
+
+/**
+ * WriteTxnMarkers (27): a transaction coordinator on another broker asks this partition leader
+ * to end a producer's transaction in its partitions. Each marker is done once the partition's
+ * in-sync replicas have it (txn/broker.ts writeMarkerHere).
+ */
+export async function handleWriteTxnMarkers(ctx: BrokerContext, req: { markers: { producerId: number; producerEpoch: number; transactionResult: boolean; coordinatorEpoch: number; topics: { name: string; partitionIndexes: number[] }[] }[] }) {
+  return {
+    markers: await Promise.all(
+      req.markers.map(async (m) => {
+        const marker = { producerId: m.producerId, producerEpoch: m.producerEpoch, commit: m.transactionResult, coordinatorEpoch: m.coordinatorEpoch };
+        const topics = await Promise.all(
+          m.topics.map(async (t) => ({
+            name: t.name,
+            partitions: await Promise.all(
+              t.partitionIndexes.map(async (partitionIndex) => {
+                try {
+                  await writeMarkerHere(ctx, t.name, partitionIndex, marker);
+                  return { partitionIndex, errorCode: ErrorCode.NONE };
+                } catch (err) {
+                  ctx.logger?.debug?.({ topic: t.name, partition: partitionIndex, producerId: m.producerId, err }, 'WriteTxnMarkers: marker not written');
+                  return { partitionIndex, errorCode: errorCodeOf(err) };
+                }
+              }),
+            ),
+          })),
+        );
+        return { producerId: m.producerId, topics };
+      }),
+    ),
   };
 }

@@ -33,6 +33,7 @@ export * from './sync-group.js';
 export * from './add-partitions-to-txn.js';
 export * from './add-offsets-to-txn.js';
 export * from './end-txn.js';
+export * from './write-txn-markers.js';
 export * from './txn-offset-commit.js';
 export * from './list-transactions.js';
 export * from './describe-transactions.js';
