@@ -1,10 +1,12 @@
 /**
  * Transactional against plain produce through a real broker process, with librdkafka
- * (node-rdkafka): 100-byte records, lz4, idempotent, acks=all; the transactional run commits
- * every 1000 records (issue 16's figure). Prints records/s of each mode per round, and the
- * medians and their ratio.
+ * (node-rdkafka): 100-byte records (varied JSON log lines, as `sluice perf` makes them), lz4,
+ * idempotent, acks=all; the transactional run commits every 1000 records (issue 16's figure).
+ * Prints records/s of each mode per round, and the medians and their ratio. With
+ * `--bootstrap-server` it measures a running broker or cluster instead of starting one, and
+ * `--replication-factor N` creates each topic with N replicas (min.insync.replicas 2 above 1).
  *
- *   node dist/bench/txn-produce.js [records=200000] [rounds=3]
+ *   node dist/bench/txn-produce.js [records=200000] [rounds=3] [--bootstrap-server HOST:PORT] [--replication-factor N]
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,11 +14,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type * as RdKafka from 'node-rdkafka';
+import { logPayloads } from '../src/cli/perf-payload.js';
 
 const require = createRequire(import.meta.url);
 const Kafka = require('node-rdkafka') as typeof RdKafka;
-const RECORDS = Number(process.argv[2] ?? 200_000);
-const ROUNDS = Number(process.argv[3] ?? 3);
+const option = (name: string) => {
+  const at = process.argv.indexOf(name);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+};
+const BOOTSTRAP = option('--bootstrap-server');
+const REPLICATION = Number(option('--replication-factor') ?? 0);
+const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--'));
+const RECORDS = Number(positional[0] ?? 200_000);
+const ROUNDS = Number(positional[1] ?? 3);
+const PAYLOADS = logPayloads(4096, 100);
 const PER_TXN = 1000;
 const cli = path.resolve(import.meta.dirname, '..', 'src', 'cli', 'index.js');
 
@@ -42,7 +53,19 @@ async function startBroker(dir: string): Promise<{ bootstrap: string; stop: () =
   };
 }
 
+/** Creates `topic` with REPLICATION replicas (when asked; else the broker auto-creates it). */
+async function createTopic(bootstrap: string, topic: string): Promise<void> {
+  if (REPLICATION === 0) return;
+  const admin = Kafka.AdminClient.create({ 'metadata.broker.list': bootstrap });
+  try {
+    await call((cb) => admin.createTopic({ topic, num_partitions: 1, replication_factor: REPLICATION, config: REPLICATION > 1 ? { 'min.insync.replicas': '2' } : {} }, 30_000, cb));
+  } finally {
+    admin.disconnect();
+  }
+}
+
 async function run(bootstrap: string, topic: string, transactional: boolean): Promise<number> {
+  await createTopic(bootstrap, topic);
   const p = new Kafka.Producer({
     'metadata.broker.list': bootstrap,
     'compression.codec': 'lz4',
@@ -54,11 +77,10 @@ async function run(bootstrap: string, topic: string, transactional: boolean): Pr
   });
   await call((cb) => p.connect({}, cb));
   if (transactional) await call((cb) => p.initTransactions(30_000, cb));
-  const value = Buffer.alloc(100, 0x61);
   const started = performance.now();
   for (let i = 0; i < RECORDS; i += PER_TXN) {
     if (transactional) await call((cb) => p.beginTransaction(cb));
-    for (let j = 0; j < PER_TXN; j++) p.produce(topic, 0, value);
+    for (let j = 0; j < PER_TXN; j++) p.produce(topic, 0, PAYLOADS[(i + j) % PAYLOADS.length]);
     if (transactional) await call((cb) => p.commitTransaction(30_000, cb));
   }
   if (!transactional) await call((cb) => p.flush(60_000, cb));
@@ -70,13 +92,14 @@ async function run(bootstrap: string, topic: string, transactional: boolean): Pr
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-txn-bench-'));
-const broker = await startBroker(dir);
+const broker = BOOTSTRAP ? { bootstrap: BOOTSTRAP, stop: async () => {} } : await startBroker(dir);
+const stamp = Date.now().toString(36);
 try {
   const plain: number[] = [];
   const txn: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    plain.push(await run(broker.bootstrap, `plain-${r}`, false));
-    txn.push(await run(broker.bootstrap, `txn-${r}`, true));
+    plain.push(await run(broker.bootstrap, `plain-${stamp}-${r}`, false));
+    txn.push(await run(broker.bootstrap, `txn-${stamp}-${r}`, true));
     console.log(`round ${r + 1}: plain ${Math.round(plain[r]!)} rec/s, transactional ${Math.round(txn[r]!)} rec/s`);
   }
   console.log(`median of ${ROUNDS}: plain ${Math.round(median(plain))} rec/s, transactional (${PER_TXN}/txn) ${Math.round(median(txn))} rec/s, ratio ${(median(txn) / median(plain)).toFixed(2)}`);

@@ -539,7 +539,10 @@ export class TransactionCoordinator {
     this.unfinished.delete(m.transactionalId);
     const next: TransactionMetadata = { ...m, state: commit ? 'CompleteCommit' : 'CompleteAbort', partitions: new Set(), lastUpdateTimestampMs: this.time() };
     try {
-      await this.transition(m, next);
+      // Not waited for in a cluster: if it is lost with this broker, the next coordinator finds
+      // the decision and writes the (already written) markers again; a later state of this id
+      // can only reach the replicas after it, as the log is copied in order.
+      await this.transition(m, next, false);
     } catch (err) {
       // The markers are written: the timer (or the next coordinator) writes them again and completes it.
       this.config.logger.warn({ transactionalId: m.transactionalId, err }, 'recording the completed transaction failed; retried later');
@@ -592,7 +595,7 @@ export class TransactionCoordinator {
    * else only once it is in the log, so no batch is let in on a state the log may never
    * hold. If the write fails, memory stays (or goes back to) `from` and the error is thrown.
    */
-  private async transition(from: TransactionMetadata, next: TransactionMetadata): Promise<void> {
+  private async transition(from: TransactionMetadata, next: TransactionMetadata, awaitReplication = true): Promise<void> {
     if (!isLegalTransition(from.state, next.state)) {
       throw new Error(`transactional id '${from.transactionalId}': illegal transition ${from.state} -> ${next.state}`);
     }
@@ -605,7 +608,7 @@ export class TransactionCoordinator {
     // no longer this one's to change (and a reload here must not be overwritten).
     const stillHere = () => coordinatorEpoch !== undefined && this.loaded.get(statePartition) === coordinatorEpoch;
     try {
-      await this.persist(id, this.logValue(next), statePartition, coordinatorEpoch);
+      await this.persist(id, this.logValue(next), statePartition, coordinatorEpoch, awaitReplication);
     } catch (err) {
       if (stillHere() && this.txns.get(id) === next) this.txns.set(id, from);
       throw err;
@@ -633,12 +636,18 @@ export class TransactionCoordinator {
    * Appends an id's state (null: its tombstone) to its partition, stamped with the coordinator
    * epoch; in a cluster only while this broker leads the partition, and done once replicated.
    */
-  private async persist(transactionalId: string, value: TransactionLogValue | null, statePartition = this.stateLog.partitionFor(transactionalId), coordinatorEpoch = this.loaded.get(statePartition)): Promise<void> {
+  private async persist(
+    transactionalId: string,
+    value: TransactionLogValue | null,
+    statePartition = this.stateLog.partitionFor(transactionalId),
+    coordinatorEpoch = this.loaded.get(statePartition),
+    awaitReplication = true,
+  ): Promise<void> {
     const cluster = this.config.cluster;
     if (coordinatorEpoch === undefined) throw new KafkaError(ErrorCode.NOT_COORDINATOR, `transactional id '${transactionalId}': ${TRANSACTION_STATE_PARTITION_MOVED}`);
     cluster?.beforeAppend(statePartition);
     const endOffset = await this.stateLog.write(transactionalId, value, coordinatorEpoch);
-    if (cluster) await cluster.replicated(statePartition, endOffset);
+    if (cluster && awaitReplication) await cluster.replicated(statePartition, endOffset);
   }
 
   /**
