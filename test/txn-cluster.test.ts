@@ -181,7 +181,13 @@ print('committed', flush=True)
     try {
       await eventually(() => out, (o) => o.includes('ready'), 60_000, 'the producer has its transaction open');
       const coordinator = await findCoordinator(nodes[0]!.port, 'failover-app');
-      const led = (await describeTopic(nodes[0]!, 'cf')).filter((p) => p.leader === coordinator).length;
+      const view = await describeTopic(nodes[0]!, 'cf');
+      // DescribeProducers on a leader shows where the open transaction starts (kafka-transactions.sh finds hanging ones so).
+      const c = await WireClient.connect(nodes[view[0]!.leader - 1]!.port);
+      const producers = await c.request(61, 0, { topics: [{ name: 'cf', partitionIndexes: [0] }] });
+      c.close();
+      expect(producers.topics[0].partitions[0].activeProducers).toMatchObject([{ producerEpoch: 0, currentTxnStartOffset: 0 }]);
+      const led = view.filter((p) => p.leader === coordinator).length;
       expect(led).toBeGreaterThan(0); // its partitions fail over too
       await nodes[coordinator - 1]!.kill();
       const survivor = nodes.find((_, i) => i + 1 !== coordinator)!;

@@ -119,6 +119,11 @@ export class PartitionTxns {
     return Math.min(Math.max(this.firstUnstable, this.log.logStartOffset), highWatermark);
   }
 
+  /** The first offset of `producerId`'s ongoing transaction here, or -1 (DescribeProducers' currentTxnStartOffset). */
+  ongoingFirstOffset(producerId: number): number {
+    return this.ongoing.get(producerId) ?? -1;
+  }
+
   /** Producer ids with an ongoing transaction and its first offset (for tools and tests). */
   ongoingTransactions(): { producerId: number; firstOffset: number }[] {
     return [...this.ongoing].map(([producerId, firstOffset]) => ({ producerId, firstOffset }));

@@ -172,7 +172,11 @@ export function handleDescribeProducers(ctx: BrokerContext, req: { topics: { nam
       partitions: t.partitionIndexes.map((p) => {
         try {
           const partition = servedPartition(ctx, t.name, p);
-          const activeProducers = ctx.producers.forPartition(partition).describe().map((s) => ({ ...s, lastTimestamp: -1, coordinatorEpoch: -1, currentTxnStartOffset: -1 }));
+          // currentTxnStartOffset is how kafka-transactions.sh finds a hanging transaction.
+          const activeProducers = ctx.producers
+            .forPartition(partition)
+            .describe()
+            .map((s) => ({ ...s, lastTimestamp: -1, coordinatorEpoch: -1, currentTxnStartOffset: partition.txns.ongoingFirstOffset(s.producerId) }));
           return { partitionIndex: p, errorCode: ErrorCode.NONE, errorMessage: null, activeProducers };
         } catch (err) {
           return { partitionIndex: p, errorCode: errorCodeOf(err), errorMessage: errorMessageOf(err), activeProducers: [] };
