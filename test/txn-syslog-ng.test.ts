@@ -1,7 +1,7 @@
 /**
  * syslog-ng's Kafka destination with sync-send(yes), the real one from Debian (3.38, librdkafka
- * 2.0.2): it produces each record in a Kafka transaction (transactional.id "kafka(<topic>)")
- * and commits it before the next. Before Sluice had transactions its InitProducerId was
+ * 2.0.2): it produces in Kafka transactions (transactional.id "kafka(<topic>)") and counts
+ * lines as sent once their transaction commits. Before Sluice had transactions its InitProducerId was
  * refused and syslog-ng retried forever, delivering nothing. Here README's config
  * (examples/syslog-ng-kafka.conf, with this test's ports) delivers every line once, in order,
  * also when the broker is SIGKILLed and restarted while lines are flowing.
@@ -78,7 +78,7 @@ describe('syslog-ng kafka-c with sync-send(yes)', () => {
       await sendLines(port, lines, 50);
       const got = await eventually(() => committed(broker.bootstrap), (v) => v.length >= lines.length, 60_000, 'every line delivered');
       expect(got).toEqual(lines);
-      // Each line went in its own committed transaction.
+      // The lines went in committed transactions of syslog-ng's transactional id.
       const list = await run(process.execPath, [path.resolve(import.meta.dirname, '..', 'dist', 'src', 'cli', 'index.js'), 'transactions', '--list', '--bootstrap-server', broker.bootstrap]);
       expect(list).toMatch(/kafka\(syslog\)\s+\d+\s+\d+\s+CompleteCommit/);
     } finally {
