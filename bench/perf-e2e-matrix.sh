@@ -6,7 +6,8 @@
 #   bench/perf-e2e-matrix.sh BOOTSTRAP BROKER_PID [MIN_RECORDS (60000)]
 B=$1; PID=$2; N=${3:-60000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-S="node $ROOT/dist/src/cli/index.js"
+# The heap flag the sluice command starts with (its shebang): see README, "Latency and the heap".
+S="node --initial-old-space-size=256 $ROOT/dist/src/cli/index.js"
 rq() { cat /proc/$PID/task/*/schedstat | awk '{s+=$2} END {printf "%.0f", s/1e6}'; }
 cpu() { awk '{printf "%.0f", ($14+$15)*10}' /proc/$PID/stat; }
 for p in ${PARTS:-1 8}; do

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --initial-old-space-size=256
 /**
  * The `sluice` command. `serve` is loaded only when asked for, so the client commands start
  * fast and load no broker code.
