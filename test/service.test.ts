@@ -83,6 +83,32 @@ describe('sluice serve as a service', () => {
     await b.stop();
   });
 
+  it('the sluice command starts Node with --initial-old-space-size=256 (its shebang), and the start line says so', async () => {
+    // Run as the executable it is installed as (npm's bin link), through its #! line.
+    fs.chmodSync(cli, 0o755);
+    expect(fs.readFileSync(cli, 'utf8').split('\n', 1)[0]).toBe('#!/usr/bin/env -S node --initial-old-space-size=256');
+    const dir = tmpDir('sluice-shebang-');
+    const proc = spawn(cli, ['serve', '--dir', dir, '--port', '0', '--metrics-port', '0', '--console-port', '0', '--worker-threads', '1', '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout!.on('data', (d) => (out += d));
+    proc.stderr!.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+    try {
+      const line = await waitFor('the start line', () => logLines(out).find((l) => l.msg.startsWith(`Sluice ${version} starting`)), () => out);
+      expect(line.nodeFlags).toEqual(['--initial-old-space-size=256']);
+      expect(line.msg).toContain(`starting on Node ${process.version} --initial-old-space-size=256;`);
+      await waitFor('broker started', () => (logLines(out).some((l) => l.msg === 'broker started') ? true : undefined), () => out);
+    } finally {
+      proc.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
+    // Started as `node index.js`, the line names what is missing.
+    const b = await startBroker({ args: ['--log-format', 'json'] });
+    const plain = await waitFor('the start line', () => logLines(b.output()).find((l) => l.msg.startsWith(`Sluice ${version} starting`)), b.output);
+    expect(plain.msg).toContain('without --initial-old-space-size');
+    await b.stop();
+  });
+
   it('logs topic creation, config changes, auto-creation, refusals and deletion at info with the client id, once each', async () => {
     const b = await startBroker({ args: ['--log-format', 'json'] });
     const bs = ['--bootstrap-server', b.bootstrap];

@@ -158,9 +158,15 @@ export async function serve(argv: string[]): Promise<void> {
   }
   for (const notice of options.notices) logger.warn({ file: options.configFile }, notice);
   const changed = nonDefaultSettings(options);
+  // The sluice command starts Node with a larger first old-generation threshold (its shebang):
+  // without it old-generation collections come every few hundred ms and make most of the
+  // latency tail (README, "Where the end-to-end tail comes from"). Said here, so an operator
+  // who runs `node .../index.js` sees what is missing.
+  const heapFlag = process.execArgv.find((a) => a.startsWith('--initial-old-space-size')) ?? null;
+  const node = `Node ${process.version}${heapFlag ? ` ${heapFlag}` : ' without --initial-old-space-size (expect old-generation collection pauses in the latency tail: start it with the sluice command, or pass --initial-old-space-size=256 to node)'}`;
   logger.info(
-    { version: SOFTWARE_VERSION, settings: changed, ...(Object.keys(options.topicDefaults ?? {}).length > 0 ? { topicDefaults: options.topicDefaults } : {}) },
-    `Sluice ${SOFTWARE_VERSION} starting; settings that differ from their defaults: ${describeSettings(changed)}`,
+    { version: SOFTWARE_VERSION, node: process.version, nodeFlags: process.execArgv, settings: changed, ...(Object.keys(options.topicDefaults ?? {}).length > 0 ? { topicDefaults: options.topicDefaults } : {}) },
+    `Sluice ${SOFTWARE_VERSION} starting on ${node}; settings that differ from their defaults: ${describeSettings(changed)}`,
   );
   // A start that fails must not leave behind a data directory it created (a typo in --dir
   // would otherwise litter the disk); what existed before is never touched.
