@@ -224,6 +224,10 @@ export class Partition {
     /** Runs synchronously just before the append; returning an info skips the append (a duplicate). */
     before?: (batches: Buffer) => LogAppendInfo | undefined,
   ): Promise<LogAppendInfo> {
+    // `build` may fail (bad records found on a worker) while earlier appends still hold the
+    // tail: it is awaited only then, so mark it handled now, or Node would end the process
+    // on an unhandled rejection. The failure still reaches the caller through `done`.
+    build.catch(() => {});
     const done = this.tail.then(async () => {
       const batches = await build;
       const skip = before?.(batches);

@@ -186,6 +186,9 @@ async function producePartition(
       checked = r;
       return needsConversion ? recompress(r, codec) : r;
     });
+    // Handled here at once: anything that throws before the append below would otherwise leave
+    // a rejected check unhandled, and Node ends the process on that. The append awaits it.
+    prepared.catch(() => {});
     const state = producerId >= 0 ? ctx.producers.forPartition(partition) : null;
     // Each batch carries the leader epoch it was appended in (0 on a lone broker), as Kafka's.
     const info = await partition.appendInOrder(prepared, false, { validate: false, leaderEpoch: leaderEpochOf(ctx, topic, index) }, (batches) => {
