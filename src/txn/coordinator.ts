@@ -600,20 +600,15 @@ export class TransactionCoordinator {
       throw new Error(`transactional id '${from.transactionalId}': illegal transition ${from.state} -> ${next.state}`);
     }
     const id = next.transactionalId;
-    const statePartition = this.stateLog.partitionFor(id);
-    const coordinatorEpoch = this.loaded.get(statePartition);
     const early = next.state === 'PrepareCommit' || next.state === 'PrepareAbort';
     if (early) this.txns.set(id, next);
-    // While the write was out the partition may have moved to another coordinator: its state is
-    // no longer this one's to change (and a reload here must not be overwritten).
-    const stillHere = () => coordinatorEpoch !== undefined && this.loaded.get(statePartition) === coordinatorEpoch;
     try {
-      await this.persist(id, this.logValue(next), statePartition, coordinatorEpoch, awaitReplication);
+      await this.persist(id, this.logValue(next), awaitReplication);
     } catch (err) {
-      if (stillHere() && this.txns.get(id) === next) this.txns.set(id, from);
+      // (An unload dropped `next` with the partition; a reload put a fresh state there.)
+      if (this.txns.get(id) === next) this.txns.set(id, from);
       throw err;
     }
-    if (!stillHere()) throw new KafkaError(ErrorCode.NOT_COORDINATOR, `transactional id '${id}': ${TRANSACTION_STATE_PARTITION_MOVED}`);
     this.txns.set(id, next);
     if (from.state !== next.state || from.producerEpoch !== next.producerEpoch) {
       this.config.logger.debug?.({ transactionalId: id, from: from.state, to: next.state, producerEpoch: next.producerEpoch }, 'transaction state change');
@@ -635,19 +630,19 @@ export class TransactionCoordinator {
   /**
    * Appends an id's state (null: its tombstone) to its partition, stamped with the coordinator
    * epoch; in a cluster only while this broker leads the partition, and done once replicated.
+   * Throws NOT_COORDINATOR when the partition moved to another coordinator (or was taken over
+   * again) while the write was out: the caller must not apply the state in memory then.
    */
-  private async persist(
-    transactionalId: string,
-    value: TransactionLogValue | null,
-    statePartition = this.stateLog.partitionFor(transactionalId),
-    coordinatorEpoch = this.loaded.get(statePartition),
-    awaitReplication = true,
-  ): Promise<void> {
+  private async persist(transactionalId: string, value: TransactionLogValue | null, awaitReplication = true): Promise<void> {
     const cluster = this.config.cluster;
-    if (coordinatorEpoch === undefined) throw new KafkaError(ErrorCode.NOT_COORDINATOR, `transactional id '${transactionalId}': ${TRANSACTION_STATE_PARTITION_MOVED}`);
+    const statePartition = this.stateLog.partitionFor(transactionalId);
+    const coordinatorEpoch = this.loaded.get(statePartition);
+    const moved = () => new KafkaError(ErrorCode.NOT_COORDINATOR, `transactional id '${transactionalId}': ${TRANSACTION_STATE_PARTITION_MOVED}`);
+    if (coordinatorEpoch === undefined) throw moved();
     cluster?.beforeAppend(statePartition);
     const endOffset = await this.stateLog.write(transactionalId, value, coordinatorEpoch);
     if (cluster && awaitReplication) await cluster.replicated(statePartition, endOffset);
+    if (this.loaded.get(statePartition) !== coordinatorEpoch) throw moved();
   }
 
   /**

@@ -178,20 +178,20 @@ async function producePartition(
       guard = await verifyWithCoordinator(ctx, transactionalId!, producerId, producerEpoch, partition, ErrorCode.NOT_ENOUGH_REPLICAS);
     }
     const needsConversion = codec !== 'producer' && batchCodecs(records).some((c) => c !== CODECS[codec]);
+    const state = producerId >= 0 ? ctx.producers.forPartition(partition) : null;
+    // Each batch carries the leader epoch it was appended in (0 on a lone broker), as Kafka's.
+    const leaderEpoch = leaderEpochOf(ctx, topic, index);
     // Kafka's LogValidator rules (records against their header, keys, timestamps, maxTimestamp),
     // maybe on a worker, while the append keeps its place in the partition's order. The
-    // checked bytes replace `records`, which may have been moved to the worker.
+    // checked bytes replace `records`, which may have been moved to the worker. The check goes
+    // straight to the append, which takes charge of its failure: nothing may throw in between
+    // and leave it unhandled (Node ends the process on that).
     let checked = records;
     const prepared = validateProduced(ctx.sluice.pool, records, config, topic, index).then((r) => {
       checked = r;
       return needsConversion ? recompress(r, codec) : r;
     });
-    // Handled here at once: anything that throws before the append below would otherwise leave
-    // a rejected check unhandled, and Node ends the process on that. The append awaits it.
-    prepared.catch(() => {});
-    const state = producerId >= 0 ? ctx.producers.forPartition(partition) : null;
-    // Each batch carries the leader epoch it was appended in (0 on a lone broker), as Kafka's.
-    const info = await partition.appendInOrder(prepared, false, { validate: false, leaderEpoch: leaderEpochOf(ctx, topic, index) }, (batches) => {
+    const info = await partition.appendInOrder(prepared, false, { validate: false, leaderEpoch }, (batches) => {
       // Leadership may have moved while the batch was being checked: a follower never appends a client's batch.
       if (ctx.cluster) servedPartition(ctx, topic, index);
       // KIP-890 part 1, checked the moment before the append: a transactional batch goes in only
