@@ -13,5 +13,7 @@ export function tmpDir(prefix = 'sluice-test-'): string {
 }
 
 afterEach(() => {
-  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  // Retried: a child that is still exiting (Chromium writing its profile) can refill a
+  // directory while it is being removed (ENOTEMPTY in CI).
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
